@@ -1,0 +1,254 @@
+//! `bertwork bench`: training throughput on synthetic batches of exact shapes
+//! (forward, backward, clipping and the AdamW update; warm-up steps excluded), and
+//! with `--corpus` the data pipeline's throughput.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use rand::Rng;
+use serde::Serialize;
+use tch::nn::VarStore;
+
+use crate::cli::ConfigArgs;
+use crate::config::Config;
+use crate::data::batch::collate;
+use crate::data::masking::MaskConfig;
+use crate::data::pairs::Example;
+use crate::data::rng_for;
+use crate::model::{BertConfig, BertForPreTraining};
+use crate::tokenizer::SpecialIds;
+use crate::train::optimizer::AdamW;
+use crate::train::step::{losses, DeviceBatch};
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[arg(long, default_value_t = 128)]
+    pub seq_len: usize,
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Timed steps.
+    #[arg(long, default_value_t = 20)]
+    pub steps: usize,
+    /// Untimed steps first.
+    #[arg(long, default_value_t = 3)]
+    pub warmup: usize,
+    #[arg(long, default_value_t = 8192)]
+    pub vocab: usize,
+    /// auto, cpu, cuda, cuda:N (default: the config's train.device).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// CPU threads (default: the config's train.threads; 0 = all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Also measure the data pipeline on this CSV.
+    #[arg(long, value_name = "CSV")]
+    pub corpus: Option<std::path::PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BenchResult {
+    pub preset: String,
+    pub layers: usize,
+    pub hidden: usize,
+    pub parameters: u64,
+    pub vocab: usize,
+    pub seq_len: usize,
+    pub batch_size: usize,
+    pub steps: usize,
+    pub device: String,
+    pub threads: i32,
+    /// B x S / median step time.
+    pub tokens_per_s: f64,
+    pub step_ms_median: f64,
+    pub step_ms_min: f64,
+    pub step_ms_max: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<PipelineResult>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PipelineResult {
+    pub corpus: String,
+    /// CSV to tokenized corpus (reading, cleaning, splitting, WordPiece training).
+    pub prepare_s: f64,
+    pub tokens: usize,
+    /// Pair construction + masking + collation, in tokens per second.
+    pub batch_tokens_per_s: f64,
+}
+
+pub fn run(args: &BenchArgs) -> Result<ExitCode> {
+    if args.steps == 0 || args.batch_size == 0 || args.seq_len < 8 {
+        bail!("bench needs --steps >= 1, --batch-size >= 1 and --seq-len >= 8");
+    }
+    let mut sets = Vec::new();
+    if let Some(p) = &args.config.preset {
+        sets.push(format!("model.preset=\"{p}\""));
+    }
+    sets.extend(args.config.set.iter().cloned());
+    let config = Config::load(args.config.config.as_deref(), &sets)?;
+    if args.seq_len > config.model.max_position {
+        bail!(
+            "--seq-len {} is above model.max_position {}",
+            args.seq_len,
+            config.model.max_position
+        );
+    }
+    let device_name = args
+        .device
+        .clone()
+        .unwrap_or_else(|| config.train.device.clone());
+    let device = crate::device::resolve(crate::device::parse(&device_name)?)?;
+    let threads = args.threads.unwrap_or(config.train.threads);
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    };
+    tch::set_num_threads(threads as i32);
+    tch::manual_seed(config.train.seed as i64);
+
+    let dims = config.dims()?;
+    let bert = BertConfig::new(args.vocab, dims, &config.model);
+    let vs = VarStore::new(device);
+    let model = BertForPreTraining::new(&vs.root(), &bert);
+    let mut opt = AdamW::new(&vs);
+    let batches: Vec<DeviceBatch> = (0..4).map(|i| synthetic(args, i, device)).collect();
+
+    let mut times = Vec::with_capacity(args.steps);
+    for i in 0..args.warmup + args.steps {
+        let start = Instant::now();
+        let out = losses(&model, &batches[i % batches.len()], true);
+        out.loss.backward();
+        let norm = opt.grad_norm();
+        opt.clip(norm, config.train.clip_norm);
+        opt.step(1e-4, config.train.weight_decay);
+        opt.zero_grad();
+        if let tch::Device::Cuda(n) = device {
+            tch::Cuda::synchronize(n as i64);
+        }
+        if i >= args.warmup {
+            times.push(start.elapsed().as_secs_f64());
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    let pipeline = match &args.corpus {
+        Some(path) => Some(pipeline(&config, path, args)?),
+        None => None,
+    };
+    let result = BenchResult {
+        preset: config.model.preset.clone(),
+        layers: dims.layers,
+        hidden: dims.hidden,
+        parameters: bert.parameter_count(),
+        vocab: args.vocab,
+        seq_len: args.seq_len,
+        batch_size: args.batch_size,
+        steps: args.steps,
+        device: crate::device::describe(device),
+        threads: tch::get_num_threads(),
+        tokens_per_s: (args.batch_size * args.seq_len) as f64 / median,
+        step_ms_median: median * 1e3,
+        step_ms_min: times[0] * 1e3,
+        step_ms_max: times[times.len() - 1] * 1e3,
+        pipeline,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&result)?);
+    } else {
+        println!(
+            "{} ({}L/{}H, {} params) on {}: seq {} x batch {}, {} steps: {:.0} tokens/s (median step {:.1} ms, min {:.1}, max {:.1})",
+            result.preset, result.layers, result.hidden, crate::cli::group_thousands(result.parameters),
+            result.device, result.seq_len, result.batch_size, result.steps, result.tokens_per_s,
+            result.step_ms_median, result.step_ms_min, result.step_ms_max
+        );
+        if let Some(p) = &result.pipeline {
+            println!(
+                "pipeline on {}: prepared {} tokens in {:.2}s; batches at {:.0} tokens/s",
+                p.corpus, p.tokens, p.prepare_s, p.batch_tokens_per_s
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A full batch of `[CLS] A [SEP] B [SEP]` sequences of exactly `seq_len` tokens.
+fn synthetic(args: &BenchArgs, index: u64, device: tch::Device) -> DeviceBatch {
+    let specials = SpecialIds {
+        pad: 0,
+        unk: 1,
+        cls: 2,
+        sep: 3,
+        mask: 4,
+    };
+    let mut rng = rng_for(7, "bench", index);
+    let half = args.seq_len / 2;
+    let examples: Vec<Example> = (0..args.batch_size)
+        .map(|_| {
+            let mut ids: Vec<u32> = (0..args.seq_len)
+                .map(|_| rng.random_range(5..args.vocab as u32))
+                .collect();
+            ids[0] = specials.cls;
+            ids[half - 1] = specials.sep;
+            ids[args.seq_len - 1] = specials.sep;
+            Example {
+                ids,
+                segment_a_len: half,
+                random_next: rng.random_bool(0.5),
+            }
+        })
+        .collect();
+    let mask = MaskConfig {
+        prob: 0.15,
+        vocab_size: args.vocab,
+        specials,
+    };
+    DeviceBatch::new(&collate(&examples, &mask, &mut rng), device)
+}
+
+fn pipeline(config: &Config, path: &std::path::Path, args: &BenchArgs) -> Result<PipelineResult> {
+    let home = tempfile_dir()?;
+    let session = crate::session::Session {
+        name: "bench".into(),
+        dir: home.clone(),
+    };
+    let mut config = config.clone();
+    config.data.corpus = Some(path.to_path_buf());
+    config.train.batch_size = args.batch_size;
+    let start = Instant::now();
+    let data = crate::train::prepare::prepare(&config, &session)?;
+    let prepare_s = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let mut rng = rng_for(1, "bench-pipeline", 0);
+    let examples = crate::data::pairs::epoch_examples(
+        &data.train,
+        crate::train::prepare::pair_config(&config),
+        data.tokenizer.specials,
+        &mut rng,
+    );
+    let mask = crate::train::prepare::mask_config(&config, &data.tokenizer);
+    let mut tokens = 0;
+    for chunk in examples.chunks(args.batch_size) {
+        tokens += collate(chunk, &mask, &mut rng).real_tokens;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&home);
+    Ok(PipelineResult {
+        corpus: path.display().to_string(),
+        prepare_s,
+        tokens: data.stats.tokens,
+        batch_tokens_per_s: tokens as f64 / secs,
+    })
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("bertwork-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}

@@ -1,0 +1,181 @@
+//! Command-line interface: `train`, `probe`, `params`, `bench`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bertwork",
+    version,
+    about = "Pretrain BERT (MLM + NSP) on a CSV corpus"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Commands>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Commands {
+    /// Train a new session.
+    Train(TrainArgs),
+    /// Ask a saved session's model to fill in [MASK]s (or score a sentence pair).
+    Probe(ProbeArgs),
+    /// Print the parameter count of a model size.
+    Params(ParamsArgs),
+    /// Measure training throughput on synthetic batches.
+    Bench(crate::bench::BenchArgs),
+}
+
+/// Options shared by everything that resolves a config.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ConfigArgs {
+    /// TOML config file with [model], [data] and [train] sections.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Model size: tiny, mini, small, medium, base, large.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Override a config key, e.g. --set train.lr=5e-4 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// CSV corpus (default: the embedded IMDB sample).
+    #[arg(long, value_name = "CSV")]
+    pub corpus: Option<PathBuf>,
+    /// Column holding the text.
+    #[arg(long, value_name = "NAME")]
+    pub text_column: Option<String>,
+    /// Existing WordPiece vocab.txt instead of training one.
+    #[arg(long, value_name = "FILE")]
+    pub vocab: Option<PathBuf>,
+    /// Session name (default: date-time-preset).
+    #[arg(long)]
+    pub session: Option<String>,
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    #[arg(long)]
+    pub max_steps: Option<u64>,
+    /// Train without the workbench, printing progress.
+    #[arg(long)]
+    pub headless: bool,
+    /// With --headless: one JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl TrainArgs {
+    /// The config from file, flags and --set, in that order of precedence (last wins).
+    pub fn resolve(&self) -> Result<Config> {
+        let mut sets = Vec::new();
+        if let Some(p) = &self.config.preset {
+            sets.push(format!("model.preset={}", quote(p)));
+        }
+        if let Some(c) = &self.corpus {
+            sets.push(format!("data.corpus={}", quote(&c.to_string_lossy())));
+        }
+        if let Some(c) = &self.text_column {
+            sets.push(format!("data.text_column={}", quote(c)));
+        }
+        if let Some(v) = &self.vocab {
+            sets.push(format!("data.vocab={}", quote(&v.to_string_lossy())));
+        }
+        if let Some(e) = self.epochs {
+            sets.push(format!("train.epochs={e}"));
+        }
+        if let Some(s) = self.max_steps {
+            sets.push(format!("train.max_steps={s}"));
+        }
+        sets.extend(self.config.set.iter().cloned());
+        Config::load(self.config.config.as_deref(), &sets)
+    }
+}
+
+/// A TOML string literal.
+fn quote(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Saved session to load.
+    #[arg(long)]
+    pub session: String,
+    /// Predictions per [MASK].
+    #[arg(long, default_value_t = 5)]
+    pub top_k: usize,
+    /// Score "TEXT" followed by this sentence (IsNext probability) instead.
+    #[arg(long, value_name = "SENTENCE")]
+    pub next: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+    /// Text with one or more [MASK].
+    pub text: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ParamsArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Vocabulary size.
+    #[arg(long, default_value_t = 8192)]
+    pub vocab: usize,
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Some(Commands::Train(args)) => {
+            if !args.headless {
+                eprintln!("bertwork: the terminal workbench is not built yet; training headless");
+            }
+            crate::headless::train(&args)
+        }
+        Some(Commands::Probe(args)) => crate::headless::probe(&args),
+        Some(Commands::Params(args)) => params(&args),
+        Some(Commands::Bench(args)) => crate::bench::run(&args),
+        None => {
+            let args = TrainArgs {
+                headless: true,
+                ..Default::default()
+            };
+            crate::headless::train(&args)
+        }
+    }
+}
+
+fn params(args: &ParamsArgs) -> Result<ExitCode> {
+    let mut sets = Vec::new();
+    if let Some(p) = &args.config.preset {
+        sets.push(format!("model.preset={}", quote(p)));
+    }
+    sets.extend(args.config.set.iter().cloned());
+    let config = Config::load(args.config.config.as_deref(), &sets)?;
+    if args.vocab < 10 {
+        bail!("--vocab must be at least 10");
+    }
+    let dims = config.dims()?;
+    let model = crate::model::BertConfig::new(args.vocab, dims, &config.model);
+    println!("{}", group_thousands(model.parameter_count()));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,282 @@
+//! Session configuration: the `[model]`, `[data]` and `[train]` sections of a TOML file,
+//! `--set section.key=value` overrides, presets and validation.
+
+mod keys;
+mod presets;
+
+pub use presets::{ModelDims, PRESETS};
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// Where the position embeddings come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PositionKind {
+    /// Trained table, as in BERT.
+    Learned,
+    /// Fixed sin/cos table (Vaswani et al.), not trained.
+    Sinusoidal,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// One of tiny, mini, small, medium, base, large; the sizes below override it.
+    pub preset: String,
+    pub layers: Option<usize>,
+    pub hidden: Option<usize>,
+    pub heads: Option<usize>,
+    pub intermediate: Option<usize>,
+    pub max_position: usize,
+    pub position: PositionKind,
+    pub dropout: f64,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            preset: "tiny".into(),
+            layers: None,
+            hidden: None,
+            heads: None,
+            intermediate: None,
+            max_position: 512,
+            position: PositionKind::Learned,
+            dropout: 0.1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataConfig {
+    /// CSV file; absent = the embedded IMDB sample.
+    pub corpus: Option<PathBuf>,
+    pub text_column: String,
+    pub vocab_size: usize,
+    /// An existing WordPiece `vocab.txt` instead of training one.
+    pub vocab: Option<PathBuf>,
+    pub max_seq_len: usize,
+    pub heldout_fraction: f64,
+    pub mask_prob: f64,
+    pub short_seq_prob: f64,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            corpus: None,
+            text_column: "review".into(),
+            vocab_size: 8192,
+            vocab: None,
+            max_seq_len: 128,
+            heldout_fraction: 0.05,
+            mask_prob: 0.15,
+            short_seq_prob: 0.1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    /// Stop after this many optimizer steps (0 = no limit).
+    pub max_steps: u64,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub warmup_steps: u64,
+    pub weight_decay: f64,
+    /// Global gradient-norm clipping threshold (0 = off).
+    pub clip_norm: f64,
+    pub grad_accum: usize,
+    pub seed: u64,
+    /// auto, cpu, cuda or cuda:N.
+    pub device: String,
+    /// CPU threads for libtorch (0 = all cores).
+    pub threads: usize,
+    pub log_every: u64,
+    /// Evaluate on the held-out split every N steps (0 = at epoch ends only).
+    pub eval_every: u64,
+    /// Save a checkpoint every N steps (0 = at the end only).
+    pub checkpoint_every: u64,
+    pub keep_checkpoints: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 10,
+            max_steps: 0,
+            batch_size: 32,
+            lr: 1e-3,
+            warmup_steps: 100,
+            weight_decay: 0.01,
+            clip_norm: 1.0,
+            grad_accum: 1,
+            seed: 42,
+            device: "auto".into(),
+            threads: 0,
+            log_every: 10,
+            eval_every: 0,
+            checkpoint_every: 0,
+            keep_checkpoints: 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub model: ModelConfig,
+    pub data: DataConfig,
+    pub train: TrainConfig,
+}
+
+impl Config {
+    /// Reads a TOML config file and applies `key=value` overrides on top.
+    pub fn load(file: Option<&Path>, overrides: &[String]) -> Result<Self> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                let table: toml::Table = toml::from_str(&text).map_err(|e| {
+                    anyhow::anyhow!(
+                        "config file {} is not valid TOML: {}",
+                        path.display(),
+                        e.message()
+                    )
+                })?;
+                keys::check_table(&table)
+                    .with_context(|| format!("in config file {}", path.display()))?;
+                table
+            }
+            None => toml::Table::new(),
+        };
+        for item in overrides {
+            keys::apply_override(&mut table, item)?;
+        }
+        Self::from_table(table)
+    }
+
+    /// Builds a config from an already key-checked table.
+    pub fn from_table(table: toml::Table) -> Result<Self> {
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| anyhow::anyhow!("bad config value: {}", e.message()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The sizes of the model: the preset's, overridden by explicit values.
+    pub fn dims(&self) -> Result<ModelDims> {
+        let m = &self.model;
+        let base = presets::preset(&m.preset).with_context(|| {
+            format!(
+                "model.preset: unknown preset `{}`; allowed: {}",
+                m.preset,
+                PRESETS.iter().map(|p| p.0).collect::<Vec<_>>().join(", ")
+            )
+        })?;
+        let hidden = m.hidden.unwrap_or(base.hidden);
+        let heads = m.heads.unwrap_or(if m.hidden.is_some() {
+            (hidden / 64).max(1)
+        } else {
+            base.heads
+        });
+        let dims = ModelDims {
+            layers: m.layers.unwrap_or(base.layers),
+            hidden,
+            heads,
+            intermediate: m.intermediate.unwrap_or(4 * hidden),
+        };
+        if dims.layers == 0 || dims.hidden == 0 || dims.heads == 0 || dims.intermediate == 0 {
+            bail!("model sizes must be positive (layers, hidden, heads, intermediate)");
+        }
+        if dims.hidden % dims.heads != 0 {
+            bail!(
+                "model.hidden ({}) must be divisible by model.heads ({})",
+                dims.hidden,
+                dims.heads
+            );
+        }
+        Ok(dims)
+    }
+
+    /// Checks every value; the message names the key and what is allowed.
+    pub fn validate(&self) -> Result<()> {
+        let (m, d, t) = (&self.model, &self.data, &self.train);
+        self.dims()?;
+        check(m.max_position >= 8, "model.max_position", "an integer >= 8")?;
+        check(
+            (0.0..1.0).contains(&m.dropout),
+            "model.dropout",
+            "a number in [0, 1)",
+        )?;
+        check(d.vocab_size >= 100, "data.vocab_size", "an integer >= 100")?;
+        check(
+            (8..=m.max_position).contains(&d.max_seq_len),
+            "data.max_seq_len",
+            &format!(
+                "an integer from 8 to model.max_position ({})",
+                m.max_position
+            ),
+        )?;
+        check(
+            d.heldout_fraction > 0.0 && d.heldout_fraction < 0.5,
+            "data.heldout_fraction",
+            "a number in (0, 0.5)",
+        )?;
+        check(
+            d.mask_prob > 0.0 && d.mask_prob < 1.0,
+            "data.mask_prob",
+            "a number in (0, 1)",
+        )?;
+        check(
+            (0.0..=1.0).contains(&d.short_seq_prob),
+            "data.short_seq_prob",
+            "a number in [0, 1]",
+        )?;
+        check(
+            !d.text_column.is_empty(),
+            "data.text_column",
+            "a non-empty column name",
+        )?;
+        check(t.epochs >= 1, "train.epochs", "an integer >= 1")?;
+        check(t.batch_size >= 1, "train.batch_size", "an integer >= 1")?;
+        check(t.lr > 0.0 && t.lr < 1.0, "train.lr", "a number in (0, 1)")?;
+        check(
+            (0.0..1.0).contains(&t.weight_decay),
+            "train.weight_decay",
+            "a number in [0, 1)",
+        )?;
+        check(
+            t.clip_norm >= 0.0 && t.clip_norm.is_finite(),
+            "train.clip_norm",
+            "a number >= 0 (0 = off)",
+        )?;
+        check(t.grad_accum >= 1, "train.grad_accum", "an integer >= 1")?;
+        check(t.log_every >= 1, "train.log_every", "an integer >= 1")?;
+        check(
+            t.keep_checkpoints >= 1,
+            "train.keep_checkpoints",
+            "an integer >= 1",
+        )?;
+        crate::device::parse(&t.device)?;
+        Ok(())
+    }
+}
+
+fn check(ok: bool, key: &str, allowed: &str) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        bail!("bad value for {key}: must be {allowed}")
+    }
+}
+
+#[cfg(test)]
+mod tests;

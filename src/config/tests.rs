@@ -1,0 +1,171 @@
+use super::*;
+
+fn load(sets: &[&str]) -> Result<Config> {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    Config::load(None, &sets)
+}
+
+fn err(sets: &[&str]) -> String {
+    format!("{:#}", load(sets).unwrap_err())
+}
+
+#[test]
+fn defaults_are_valid_and_resolve_the_tiny_preset() {
+    let c = Config::default();
+    c.validate().unwrap();
+    let d = c.dims().unwrap();
+    assert_eq!(
+        (d.layers, d.hidden, d.heads, d.intermediate),
+        (2, 128, 2, 512)
+    );
+}
+
+#[test]
+fn presets_follow_the_size_table() {
+    for (name, layers, hidden) in [
+        ("tiny", 2, 128),
+        ("mini", 4, 256),
+        ("small", 4, 512),
+        ("medium", 8, 512),
+        ("base", 12, 768),
+    ] {
+        let d = load(&[&format!("model.preset=\"{name}\"")])
+            .unwrap()
+            .dims()
+            .unwrap();
+        assert_eq!(
+            (d.layers, d.hidden, d.heads, d.intermediate),
+            (layers, hidden, hidden / 64, 4 * hidden)
+        );
+    }
+}
+
+#[test]
+fn explicit_sizes_override_the_preset() {
+    let c = load(&["model.preset=base", "model.layers=3", "model.hidden=192"]).unwrap();
+    let d = c.dims().unwrap();
+    assert_eq!(
+        (d.layers, d.hidden, d.heads, d.intermediate),
+        (3, 192, 3, 768)
+    );
+}
+
+#[test]
+fn set_parses_numbers_strings_and_bare_words() {
+    let c = load(&[
+        "train.lr=5e-4",
+        "train.device=cpu",
+        "data.text_column=\"text\"",
+        "model.position=sinusoidal",
+    ])
+    .unwrap();
+    assert_eq!(c.train.lr, 5e-4);
+    assert_eq!(c.train.device, "cpu");
+    assert_eq!(c.data.text_column, "text");
+    assert_eq!(c.model.position, PositionKind::Sinusoidal);
+}
+
+#[test]
+fn unknown_keys_name_the_key_and_the_allowed_ones() {
+    let e = err(&["train.lrr=1"]);
+    assert!(e.contains("train.lrr") && e.contains("warmup_steps"), "{e}");
+    let e = err(&["optim.lr=1"]);
+    assert!(
+        e.contains("optim") && e.contains("model, data, train"),
+        "{e}"
+    );
+    let e = err(&["lr=1"]);
+    assert!(e.contains("dotted key"), "{e}");
+}
+
+#[test]
+fn bad_values_name_the_key_and_what_is_allowed() {
+    for (set, key) in [
+        ("train.lr=-1", "train.lr"),
+        ("train.batch_size=0", "train.batch_size"),
+        ("data.mask_prob=1.5", "data.mask_prob"),
+        ("data.max_seq_len=4", "data.max_seq_len"),
+        ("data.heldout_fraction=0", "data.heldout_fraction"),
+        ("model.dropout=1", "model.dropout"),
+        ("model.preset=huge", "model.preset"),
+        ("train.device=tpu", "train.device"),
+        ("model.hidden=100", "model.hidden"),
+    ] {
+        let e = err(&[set]);
+        assert!(e.contains(key), "{set}: {e}");
+    }
+    let e = err(&["train.batch_size=\"many\""]);
+    assert!(e.contains("batch_size"), "{e}");
+    let e = err(&["model.position=circular"]);
+    assert!(e.contains("learned") && e.contains("sinusoidal"), "{e}");
+}
+
+#[test]
+fn config_files_are_checked_like_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, "[model]\npreset = \"mini\"\n[train]\nlr = 2e-4\n").unwrap();
+    let c = Config::load(Some(&good), &["train.lr=3e-4".into()]).unwrap();
+    assert_eq!(
+        (c.model.preset.as_str(), c.train.lr),
+        ("mini", 3e-4),
+        "--set wins over the file"
+    );
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[train]\nlearning_rate = 1\n").unwrap();
+    let e = format!("{:#}", Config::load(Some(&bad), &[]).unwrap_err());
+    assert!(
+        e.contains("train.learning_rate") && e.contains("bad.toml"),
+        "{e}"
+    );
+
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "[train\nlr = 1\n").unwrap();
+    let e = format!("{:#}", Config::load(Some(&broken), &[]).unwrap_err());
+    assert!(e.contains("not valid TOML"), "{e}");
+
+    let e = format!(
+        "{:#}",
+        Config::load(Some(&dir.path().join("none.toml")), &[]).unwrap_err()
+    );
+    assert!(e.contains("cannot read config file"), "{e}");
+}
+
+#[test]
+fn saved_config_round_trips() {
+    let c = load(&[
+        "model.preset=mini",
+        "train.lr=3e-4",
+        "data.corpus=\"/x/y.csv\"",
+    ])
+    .unwrap();
+    let text = toml::to_string_pretty(&c).unwrap();
+    let table: toml::Table = toml::from_str(&text).unwrap();
+    keys::check_table(&table).unwrap();
+    assert_eq!(Config::from_table(table).unwrap(), c);
+}
+
+#[test]
+fn the_key_list_matches_the_structs() {
+    let mut c = Config::default();
+    c.model.layers = Some(1);
+    c.model.hidden = Some(64);
+    c.model.heads = Some(1);
+    c.model.intermediate = Some(8);
+    c.data.corpus = Some("a".into());
+    c.data.vocab = Some("b".into());
+    let table: toml::Table = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
+    for (section, keys) in keys::SECTIONS {
+        let mut have: Vec<&str> = table[*section]
+            .as_table()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut want = keys.to_vec();
+        have.sort();
+        want.sort();
+        assert_eq!(have, want, "[{section}]");
+    }
+}

@@ -1,0 +1,147 @@
+//! NSP pairs as in Google's `create_instances_from_document`: sentences are packed into
+//! chunks up to a target length (shorter with `short_seq_prob`), split at a random
+//! point into A and B; half the time B is replaced by text from another document.
+//! Layout: `[CLS] A [SEP] B [SEP]`, segment 0 through the first `[SEP]`.
+
+use rand::seq::SliceRandom;
+use rand::Rng;
+
+use super::TokenizedCorpus;
+use crate::tokenizer::SpecialIds;
+
+/// One NSP example before masking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Example {
+    /// `[CLS] A [SEP] B [SEP]`.
+    pub ids: Vec<u32>,
+    /// Tokens in segment 0: `[CLS]`, A and the first `[SEP]`.
+    pub segment_a_len: usize,
+    /// NSP label 1: B comes from another document (0 = IsNext).
+    pub random_next: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PairConfig {
+    pub max_seq_len: usize,
+    pub short_seq_prob: f64,
+}
+
+/// Every example of one pass over `corpus`, shuffled.
+pub fn epoch_examples(
+    corpus: &TokenizedCorpus,
+    config: PairConfig,
+    specials: SpecialIds,
+    rng: &mut impl Rng,
+) -> Vec<Example> {
+    let mut out = Vec::new();
+    for d in 0..corpus.num_documents() {
+        document_examples(corpus, d, config, specials, rng, &mut out);
+    }
+    out.shuffle(rng);
+    out
+}
+
+fn document_examples(
+    corpus: &TokenizedCorpus,
+    doc: usize,
+    config: PairConfig,
+    specials: SpecialIds,
+    rng: &mut impl Rng,
+    out: &mut Vec<Example>,
+) {
+    let max_tokens = config.max_seq_len - 3;
+    let target = if rng.random::<f64>() < config.short_seq_prob {
+        rng.random_range(2..=max_tokens)
+    } else {
+        max_tokens
+    };
+    let sentences: Vec<&[u32]> = corpus.document(doc).collect();
+    let mut chunk: Vec<&[u32]> = Vec::new();
+    let mut chunk_len = 0;
+    let mut i = 0;
+    while i < sentences.len() {
+        chunk.push(sentences[i]);
+        chunk_len += sentences[i].len();
+        if i + 1 == sentences.len() || chunk_len >= target {
+            let a_end = if chunk.len() >= 2 {
+                rng.random_range(1..chunk.len())
+            } else {
+                1
+            };
+            let mut a: Vec<u32> = chunk[..a_end].concat();
+            let mut random_next = rng.random_bool(0.5);
+            if !random_next && chunk.len() == 1 {
+                // A lone sentence has no continuation inside the chunk: take the next
+                // sentence of the document as B, or fall back to a random B at its end.
+                if i + 1 < sentences.len() {
+                    i += 1;
+                    chunk.push(sentences[i]);
+                } else {
+                    random_next = true;
+                }
+            }
+            let mut b: Vec<u32> = if random_next {
+                let b_target = target.saturating_sub(a.len()).max(1);
+                let taken = random_b(corpus, doc, b_target, rng);
+                // The unused part of the chunk goes back to be used next time.
+                i -= chunk.len() - a_end;
+                taken
+            } else {
+                chunk[a_end..].concat()
+            };
+            truncate_pair(&mut a, &mut b, max_tokens, rng);
+            out.push(assemble(&a, &b, random_next, specials));
+            chunk.clear();
+            chunk_len = 0;
+        }
+        i += 1;
+    }
+}
+
+/// Sentences from a random position of a random *other* document, up to `target` tokens.
+fn random_b(corpus: &TokenizedCorpus, doc: usize, target: usize, rng: &mut impl Rng) -> Vec<u32> {
+    let n = corpus.num_documents();
+    let mut other = rng.random_range(0..n - 1);
+    if other >= doc {
+        other += 1;
+    }
+    let start = rng.random_range(0..corpus.document_len(other));
+    let mut b = Vec::new();
+    for sentence in corpus.document(other).skip(start) {
+        b.extend_from_slice(sentence);
+        if b.len() >= target {
+            break;
+        }
+    }
+    b
+}
+
+/// Trims the longer side, from the front or back at random, until both fit.
+fn truncate_pair(a: &mut Vec<u32>, b: &mut Vec<u32>, max_tokens: usize, rng: &mut impl Rng) {
+    while a.len() + b.len() > max_tokens {
+        let longer = if a.len() > b.len() { &mut *a } else { &mut *b };
+        if rng.random_bool(0.5) {
+            longer.remove(0);
+        } else {
+            longer.pop();
+        }
+    }
+}
+
+fn assemble(a: &[u32], b: &[u32], random_next: bool, s: SpecialIds) -> Example {
+    let mut ids = Vec::with_capacity(a.len() + b.len() + 3);
+    ids.push(s.cls);
+    ids.extend_from_slice(a);
+    ids.push(s.sep);
+    let segment_a_len = ids.len();
+    ids.extend_from_slice(b);
+    ids.push(s.sep);
+    Example {
+        ids,
+        segment_a_len,
+        random_next,
+    }
+}
+
+#[cfg(test)]
+mod tests;

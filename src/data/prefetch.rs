@@ -1,0 +1,63 @@
+//! Batch preparation ahead of the trainer: one thread per epoch masks and collates
+//! batches into a bounded channel, so data is ready when the trainer asks.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{bounded, Receiver};
+
+use super::batch::{collate, HostBatch};
+use super::masking::MaskConfig;
+use super::pairs::Example;
+use super::rng_for;
+
+/// Batches the prefetch thread keeps ready.
+const AHEAD: usize = 4;
+
+pub struct Prefetch {
+    pub batches: Receiver<HostBatch>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Prefetch {
+    /// Streams `examples` in order as batches of `batch_size`, skipping the first
+    /// `skip` batches; masks are drawn from a stream fixed by (`seed`, `epoch`).
+    pub fn spawn(
+        examples: Arc<Vec<Example>>,
+        batch_size: usize,
+        mask: MaskConfig,
+        seed: u64,
+        epoch: u64,
+        skip: usize,
+    ) -> Self {
+        let (tx, rx) = bounded(AHEAD);
+        let handle = std::thread::Builder::new()
+            .name("bertwork-batches".into())
+            .spawn(move || {
+                for (i, chunk) in examples.chunks(batch_size).enumerate().skip(skip) {
+                    // One stream per batch: a resumed epoch masks its batches exactly as
+                    // the uninterrupted run did.
+                    let mut rng = rng_for(seed, "mask", epoch << 32 | i as u64);
+                    if tx.send(collate(chunk, &mask, &mut rng)).is_err() {
+                        return;
+                    }
+                }
+            })
+            .expect("spawning the batch thread");
+        Self {
+            batches: rx,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        // Unblock the producer (its send fails once the receiver is gone), then join.
+        let (_, dead) = bounded(0);
+        self.batches = dead;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}

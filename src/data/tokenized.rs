@@ -1,0 +1,176 @@
+//! A tokenized corpus in one flat id buffer (4 bytes per token) with sentence and
+//! document offsets, and its split into training and held-out documents.
+
+use anyhow::{bail, Result};
+use rand::seq::SliceRandom;
+
+use crate::tokenizer::WordPieceTokenizer;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TokenizedCorpus {
+    tokens: Vec<u32>,
+    /// Start of each sentence in `tokens`, plus one final end offset.
+    sentence_starts: Vec<usize>,
+    /// First sentence of each document, plus one final end offset.
+    doc_starts: Vec<usize>,
+}
+
+impl TokenizedCorpus {
+    /// Tokenizes documents made of sentences. Sentences that tokenize to nothing are
+    /// dropped; so are documents left with no sentence.
+    pub fn build(documents: &[Vec<String>], tokenizer: &WordPieceTokenizer) -> Result<Self> {
+        let mut corpus = Self {
+            sentence_starts: vec![0],
+            doc_starts: vec![0],
+            ..Self::default()
+        };
+        for chunk in documents.chunks(512) {
+            let texts: Vec<&str> = chunk.iter().flatten().map(String::as_str).collect();
+            let mut encoded = tokenizer.encode_batch(texts)?.into_iter();
+            for doc in chunk {
+                let sentences: Vec<Vec<u32>> = encoded
+                    .by_ref()
+                    .take(doc.len())
+                    .filter(|ids| !ids.is_empty())
+                    .collect();
+                corpus.push_document(sentences.iter().map(Vec::as_slice));
+            }
+        }
+        Ok(corpus)
+    }
+
+    /// Appends a document given as its sentences' ids (empty documents are skipped).
+    pub fn push_document<'a>(&mut self, sentences: impl IntoIterator<Item = &'a [u32]>) {
+        if self.sentence_starts.is_empty() {
+            self.sentence_starts.push(0);
+            self.doc_starts.push(0);
+        }
+        let before = self.sentence_starts.len();
+        for s in sentences.into_iter().filter(|s| !s.is_empty()) {
+            self.tokens.extend_from_slice(s);
+            self.sentence_starts.push(self.tokens.len());
+        }
+        if self.sentence_starts.len() > before {
+            self.doc_starts.push(self.sentence_starts.len() - 1);
+        }
+    }
+
+    pub fn num_documents(&self) -> usize {
+        self.doc_starts.len().saturating_sub(1)
+    }
+
+    pub fn num_sentences(&self) -> usize {
+        self.sentence_starts.len().saturating_sub(1)
+    }
+
+    pub fn num_tokens(&self) -> usize {
+        self.tokens.len()
+    }
+
+    /// Bytes held by the token buffer and offsets.
+    pub fn heap_bytes(&self) -> usize {
+        self.tokens.capacity() * 4
+            + (self.sentence_starts.capacity() + self.doc_starts.capacity()) * 8
+    }
+
+    /// Sentences of document `d`, each as token ids.
+    pub fn document(&self, d: usize) -> impl ExactSizeIterator<Item = &[u32]> + '_ {
+        (self.doc_starts[d]..self.doc_starts[d + 1]).map(move |s| self.sentence(s))
+    }
+
+    pub fn document_len(&self, d: usize) -> usize {
+        self.doc_starts[d + 1] - self.doc_starts[d]
+    }
+
+    fn sentence(&self, s: usize) -> &[u32] {
+        &self.tokens[self.sentence_starts[s]..self.sentence_starts[s + 1]]
+    }
+
+    /// Splits whole documents into (training, held-out) with a seeded shuffle. Both sides
+    /// need at least two documents (NSP draws its random B from another document).
+    pub fn split(&self, heldout_fraction: f64, seed: u64) -> Result<(Self, Self)> {
+        let n = self.num_documents();
+        let held = ((n as f64) * heldout_fraction).round() as usize;
+        if held < 2 || n - held < 2 {
+            bail!(
+                "the corpus has {n} documents: too few for a held-out split of {:.0}% (each side needs at least 2); use a larger corpus or raise data.heldout_fraction",
+                heldout_fraction * 100.0
+            );
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut super::rng_for(seed, "heldout-split", 0));
+        let mut heldout: Vec<usize> = order[..held].to_vec();
+        let mut train: Vec<usize> = order[held..].to_vec();
+        heldout.sort_unstable();
+        train.sort_unstable();
+        Ok((self.subset(&train), self.subset(&heldout)))
+    }
+
+    fn subset(&self, docs: &[usize]) -> Self {
+        let mut out = Self {
+            sentence_starts: vec![0],
+            doc_starts: vec![0],
+            ..Self::default()
+        };
+        for &d in docs {
+            out.push_document(self.document(d));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus(docs: usize) -> TokenizedCorpus {
+        let mut c = TokenizedCorpus::default();
+        for d in 0..docs {
+            let sentences: Vec<Vec<u32>> = (0..3)
+                .map(|s| vec![10 + d as u32, 100 + s as u32])
+                .collect();
+            c.push_document(sentences.iter().map(Vec::as_slice));
+        }
+        c
+    }
+
+    #[test]
+    fn offsets_address_documents_and_sentences() {
+        let c = corpus(4);
+        assert_eq!(
+            (c.num_documents(), c.num_sentences(), c.num_tokens()),
+            (4, 12, 24)
+        );
+        let doc2: Vec<&[u32]> = c.document(2).collect();
+        assert_eq!(doc2, vec![&[12, 100][..], &[12, 101], &[12, 102]]);
+    }
+
+    #[test]
+    fn split_is_by_document_disjoint_and_seeded() {
+        let c = corpus(40);
+        let (train, held) = c.split(0.1, 7).unwrap();
+        assert_eq!((train.num_documents(), held.num_documents()), (36, 4));
+        let first = |c: &TokenizedCorpus| -> Vec<u32> {
+            (0..c.num_documents())
+                .map(|d| c.document(d).next().unwrap()[0])
+                .collect()
+        };
+        let (t, h) = (first(&train), first(&held));
+        assert!(
+            h.iter().all(|d| !t.contains(d)),
+            "a document is on both sides"
+        );
+        assert_eq!(c.split(0.1, 7).unwrap().1, held, "same seed, same split");
+        assert_ne!(
+            first(&c.split(0.1, 8).unwrap().1),
+            h,
+            "another seed, another split"
+        );
+    }
+
+    #[test]
+    fn too_small_a_corpus_is_refused() {
+        let msg = corpus(10).split(0.05, 1).unwrap_err().to_string();
+        assert!(msg.contains("10 documents"), "{msg}");
+    }
+}

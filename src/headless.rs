@@ -1,0 +1,209 @@
+//! The headless front end: progress lines (or JSON lines) for `train`, and the CLI
+//! `probe` on a saved session.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{ProbeArgs, TrainArgs};
+use crate::protocol::{Command, Event, FinishReason, StartInfo};
+use crate::session::Session;
+use crate::train::{TrainSetup, TrainerHandle};
+
+pub fn train(args: &TrainArgs) -> Result<ExitCode> {
+    let config = args.resolve()?;
+    let session = Session::create(args.session.as_deref(), &config.model.preset)?;
+    let handle = TrainerHandle::spawn(TrainSetup { config, session });
+    install_ctrl_c(handle.commands.clone());
+    let mut out = Printer::new(args.json);
+    let mut reason = FinishReason::Failed;
+    for event in handle.events.iter() {
+        if let Event::Error { message } = &event {
+            if message.contains("training is paused") {
+                // Nobody is here to resume: stop and keep the last good weights.
+                let _ = handle.commands.send(Command::Stop);
+            }
+        }
+        out.event(&event);
+        if let Event::Finished(summary) = &event {
+            reason = summary.reason;
+            break;
+        }
+    }
+    handle.join();
+    Ok(match reason {
+        FinishReason::Failed => ExitCode::FAILURE,
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+/// First Ctrl-C: stop gracefully (finish the step, save). Second: exit at once.
+fn install_ctrl_c(commands: crossbeam_channel::Sender<Command>) {
+    let mut pressed = false;
+    let _ = ctrlc::set_handler(move || {
+        if pressed {
+            eprintln!("\ninterrupted again: exiting without saving");
+            std::process::exit(130);
+        }
+        pressed = true;
+        eprintln!(
+            "\ninterrupted: finishing the current step and saving (Ctrl-C again to quit at once)"
+        );
+        let _ = commands.send(Command::Stop);
+    });
+}
+
+struct Printer {
+    json: bool,
+    bar: Option<ProgressBar>,
+}
+
+impl Printer {
+    fn new(json: bool) -> Self {
+        Self { json, bar: None }
+    }
+
+    fn line(&self, text: String) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => {
+                println!("{text}");
+                let _ = std::io::stdout().flush();
+            }
+        }
+    }
+
+    fn event(&mut self, event: &Event) {
+        if self.json {
+            if let Ok(s) = serde_json::to_string(event) {
+                println!("{s}");
+                let _ = std::io::stdout().flush();
+            }
+            return;
+        }
+        match event {
+            Event::Started(info) => self.started(info),
+            Event::Step(m) => {
+                self.line(format!(
+                    "epoch {:>2} step {:>6} | mlm {:.3} acc {:.3} | nsp {:.3} acc {:.3} | lr {:.2e} | grad {:.2} | {:.0} tok/s",
+                    m.epoch + 1, m.step, m.mlm_loss, m.mlm_acc, m.nsp_loss, m.nsp_acc, m.lr, m.grad_norm, m.tokens_per_s
+                ));
+                if let Some(bar) = &self.bar {
+                    bar.set_position(m.step);
+                }
+            }
+            Event::Eval(m) => self.line(format!(
+                "eval  step {:>6} | held-out mlm {:.3} acc {:.3} ppl {:.1} | nsp {:.3} acc {:.3}",
+                m.step, m.mlm_loss, m.mlm_acc, m.perplexity, m.nsp_loss, m.nsp_acc
+            )),
+            Event::EpochEnd {
+                epoch,
+                step,
+                seconds,
+            } => self.line(format!(
+                "epoch {} done at step {step} in {seconds:.1}s",
+                epoch + 1
+            )),
+            Event::CheckpointSaved {
+                path,
+                step,
+                seconds,
+            } => self.line(format!(
+                "checkpoint at step {step}: {} ({seconds:.2}s)",
+                path.display()
+            )),
+            Event::HyperApplied { change, step, .. } => self.line(format!(
+                "{} = {} from step {step}",
+                change.key(),
+                change.value_string()
+            )),
+            Event::Warning { message } => self.line(format!("warning: {message}")),
+            Event::Error { message } => self.line(format!("error: {message}")),
+            Event::Finished(s) => {
+                if let Some(bar) = self.bar.take() {
+                    bar.finish_and_clear();
+                }
+                let how = match s.reason {
+                    FinishReason::Completed => "finished",
+                    FinishReason::Stopped => "stopped",
+                    FinishReason::Failed => "failed",
+                };
+                let mut text = format!("{how} at step {} after {:.1}s", s.step, s.elapsed_s);
+                if let Some(dir) = &s.session_dir {
+                    if s.reason != FinishReason::Failed {
+                        text.push_str(&format!("; session saved in {}", dir.display()));
+                    }
+                }
+                self.line(text);
+            }
+            _ => {}
+        }
+    }
+
+    fn started(&mut self, s: &StartInfo) {
+        self.line(format!(
+            "session {} ({})\nmodel {}L/{}H/{}A, {} parameters, device {}\ncorpus {}: {} documents ({} train, {} held out), {} sentences, {} tokens, vocab {}, [UNK] {:.2}%\n{} training examples per epoch, {} steps per epoch, {} steps in all; prepared in {:.1}s",
+            s.session, s.session_dir.display(), s.layers, s.hidden, s.heads,
+            crate::cli::group_thousands(s.parameters), s.device, s.corpus, s.documents,
+            s.train_documents, s.heldout_documents, s.sentences, s.tokens, s.vocab_size,
+            s.unk_rate * 100.0, s.train_examples, s.steps_per_epoch, s.total_steps, s.prepare_seconds
+        ));
+        if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::new(s.total_steps);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} steps, {elapsed} elapsed, eta {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            self.bar = Some(bar);
+        }
+    }
+}
+
+pub fn probe(args: &ProbeArgs) -> Result<ExitCode> {
+    let text = crate::probe::normalize_masks(&args.text);
+    if args.next.is_none() && !text.contains("[MASK]") {
+        bail!(crate::probe::NO_MASK);
+    }
+    if args.top_k == 0 {
+        bail!("--top-k must be at least 1");
+    }
+    let session = Session::open(&args.session)?;
+    let device = crate::device::resolve(crate::device::DeviceChoice::Auto)?;
+    let saved = crate::saved::load(&session, device)?;
+    if let Some(b) = &args.next {
+        let r = crate::probe::next_sentence(&saved.model, &saved.tokenizer, &args.text, b, device)?;
+        if args.json {
+            println!("{}", serde_json::to_string(&r)?);
+        } else {
+            println!("IsNext probability: {:.4}", r.is_next);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let r = crate::probe::fill_mask(&saved.model, &saved.tokenizer, &text, args.top_k, device)?;
+    if args.json {
+        // HF's shape: a list for one mask, a list of lists for several.
+        let json = if r.masks.len() == 1 {
+            serde_json::to_string(&r.masks[0])?
+        } else {
+            serde_json::to_string(&r.masks)?
+        };
+        println!("{json}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (i, preds) in r.masks.iter().enumerate() {
+        println!("[MASK] #{}", i + 1);
+        for p in preds {
+            println!(
+                "  {:>6.2}%  {:<14} {}",
+                p.score * 100.0,
+                p.token_str,
+                p.sequence
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

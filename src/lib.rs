@@ -1,0 +1,17 @@
+//! bertwork: pretraining BERT (MLM + NSP) on a CSV corpus through libtorch, with a
+//! trainer thread that any front end drives over [`protocol`] messages.
+
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod corpus;
+pub mod data;
+pub mod device;
+pub mod headless;
+pub mod model;
+pub mod probe;
+pub mod protocol;
+pub mod saved;
+pub mod session;
+pub mod tokenizer;
+pub mod train;

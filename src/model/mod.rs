@@ -1,0 +1,85 @@
+//! BERT with its two pretraining heads, in tch. Variable-store paths are HF's
+//! state-dict keys (`bert.encoder.layer.0.attention.self.query.weight`, ...).
+
+mod attention;
+mod bert;
+mod embeddings;
+mod heads;
+mod layer;
+
+pub use bert::{BertForPreTraining, PreTrainingOutput};
+
+use crate::config::{ModelDims, PositionKind};
+
+/// Everything that fixes the shapes of the model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BertConfig {
+    pub vocab_size: usize,
+    pub dims: ModelDims,
+    pub max_position: usize,
+    pub type_vocab_size: usize,
+    pub position: PositionKind,
+    pub dropout: f64,
+    pub layer_norm_eps: f64,
+}
+
+impl BertConfig {
+    pub fn new(vocab_size: usize, dims: ModelDims, config: &crate::config::ModelConfig) -> Self {
+        Self {
+            vocab_size,
+            dims,
+            max_position: config.max_position,
+            type_vocab_size: 2,
+            position: config.position,
+            dropout: config.dropout,
+            layer_norm_eps: 1e-12,
+        }
+    }
+
+    /// Parameters of `BertForPreTraining` with the decoder tied to the word embeddings,
+    /// computed from the shapes (matches what the variable store holds).
+    pub fn parameter_count(&self) -> u64 {
+        let (v, h, i, l) = (
+            self.vocab_size as u64,
+            self.dims.hidden as u64,
+            self.dims.intermediate as u64,
+            self.dims.layers as u64,
+        );
+        let positions = match self.position {
+            PositionKind::Learned => self.max_position as u64 * h,
+            PositionKind::Sinusoidal => 0,
+        };
+        let embeddings = v * h + positions + self.type_vocab_size as u64 * h + 2 * h;
+        let layer = 4 * (h * h + h) + 2 * h + (h * i + i) + (i * h + h) + 2 * h;
+        let pooler = h * h + h;
+        let mlm_head = (h * h + h) + 2 * h + v;
+        let nsp_head = 2 * h + 2;
+        embeddings + l * layer + pooler + mlm_head + nsp_head
+    }
+}
+
+/// Normal(0, 0.02) initialisation used for every weight matrix and embedding.
+pub(crate) const INIT: tch::nn::Init = tch::nn::Init::Randn {
+    mean: 0.0,
+    stdev: 0.02,
+};
+
+pub(crate) fn linear(p: tch::nn::Path, input: usize, output: usize) -> tch::nn::Linear {
+    let cfg = tch::nn::LinearConfig {
+        ws_init: INIT,
+        bs_init: Some(tch::nn::Init::Const(0.0)),
+        bias: true,
+    };
+    tch::nn::linear(p, input as i64, output as i64, cfg)
+}
+
+pub(crate) fn layer_norm(p: tch::nn::Path, size: usize, eps: f64) -> tch::nn::LayerNorm {
+    let cfg = tch::nn::LayerNormConfig {
+        eps,
+        ..Default::default()
+    };
+    tch::nn::layer_norm(p, vec![size as i64], cfg)
+}
+
+#[cfg(test)]
+mod tests;

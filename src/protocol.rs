@@ -1,0 +1,219 @@
+//! The only coupling between the trainer thread and any front end: commands in,
+//! events out, over crossbeam channels.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::probe::{FillMaskResult, NextSentenceResult};
+
+/// What a front end asks of the trainer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Pause,
+    Resume,
+    /// Finish the current step, save, and exit.
+    Stop,
+    /// Write a checkpoint now (between steps).
+    SaveCheckpoint,
+    /// Change a hyperparameter; see [`Hyper::applies_at`] for when it takes effect.
+    SetHyper(Hyper),
+    Probe(ProbeRequest),
+}
+
+/// A hyperparameter change a user may make during training.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "key", content = "value", rename_all = "snake_case")]
+pub enum Hyper {
+    Lr(f64),
+    ClipNorm(f64),
+    WarmupSteps(u64),
+    WeightDecay(f64),
+    BatchSize(usize),
+    MaskProb(f64),
+    Epochs(usize),
+    EvalEvery(u64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplyAt {
+    NextStep,
+    NextEpoch,
+}
+
+impl Hyper {
+    /// Learning rate and clipping apply at the next step; the rest at the next epoch.
+    pub fn applies_at(&self) -> ApplyAt {
+        match self {
+            Hyper::Lr(_) | Hyper::ClipNorm(_) => ApplyAt::NextStep,
+            _ => ApplyAt::NextEpoch,
+        }
+    }
+
+    /// The config key it corresponds to.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Hyper::Lr(_) => "train.lr",
+            Hyper::ClipNorm(_) => "train.clip_norm",
+            Hyper::WarmupSteps(_) => "train.warmup_steps",
+            Hyper::WeightDecay(_) => "train.weight_decay",
+            Hyper::BatchSize(_) => "train.batch_size",
+            Hyper::MaskProb(_) => "data.mask_prob",
+            Hyper::Epochs(_) => "train.epochs",
+            Hyper::EvalEvery(_) => "train.eval_every",
+        }
+    }
+
+    pub fn value_string(&self) -> String {
+        match *self {
+            Hyper::Lr(v) | Hyper::ClipNorm(v) | Hyper::WeightDecay(v) | Hyper::MaskProb(v) => {
+                format!("{v}")
+            }
+            Hyper::WarmupSteps(v) | Hyper::EvalEvery(v) => v.to_string(),
+            Hyper::BatchSize(v) | Hyper::Epochs(v) => v.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeRequest {
+    /// Top-k predictions for every `[MASK]` in `text`.
+    FillMask { id: u64, text: String, top_k: usize },
+    /// Probability that `b` follows `a`.
+    NextSentence { id: u64, a: String, b: String },
+}
+
+/// What the trainer reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Started(StartInfo),
+    Step(StepMetrics),
+    Eval(EvalMetrics),
+    EpochEnd {
+        epoch: usize,
+        step: u64,
+        seconds: f64,
+    },
+    /// A change was accepted and will apply at `applies`.
+    HyperQueued {
+        change: Hyper,
+        applies: ApplyAt,
+    },
+    /// A change took effect before optimizer step `step`.
+    HyperApplied {
+        change: Hyper,
+        step: u64,
+        epoch: usize,
+    },
+    CheckpointSaved {
+        path: PathBuf,
+        step: u64,
+        seconds: f64,
+    },
+    Paused {
+        step: u64,
+    },
+    Resumed {
+        step: u64,
+    },
+    FillMask {
+        id: u64,
+        latency_ms: f64,
+        result: Result<FillMaskResult, String>,
+    },
+    NextSentence {
+        id: u64,
+        latency_ms: f64,
+        result: Result<NextSentenceResult, String>,
+    },
+    Warning {
+        message: String,
+    },
+    Error {
+        message: String,
+    },
+    Finished(Summary),
+}
+
+/// The resolved setup, sent once before the first step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StartInfo {
+    pub session: String,
+    pub session_dir: PathBuf,
+    pub config: crate::config::Config,
+    pub layers: usize,
+    pub hidden: usize,
+    pub heads: usize,
+    pub intermediate: usize,
+    pub parameters: u64,
+    pub device: String,
+    pub corpus: String,
+    pub documents: usize,
+    pub train_documents: usize,
+    pub heldout_documents: usize,
+    pub sentences: usize,
+    pub tokens: usize,
+    pub vocab_size: usize,
+    pub unk_rate: f64,
+    pub train_examples: usize,
+    pub heldout_examples: usize,
+    /// Share of random-B (label 1) examples in the held-out set.
+    pub heldout_random_next: f64,
+    pub steps_per_epoch: u64,
+    pub total_steps: u64,
+    pub prepare_seconds: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepMetrics {
+    pub step: u64,
+    pub epoch: usize,
+    /// Fraction of the current epoch done.
+    pub epoch_progress: f64,
+    pub mlm_loss: f64,
+    /// Accuracy over masked positions only.
+    pub mlm_acc: f64,
+    pub nsp_loss: f64,
+    pub nsp_acc: f64,
+    pub lr: f64,
+    /// Global gradient norm before clipping.
+    pub grad_norm: f64,
+    pub tokens_per_s: f64,
+    /// Share of the interval spent waiting for the next batch.
+    pub data_wait: f64,
+    pub elapsed_s: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvalMetrics {
+    pub step: u64,
+    pub epoch: usize,
+    pub mlm_loss: f64,
+    pub mlm_acc: f64,
+    pub perplexity: f64,
+    pub nsp_loss: f64,
+    pub nsp_acc: f64,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// All epochs (or max_steps) done.
+    Completed,
+    /// A front end asked to stop.
+    Stopped,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub reason: FinishReason,
+    pub step: u64,
+    pub epoch: usize,
+    pub elapsed_s: f64,
+    pub last_eval: Option<EvalMetrics>,
+    pub session_dir: Option<PathBuf>,
+}

@@ -1,0 +1,195 @@
+//! Session folders on disk: where they live, their names, and atomic writes.
+//!
+//! ```text
+//! <home>/sessions/<name>/
+//!   config.toml          resolved configuration
+//!   vocab.txt            WordPiece vocabulary (line index = id)
+//!   tokenizer.json       the same tokenizer for HF / `tokenizers`
+//!   model.safetensors    latest weights (HF state-dict key names)
+//!   checkpoints/step-N/  periodic checkpoints (the last `train.keep_checkpoints`)
+//! ```
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::config::Config;
+
+pub const CONFIG_FILE: &str = "config.toml";
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+pub const TOKENIZER_FILE: &str = "tokenizer.json";
+pub const VOCAB_FILE: &str = "vocab.txt";
+pub const CHECKPOINTS_DIR: &str = "checkpoints";
+
+/// bertwork's data folder: `$BERTWORK_HOME`, else the platform data dir.
+pub fn home() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("BERTWORK_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    directories::ProjectDirs::from("", "", "bertwork")
+        .map(|d| d.data_dir().to_path_buf())
+        .context("cannot find a home folder for sessions; set BERTWORK_HOME to a writable folder")
+}
+
+pub fn sessions_root() -> Result<PathBuf> {
+    Ok(home()?.join("sessions"))
+}
+
+/// Names of the sessions that exist, sorted.
+pub fn list_names() -> Result<Vec<String>> {
+    let root = sessions_root()?;
+    let mut names: Vec<String> = match std::fs::read_dir(&root) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().join(CONFIG_FILE).exists())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    names.sort();
+    Ok(names)
+}
+
+/// Session names: letters, digits, `-`, `_`, `.`; not starting with `.`.
+pub fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 100
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if !ok {
+        bail!("bad session name `{name}`: use letters, digits, '-', '_' and '.' (not first)");
+    }
+    Ok(())
+}
+
+/// A session folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub name: String,
+    pub dir: PathBuf,
+}
+
+impl Session {
+    /// Creates (or reuses) the folder for a new training run. Without a name, one is
+    /// made from the time and preset.
+    pub fn create(name: Option<&str>, preset: &str) -> Result<Self> {
+        let name = match name {
+            Some(n) => n.to_string(),
+            None => format!("{}-{preset}", chrono::Local::now().format("%Y%m%d-%H%M%S")),
+        };
+        check_name(&name)?;
+        let dir = sessions_root()?.join(&name);
+        if dir.join(WEIGHTS_FILE).exists() {
+            bail!(
+                "session `{name}` already exists in {}; choose another --session name (or remove it)",
+                dir.display()
+            );
+        }
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create session folder {}", dir.display()))?;
+        Ok(Self { name, dir })
+    }
+
+    /// Opens an existing session; the error lists the sessions that exist.
+    pub fn open(name: &str) -> Result<Self> {
+        check_name(name)?;
+        let dir = sessions_root()?.join(name);
+        if !dir.join(CONFIG_FILE).exists() {
+            let names = list_names()?;
+            let known = if names.is_empty() {
+                "none yet".to_string()
+            } else {
+                names.join(", ")
+            };
+            bail!(
+                "no session named `{name}` in {}; sessions: {known}",
+                sessions_root()?.display()
+            );
+        }
+        Ok(Self {
+            name: name.to_string(),
+            dir,
+        })
+    }
+
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.dir.join(file)
+    }
+
+    pub fn save_config(&self, config: &Config) -> Result<()> {
+        let body = toml::to_string_pretty(config).context("serialising the config")?;
+        let text = format!(
+            "# bertwork session `{}`: the resolved configuration of this run.\n# Keys and allowed values: see README.md (Configuration).\n\n{body}",
+            self.name
+        );
+        write_atomic(&self.path(CONFIG_FILE), text.as_bytes())
+    }
+
+    pub fn load_config(&self) -> Result<Config> {
+        Config::load(Some(&self.path(CONFIG_FILE)), &[])
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, fsync,
+/// rename over the target, fsync of the folder. Readers see the old or the new file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |tmp| {
+        let mut f = std::fs::File::create(tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    })
+}
+
+/// Like [`write_atomic`] for writers that want a path (e.g. a safetensors save). The
+/// temporary name keeps the target's extension.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".tmp-{}-{file}", std::process::id()));
+    let result = write(&tmp).and_then(|_| std::fs::File::open(&tmp)?.sync_all());
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.txt");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn names_are_checked() {
+        assert!(check_name("run-1_a.b").is_ok());
+        for bad in ["", ".hidden", "a/b", "x y", "../up"] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+}

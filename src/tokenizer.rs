@@ -1,0 +1,256 @@
+//! WordPiece tokenizer (lowercasing, BERT normalizer and pre-tokenizer), trained on the
+//! corpus with the `tokenizers` crate or read from an existing `vocab.txt`.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+use tokenizers::decoders::wordpiece::WordPiece as WordPieceDecoder;
+use tokenizers::models::wordpiece::{WordPiece, WordPieceTrainer};
+use tokenizers::models::TrainerWrapper;
+use tokenizers::normalizers::bert::BertNormalizer;
+use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
+use tokenizers::processors::bert::BertProcessing;
+use tokenizers::{AddedToken, Tokenizer};
+
+pub const SPECIAL_TOKENS: [&str; 5] = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
+
+/// Ids of the special tokens (they differ between vocabularies: bert-base-uncased has
+/// [PAD]=0, [UNK]=100, [CLS]=101, [SEP]=102, [MASK]=103).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpecialIds {
+    pub pad: u32,
+    pub unk: u32,
+    pub cls: u32,
+    pub sep: u32,
+    pub mask: u32,
+}
+
+impl SpecialIds {
+    pub fn contains(&self, id: u32) -> bool {
+        id == self.pad || id == self.unk || id == self.cls || id == self.sep || id == self.mask
+    }
+}
+
+pub struct WordPieceTokenizer {
+    inner: Tokenizer,
+    pub specials: SpecialIds,
+}
+
+impl std::fmt::Debug for WordPieceTokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WordPieceTokenizer")
+            .field("vocab_size", &self.vocab_size())
+            .field("specials", &self.specials)
+            .finish()
+    }
+}
+
+fn err(e: tokenizers::Error) -> anyhow::Error {
+    anyhow!("{e}")
+}
+
+fn pipeline(model: WordPiece) -> Tokenizer {
+    let mut tokenizer = Tokenizer::new(model);
+    tokenizer
+        .with_normalizer(Some(BertNormalizer::new(true, true, None, true)))
+        .with_pre_tokenizer(Some(BertPreTokenizer))
+        .with_decoder(Some(WordPieceDecoder::default()));
+    tokenizer
+}
+
+fn special_tokens() -> Vec<AddedToken> {
+    SPECIAL_TOKENS
+        .iter()
+        .map(|t| AddedToken::from(*t, true))
+        .collect()
+}
+
+impl WordPieceTokenizer {
+    /// Trains a WordPiece vocabulary of at most `vocab_size` entries on `texts`.
+    pub fn train<I, S>(texts: I, vocab_size: usize) -> Result<Self>
+    where
+        I: Iterator<Item = S> + Send,
+        S: AsRef<str> + Send,
+    {
+        let mut tokenizer = pipeline(WordPiece::default());
+        let mut trainer: TrainerWrapper = WordPieceTrainer::builder()
+            .vocab_size(vocab_size)
+            .min_frequency(2)
+            .show_progress(false)
+            .special_tokens(special_tokens())
+            .build()
+            .into();
+        tokenizer.train(&mut trainer, texts).map_err(err)?;
+        Self::finish(tokenizer)
+    }
+
+    /// Uses an existing `vocab.txt` (one token per line; the line index is the id).
+    pub fn from_vocab_file(path: &Path) -> Result<Self> {
+        if !path.exists() {
+            bail!(
+                "vocabulary file {} not found; pass --set data.vocab=PATH to a vocab.txt",
+                path.display()
+            );
+        }
+        let file = path.to_string_lossy();
+        let model = WordPiece::from_file(&file)
+            .unk_token("[UNK]".into())
+            .build()
+            .map_err(|e| anyhow!("cannot read vocabulary {}: {e}", path.display()))?;
+        Self::finish(pipeline(model)).with_context(|| format!("vocabulary {}", path.display()))
+    }
+
+    /// Reads a `tokenizer.json` written by [`save`](Self::save).
+    pub fn load(path: &Path) -> Result<Self> {
+        let tokenizer = Tokenizer::from_file(path)
+            .map_err(|e| anyhow!("cannot read tokenizer {}: {e}", path.display()))?;
+        Self::finish(tokenizer)
+    }
+
+    fn finish(mut tokenizer: Tokenizer) -> Result<Self> {
+        let id = |t: &Tokenizer, name: &str| {
+            t.token_to_id(name)
+                .ok_or_else(|| anyhow!("the vocabulary has no {name} token"))
+        };
+        for name in SPECIAL_TOKENS {
+            id(&tokenizer, name)?;
+        }
+        // Specials are matched whole in raw text (so "[MASK]" is one token).
+        tokenizer.add_special_tokens(&special_tokens());
+        let specials = SpecialIds {
+            pad: id(&tokenizer, "[PAD]")?,
+            unk: id(&tokenizer, "[UNK]")?,
+            cls: id(&tokenizer, "[CLS]")?,
+            sep: id(&tokenizer, "[SEP]")?,
+            mask: id(&tokenizer, "[MASK]")?,
+        };
+        tokenizer.with_post_processor(Some(BertProcessing::new(
+            ("[SEP]".into(), specials.sep),
+            ("[CLS]".into(), specials.cls),
+        )));
+        Ok(Self {
+            inner: tokenizer,
+            specials,
+        })
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
+    /// Token ids of `text`, without `[CLS]`/`[SEP]`.
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        let enc = self.inner.encode_fast(text, false).map_err(err)?;
+        Ok(enc.get_ids().to_vec())
+    }
+
+    /// Encodes many texts at once (parallel inside `tokenizers`).
+    pub fn encode_batch(&self, texts: Vec<&str>) -> Result<Vec<Vec<u32>>> {
+        let encs = self.inner.encode_batch_fast(texts, false).map_err(err)?;
+        Ok(encs.into_iter().map(|e| e.get_ids().to_vec()).collect())
+    }
+
+    pub fn token(&self, id: u32) -> String {
+        self.inner.id_to_token(id).unwrap_or_else(|| "[UNK]".into())
+    }
+
+    pub fn token_id(&self, token: &str) -> Option<u32> {
+        self.inner.token_to_id(token)
+    }
+
+    /// Text of `ids`, joining `##` pieces; specials are kept unless `skip_special`.
+    pub fn decode(&self, ids: &[u32], skip_special: bool) -> String {
+        self.inner.decode(ids, skip_special).unwrap_or_default()
+    }
+
+    /// Tokens in id order (the content of `vocab.txt`).
+    pub fn vocab_in_order(&self) -> Vec<String> {
+        let vocab: HashMap<String, u32> = self.inner.get_vocab(true);
+        let mut tokens = vec![String::new(); vocab.len()];
+        for (token, id) in vocab {
+            if let Some(slot) = tokens.get_mut(id as usize) {
+                *slot = token;
+            }
+        }
+        tokens
+    }
+
+    /// Writes `vocab.txt` and `tokenizer.json` into `dir`.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let mut vocab = self.vocab_in_order().join("\n");
+        vocab.push('\n');
+        crate::session::write_atomic(&dir.join("vocab.txt"), vocab.as_bytes())?;
+        let json = self.inner.to_string(true).map_err(err)?;
+        crate::session::write_atomic(&dir.join("tokenizer.json"), json.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample_texts() -> Vec<String> {
+        let base = [
+            "This movie was great, the acting was wonderful.",
+            "I hated this film; the plot made no sense at all!",
+            "The director's earlier movies were much better.",
+            "An unforgettable performance by the lead actress.",
+        ];
+        (0..50)
+            .flat_map(|_| base.iter().map(|s| s.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn trained_vocab_starts_with_specials_and_round_trips() {
+        let tok = WordPieceTokenizer::train(sample_texts().into_iter(), 300).unwrap();
+        assert_eq!(
+            &tok.vocab_in_order()[..5],
+            &SPECIAL_TOKENS.map(String::from)
+        );
+        assert_eq!(
+            tok.specials,
+            SpecialIds {
+                pad: 0,
+                unk: 1,
+                cls: 2,
+                sep: 3,
+                mask: 4
+            }
+        );
+        let text = "the acting was wonderful.";
+        let ids = tok.encode(text).unwrap();
+        assert!(!ids.is_empty() && !ids.contains(&tok.specials.unk));
+        assert_eq!(tok.decode(&ids, true), "the acting was wonderful.");
+        // Lowercasing and the [MASK] special.
+        let ids = tok.encode("The MOVIE was [MASK] .").unwrap();
+        assert!(ids.contains(&tok.specials.mask));
+        assert_eq!(tok.decode(&ids, false), "the movie was [MASK].");
+    }
+
+    #[test]
+    fn save_and_reload_give_the_same_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let tok = WordPieceTokenizer::train(sample_texts().into_iter(), 300).unwrap();
+        tok.save(dir.path()).unwrap();
+        let from_json = WordPieceTokenizer::load(&dir.path().join("tokenizer.json")).unwrap();
+        let from_vocab =
+            WordPieceTokenizer::from_vocab_file(&dir.path().join("vocab.txt")).unwrap();
+        for text in ["an unforgettable movie!", "the plot, the acting: zzzq"] {
+            let ids = tok.encode(text).unwrap();
+            assert_eq!(from_json.encode(text).unwrap(), ids);
+            assert_eq!(from_vocab.encode(text).unwrap(), ids);
+        }
+        assert_eq!(from_vocab.vocab_size(), tok.vocab_size());
+    }
+
+    #[test]
+    fn vocab_without_specials_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vocab.txt");
+        std::fs::write(&path, "[UNK]\nthe\nmovie\n").unwrap();
+        let msg = WordPieceTokenizer::from_vocab_file(&path).unwrap_err();
+        assert!(format!("{msg:#}").contains("[PAD]"), "{msg:#}");
+    }
+}

@@ -1,0 +1,548 @@
+//! The training loop on the trainer thread: epochs of optimizer steps, commands
+//! between steps, metrics, evaluation and checkpoints.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use tch::{nn::VarStore, Device};
+
+use super::checkpoint::{save_checkpoint, save_weights, CheckpointState};
+use super::eval::evaluate;
+use super::metrics::Totals;
+use super::optimizer::AdamW;
+use super::prepare::{mask_config, pair_config, prepare, Prepared};
+use super::probe_worker::{ProbeModel, ProbeSlot};
+use super::schedule::lr_at;
+use super::step::{losses, DeviceBatch};
+use super::TrainSetup;
+use crate::config::Config;
+use crate::data::pairs::{epoch_examples, Example};
+use crate::data::prefetch::Prefetch;
+use crate::data::rng_for;
+use crate::model::{BertConfig, BertForPreTraining};
+use crate::protocol::{
+    ApplyAt, Command, EvalMetrics, Event, FinishReason, Hyper, StartInfo, StepMetrics, Summary,
+};
+use crate::session::{Session, WEIGHTS_FILE};
+
+/// Thread entry: runs, then always reports how it ended.
+pub fn run(setup: TrainSetup, commands: Receiver<Command>, events: Sender<Event>, slot: ProbeSlot) {
+    let start = Instant::now();
+    let session_dir = setup.session.dir.clone();
+    let summary = match Trainer::new(setup, commands, events.clone(), slot, start) {
+        Ok(mut trainer) => trainer.train(),
+        Err(e) => Err(e),
+    };
+    let summary = summary.unwrap_or_else(|e| {
+        let _ = events.send(Event::Error {
+            message: format!("{e:#}"),
+        });
+        Summary {
+            reason: FinishReason::Failed,
+            step: 0,
+            epoch: 0,
+            elapsed_s: start.elapsed().as_secs_f64(),
+            last_eval: None,
+            session_dir: Some(session_dir),
+        }
+    });
+    let _ = events.send(Event::Finished(summary));
+}
+
+enum Flow {
+    Continue,
+    Stop,
+}
+
+struct Trainer {
+    config: Config,
+    session: Session,
+    data: Prepared,
+    vs: VarStore,
+    model: BertForPreTraining,
+    opt: AdamW,
+    device: Device,
+    commands: Receiver<Command>,
+    events: Sender<Event>,
+    slot: ProbeSlot,
+    step: u64,
+    epoch: usize,
+    total_steps: u64,
+    paused: bool,
+    /// Changes waiting for the next epoch boundary.
+    pending: Vec<Hyper>,
+    last_eval: Option<EvalMetrics>,
+    last_snapshot: Instant,
+    start: Instant,
+}
+
+impl Trainer {
+    fn new(
+        setup: TrainSetup,
+        commands: Receiver<Command>,
+        events: Sender<Event>,
+        slot: ProbeSlot,
+        start: Instant,
+    ) -> Result<Self> {
+        let TrainSetup { config, session } = setup;
+        let device = crate::device::resolve(crate::device::parse(&config.train.device)?)?;
+        let threads = if config.train.threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            config.train.threads
+        };
+        tch::set_num_threads(threads as i32);
+        session.save_config(&config)?;
+        let data = prepare(&config, &session)?;
+        if data.stats.empty_rows > 0 {
+            let _ = events.send(Event::Warning {
+                message: format!(
+                    "{} rows had no text and were skipped",
+                    data.stats.empty_rows
+                ),
+            });
+        }
+        tch::manual_seed(config.train.seed as i64);
+        let bert_config =
+            BertConfig::new(data.tokenizer.vocab_size(), config.dims()?, &config.model);
+        let vs = VarStore::new(device);
+        let model = BertForPreTraining::new(&vs.root(), &bert_config);
+        let opt = AdamW::new(&vs);
+        {
+            let mut probe = ProbeModel::new(&bert_config, data.tokenizer.clone(), device);
+            probe.refresh(&vs);
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(probe);
+        }
+        Ok(Self {
+            config,
+            session,
+            data,
+            vs,
+            model,
+            opt,
+            device,
+            commands,
+            events,
+            slot,
+            step: 0,
+            epoch: 0,
+            total_steps: 0,
+            paused: false,
+            pending: Vec::new(),
+            last_eval: None,
+            last_snapshot: Instant::now(),
+            start,
+        })
+    }
+
+    fn emit(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    fn steps_in(&self, examples: usize) -> u64 {
+        let t = &self.config.train;
+        let batches = examples.div_ceil(t.batch_size);
+        batches.div_ceil(t.grad_accum) as u64
+    }
+
+    /// Total optimizer steps: done so far + this epoch's + the rest at the same size,
+    /// capped by max_steps.
+    fn plan_total(&mut self, steps_this_epoch: u64, done_in_epoch: u64) {
+        let t = &self.config.train;
+        let epochs_after = t.epochs.saturating_sub(self.epoch + 1) as u64;
+        let total = self.step - done_in_epoch + steps_this_epoch * (1 + epochs_after);
+        self.total_steps = if t.max_steps > 0 {
+            total.min(t.max_steps)
+        } else {
+            total
+        };
+    }
+
+    fn epoch_examples(&self, epoch: usize) -> Vec<Example> {
+        let mut rng = rng_for(self.config.train.seed, "pairs", epoch as u64);
+        epoch_examples(
+            &self.data.train,
+            pair_config(&self.config),
+            self.data.tokenizer.specials,
+            &mut rng,
+        )
+    }
+
+    fn started(&mut self) -> Result<()> {
+        let examples = self.epoch_examples(0).len();
+        let steps = self.steps_in(examples);
+        self.plan_total(steps, 0);
+        let dims = self.config.dims()?;
+        let s = &self.data.stats;
+        let info = StartInfo {
+            session: self.session.name.clone(),
+            session_dir: self.session.dir.clone(),
+            config: self.config.clone(),
+            layers: dims.layers,
+            hidden: dims.hidden,
+            heads: dims.heads,
+            intermediate: dims.intermediate,
+            parameters: self.model.config.parameter_count(),
+            device: crate::device::describe(self.device),
+            corpus: s.corpus.clone(),
+            documents: s.documents,
+            train_documents: self.data.train.num_documents(),
+            heldout_documents: self.data.heldout.num_documents(),
+            sentences: s.sentences,
+            tokens: s.tokens,
+            vocab_size: self.data.tokenizer.vocab_size(),
+            unk_rate: s.unk_rate,
+            train_examples: examples,
+            heldout_examples: s.heldout_examples,
+            heldout_random_next: s.heldout_random_next,
+            steps_per_epoch: steps,
+            total_steps: self.total_steps,
+            prepare_seconds: s.seconds,
+        };
+        self.emit(Event::Started(info));
+        Ok(())
+    }
+
+    fn train(&mut self) -> Result<Summary> {
+        self.started()?;
+        let mut reason = FinishReason::Completed;
+        'epochs: while self.epoch < self.config.train.epochs {
+            self.apply_pending();
+            let epoch_start = Instant::now();
+            let examples = Arc::new(self.epoch_examples(self.epoch));
+            let steps_this_epoch = self.steps_in(examples.len());
+            self.plan_total(steps_this_epoch, 0);
+            let t = &self.config.train;
+            let prefetch = Prefetch::spawn(
+                examples,
+                t.batch_size,
+                mask_config(&self.config, &self.data.tokenizer),
+                t.seed,
+                self.epoch as u64,
+                0,
+            );
+            let mut interval = Interval::new();
+            let mut done_in_epoch = 0u64;
+            loop {
+                if let Flow::Stop = self.poll_commands()? {
+                    reason = FinishReason::Stopped;
+                    break 'epochs;
+                }
+                match self.optimizer_step(&prefetch, &mut interval)? {
+                    StepResult::EndOfEpoch => break,
+                    StepResult::Skipped => continue,
+                    StepResult::Done => {}
+                }
+                done_in_epoch += 1;
+                let t = self.config.train.clone();
+                if self.step % t.log_every == 0 {
+                    let progress = done_in_epoch as f64 / steps_this_epoch.max(1) as f64;
+                    self.emit(Event::Step(interval.finish(self, progress)));
+                }
+                if t.eval_every > 0 && self.step % t.eval_every == 0 {
+                    self.eval();
+                }
+                if t.checkpoint_every > 0 && self.step % t.checkpoint_every == 0 {
+                    self.checkpoint()?;
+                }
+                if t.max_steps > 0 && self.step >= t.max_steps {
+                    self.end_epoch(epoch_start);
+                    break 'epochs;
+                }
+            }
+            self.end_epoch(epoch_start);
+            self.epoch += 1;
+        }
+        self.finish(reason)
+    }
+
+    fn end_epoch(&mut self, epoch_start: Instant) {
+        self.eval();
+        self.emit(Event::EpochEnd {
+            epoch: self.epoch,
+            step: self.step,
+            seconds: epoch_start.elapsed().as_secs_f64(),
+        });
+    }
+
+    fn finish(&mut self, reason: FinishReason) -> Result<Summary> {
+        save_weights(&self.vs, &self.session.path(WEIGHTS_FILE))?;
+        self.session.save_config(&self.config)?;
+        Ok(Summary {
+            reason,
+            step: self.step,
+            epoch: self.epoch,
+            elapsed_s: self.start.elapsed().as_secs_f64(),
+            last_eval: self.last_eval.clone(),
+            session_dir: Some(self.session.dir.clone()),
+        })
+    }
+
+    fn eval(&mut self) {
+        let m = evaluate(
+            &self.model,
+            &self.data.eval_batches,
+            self.device,
+            self.step,
+            self.epoch,
+        );
+        self.last_eval = Some(m.clone());
+        self.emit(Event::Eval(m));
+    }
+
+    fn checkpoint(&mut self) -> Result<()> {
+        let start = Instant::now();
+        let state = CheckpointState {
+            step: self.step,
+            epoch: self.epoch,
+        };
+        let path = save_checkpoint(
+            &self.vs,
+            &self.session,
+            &state,
+            self.config.train.keep_checkpoints,
+        )
+        .context("saving a checkpoint")?;
+        save_weights(&self.vs, &self.session.path(WEIGHTS_FILE))?;
+        self.emit(Event::CheckpointSaved {
+            path,
+            step: self.step,
+            seconds: start.elapsed().as_secs_f64(),
+        });
+        Ok(())
+    }
+
+    /// Handles queued commands; while paused, blocks until resumed or stopped.
+    fn poll_commands(&mut self) -> Result<Flow> {
+        loop {
+            let cmd = if self.paused {
+                match self.commands.recv() {
+                    Ok(c) => c,
+                    Err(_) => return Ok(Flow::Stop),
+                }
+            } else {
+                match self.commands.try_recv() {
+                    Ok(c) => c,
+                    Err(TryRecvError::Empty) => return Ok(Flow::Continue),
+                    Err(TryRecvError::Disconnected) => return Ok(Flow::Stop),
+                }
+            };
+            match cmd {
+                Command::Pause if !self.paused => {
+                    self.paused = true;
+                    self.emit(Event::Paused { step: self.step });
+                }
+                Command::Resume if self.paused => {
+                    self.paused = false;
+                    self.emit(Event::Resumed { step: self.step });
+                }
+                Command::Pause | Command::Resume => {}
+                Command::Stop => return Ok(Flow::Stop),
+                Command::SaveCheckpoint => self.checkpoint()?,
+                Command::SetHyper(change) => self.set_hyper(change),
+                Command::Probe(_) => {} // routed to the probe thread
+            }
+        }
+    }
+
+    fn set_hyper(&mut self, change: Hyper) {
+        let mut trial = self.config.clone();
+        apply(&mut trial, change);
+        if let Err(e) = trial.validate() {
+            self.emit(Event::Warning {
+                message: format!("change refused: {e}"),
+            });
+            return;
+        }
+        match change.applies_at() {
+            ApplyAt::NextStep => {
+                self.config = trial;
+                self.emit(Event::HyperApplied {
+                    change,
+                    step: self.step + 1,
+                    epoch: self.epoch,
+                });
+            }
+            ApplyAt::NextEpoch => {
+                self.pending.retain(|p| p.key() != change.key());
+                self.pending.push(change);
+                self.emit(Event::HyperQueued {
+                    change,
+                    applies: ApplyAt::NextEpoch,
+                });
+            }
+        }
+    }
+
+    fn apply_pending(&mut self) {
+        for change in std::mem::take(&mut self.pending) {
+            apply(&mut self.config, change);
+            self.emit(Event::HyperApplied {
+                change,
+                step: self.step + 1,
+                epoch: self.epoch,
+            });
+        }
+    }
+
+    /// Accumulates `grad_accum` micro-batches and takes one optimizer step.
+    fn optimizer_step(
+        &mut self,
+        prefetch: &Prefetch,
+        interval: &mut Interval,
+    ) -> Result<StepResult> {
+        let t = &self.config.train;
+        let (accum, clip, wd) = (t.grad_accum, t.clip_norm, t.weight_decay);
+        let mut micro = 0;
+        let mut bad = None;
+        let mut step_totals = Totals::default();
+        for _ in 0..accum {
+            let wait = Instant::now();
+            let Ok(host) = prefetch.batches.recv() else {
+                break;
+            };
+            interval.wait_s += wait.elapsed().as_secs_f64();
+            let batch = DeviceBatch::new(&host, self.device);
+            let out = losses(&self.model, &batch, true);
+            if !out.is_finite() {
+                bad = Some(format!(
+                    "MLM loss {} / NSP loss {}",
+                    out.mlm_loss, out.nsp_loss
+                ));
+                break;
+            }
+            (&out.loss / accum as f64).backward();
+            step_totals.add(&out, &batch);
+            micro += 1;
+        }
+        if micro == 0 && bad.is_none() {
+            return Ok(StepResult::EndOfEpoch);
+        }
+        let norm = self.opt.grad_norm();
+        if bad.is_none() && !norm.is_finite() {
+            bad = Some(format!("gradient norm {norm}"));
+        }
+        if let Some(what) = bad {
+            self.opt.zero_grad();
+            self.emit(Event::Error {
+                message: format!(
+                    "non-finite values at step {} ({what}): the step was skipped and the weights of step {} kept; training is paused, lower train.lr and resume",
+                    self.step + 1,
+                    self.step
+                ),
+            });
+            self.paused = true;
+            self.emit(Event::Paused { step: self.step });
+            return Ok(StepResult::Skipped);
+        }
+        self.opt.clip(norm, clip);
+        let lr = lr_at(
+            self.config.train.lr,
+            self.step,
+            self.config.train.warmup_steps,
+            self.total_steps,
+        );
+        self.opt.step(lr, wd);
+        self.opt.zero_grad();
+        self.step += 1;
+        interval.add(&step_totals, lr, norm);
+        self.refresh_probe();
+        Ok(StepResult::Done)
+    }
+
+    /// Copies the weights to the probe thread's model, at most twice a second, and
+    /// never waiting for a probe in progress.
+    fn refresh_probe(&mut self) {
+        if self.last_snapshot.elapsed().as_secs_f64() < 0.5 {
+            return;
+        }
+        if let Ok(mut guard) = self.slot.try_lock() {
+            if let Some(p) = guard.as_mut() {
+                p.refresh(&self.vs);
+            }
+            self.last_snapshot = Instant::now();
+        }
+    }
+}
+
+enum StepResult {
+    Done,
+    Skipped,
+    EndOfEpoch,
+}
+
+/// Metrics gathered between two step logs.
+struct Interval {
+    totals: Totals,
+    started: Instant,
+    wait_s: f64,
+    lr: f64,
+    grad_norm_sum: f64,
+    steps: u64,
+}
+
+impl Interval {
+    fn new() -> Self {
+        Self {
+            totals: Totals::default(),
+            started: Instant::now(),
+            wait_s: 0.0,
+            lr: 0.0,
+            grad_norm_sum: 0.0,
+            steps: 0,
+        }
+    }
+
+    fn add(&mut self, step: &Totals, lr: f64, grad_norm: f64) {
+        let t = &mut self.totals;
+        t.mlm_loss_sum += step.mlm_loss_sum;
+        t.mlm_correct += step.mlm_correct;
+        t.masked += step.masked;
+        t.nsp_loss_sum += step.nsp_loss_sum;
+        t.nsp_correct += step.nsp_correct;
+        t.rows += step.rows;
+        t.tokens += step.tokens;
+        self.lr = lr;
+        self.grad_norm_sum += grad_norm;
+        self.steps += 1;
+    }
+
+    /// Averages since the last log, then starts a new interval.
+    fn finish(&mut self, trainer: &Trainer, epoch_progress: f64) -> StepMetrics {
+        let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+        let t = &self.totals;
+        let m = StepMetrics {
+            step: trainer.step,
+            epoch: trainer.epoch,
+            epoch_progress,
+            mlm_loss: t.mlm_loss(),
+            mlm_acc: t.mlm_acc(),
+            nsp_loss: t.nsp_loss(),
+            nsp_acc: t.nsp_acc(),
+            lr: self.lr,
+            grad_norm: self.grad_norm_sum / self.steps.max(1) as f64,
+            tokens_per_s: t.tokens as f64 / secs,
+            data_wait: self.wait_s / secs,
+            elapsed_s: trainer.start.elapsed().as_secs_f64(),
+        };
+        *self = Self::new();
+        m
+    }
+}
+
+/// Writes a change into the config.
+pub fn apply(config: &mut Config, change: Hyper) {
+    let (t, d) = (&mut config.train, &mut config.data);
+    match change {
+        Hyper::Lr(v) => t.lr = v,
+        Hyper::ClipNorm(v) => t.clip_norm = v,
+        Hyper::WarmupSteps(v) => t.warmup_steps = v,
+        Hyper::WeightDecay(v) => t.weight_decay = v,
+        Hyper::BatchSize(v) => t.batch_size = v,
+        Hyper::MaskProb(v) => d.mask_prob = v,
+        Hyper::Epochs(v) => t.epochs = v,
+        Hyper::EvalEvery(v) => t.eval_every = v,
+    }
+}
