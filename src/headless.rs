@@ -120,10 +120,19 @@ impl Printer {
                 change.value_string()
             )),
             Event::Warning { message } => self.line(format!("warning: {message}")),
-            Event::Error { message } => self.line(format!("error: {message}")),
+            Event::Error { message } => {
+                if let Some(bar) = &self.bar {
+                    bar.suspend(|| eprintln!("error: {message}"));
+                } else {
+                    eprintln!("error: {message}");
+                }
+            }
             Event::Finished(s) => {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
+                }
+                if s.reason == FinishReason::Failed && s.step == 0 {
+                    return; // the error line said it all
                 }
                 let how = match s.reason {
                     FinishReason::Completed => "finished",

@@ -115,6 +115,13 @@ impl Session {
         })
     }
 
+    /// Removes the folder of a run that failed before saving any weights.
+    pub fn discard_if_untrained(&self) {
+        if !self.path(WEIGHTS_FILE).exists() && !self.path(CHECKPOINTS_DIR).exists() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
     pub fn path(&self, file: &str) -> PathBuf {
         self.dir.join(file)
     }

@@ -164,9 +164,16 @@ impl Config {
 
     /// Builds a config from an already key-checked table.
     pub fn from_table(table: toml::Table) -> Result<Self> {
-        let config: Config = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| anyhow::anyhow!("bad config value: {}", e.message()))?;
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+                let msg = e
+                    .inner()
+                    .message()
+                    .replace("usize", "a non-negative integer")
+                    .replace("u64", "a non-negative integer")
+                    .replace("f64", "a number");
+                anyhow::anyhow!("bad value for {}: {msg}", e.path())
+            })?;
         config.validate()?;
         Ok(config)
     }

@@ -89,7 +89,7 @@ fn bad_values_name_the_key_and_what_is_allowed() {
         ("model.dropout=1", "model.dropout"),
         ("model.preset=huge", "model.preset"),
         ("train.device=tpu", "train.device"),
-        ("model.hidden=100", "model.hidden"),
+        ("model.heads=3", "model.heads"),
     ] {
         let e = err(&[set]);
         assert!(e.contains(key), "{set}: {e}");

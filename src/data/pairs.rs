@@ -63,23 +63,28 @@ fn document_examples(
         chunk.push(sentences[i]);
         chunk_len += sentences[i].len();
         if i + 1 == sentences.len() || chunk_len >= target {
-            let a_end = if chunk.len() >= 2 {
+            let mut a_end = if chunk.len() >= 2 {
                 rng.random_range(1..chunk.len())
             } else {
                 1
             };
-            let mut a: Vec<u32> = chunk[..a_end].concat();
             let mut random_next = rng.random_bool(0.5);
             if !random_next && chunk.len() == 1 {
-                // A lone sentence has no continuation inside the chunk: take the next
-                // sentence of the document as B, or fall back to a random B at its end.
+                // A lone sentence has no continuation inside the chunk. Pair it with the
+                // next sentence, or at the end of the document with the previous one;
+                // only a one-sentence document has to fall back to a random B (Google's
+                // code falls back every time, which skews NSP towards "random").
                 if i + 1 < sentences.len() {
                     i += 1;
                     chunk.push(sentences[i]);
+                } else if i > 0 {
+                    chunk.insert(0, sentences[i - 1]);
                 } else {
                     random_next = true;
                 }
+                a_end = 1;
             }
+            let mut a: Vec<u32> = chunk[..a_end].concat();
             let mut b: Vec<u32> = if random_next {
                 let b_target = target.saturating_sub(a.len()).max(1);
                 let taken = random_b(corpus, doc, b_target, rng);

@@ -145,7 +145,7 @@ mod tests {
         let vs = VarStore::new(Device::Cpu);
         let w = vs
             .root()
-            .var_copy("w.weight", &Tensor::from_slice(&[1.0f32, -2.0, 0.5]));
+            .var_copy("weight", &Tensor::from_slice(&[1.0f32, -2.0, 0.5]));
         let mut opt = AdamW::new(&vs);
         let (lr, wd) = (0.1, 0.01);
         let (mut m, mut v, mut p) = ([0f64; 3], [0f64; 3], [1.0f64, -2.0, 0.5]);
@@ -175,7 +175,7 @@ mod tests {
         let vs = VarStore::new(Device::Cpu);
         let w = vs
             .root()
-            .var_copy("w.weight", &Tensor::from_slice(&[3.0f32, 4.0]));
+            .var_copy("weight", &Tensor::from_slice(&[3.0f32, 4.0]));
         let opt = AdamW::new(&vs);
         (&w * &w).sum(Kind::Float).backward(); // grad = (6, 8), norm 10
         let norm = opt.grad_norm();

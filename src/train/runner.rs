@@ -30,11 +30,16 @@ use crate::session::{Session, WEIGHTS_FILE};
 /// Thread entry: runs, then always reports how it ended.
 pub fn run(setup: TrainSetup, commands: Receiver<Command>, events: Sender<Event>, slot: ProbeSlot) {
     let start = Instant::now();
-    let session_dir = setup.session.dir.clone();
+    let session = setup.session.clone();
     let summary = match Trainer::new(setup, commands, events.clone(), slot, start) {
         Ok(mut trainer) => trainer.train(),
-        Err(e) => Err(e),
+        Err(e) => {
+            // Nothing was trained: do not leave a half-made session behind.
+            session.discard_if_untrained();
+            Err(e)
+        }
     };
+    let session_dir = session.dir;
     let summary = summary.unwrap_or_else(|e| {
         let _ = events.send(Event::Error {
             message: format!("{e:#}"),

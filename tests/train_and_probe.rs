@@ -1,0 +1,166 @@
+//! A short real run on the embedded corpus: the loss goes down, the session folder is
+//! complete, and the probe answers in HF's shape.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn bertwork(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bertwork"))
+        .args(args)
+        .env("BERTWORK_HOME", home)
+        .output()
+        .expect("running bertwork")
+}
+
+fn json_lines(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+#[test]
+fn short_run_lowers_the_loss_and_the_session_can_be_probed() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let out = bertwork(
+        home,
+        &[
+            "train",
+            "--headless",
+            "--json",
+            "--session",
+            "quick",
+            "--max-steps",
+            "60",
+            "--set",
+            "train.batch_size=16",
+            "--set",
+            "train.warmup_steps=10",
+            "--set",
+            "train.lr=1e-3",
+            "--set",
+            "train.log_every=5",
+            "--set",
+            "train.device=cpu",
+            "--set",
+            "data.max_seq_len=64",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = json_lines(&out);
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"started"));
+    assert_eq!(kinds.last(), Some(&"finished"));
+    let steps: Vec<&Value> = events.iter().filter(|e| e["event"] == "step").collect();
+    assert_eq!(steps.len(), 12);
+    for key in [
+        "mlm_loss",
+        "mlm_acc",
+        "nsp_loss",
+        "nsp_acc",
+        "lr",
+        "grad_norm",
+        "tokens_per_s",
+        "step",
+        "epoch",
+    ] {
+        assert!(
+            steps[0][key].is_number(),
+            "step log lacks {key}: {}",
+            steps[0]
+        );
+    }
+    let first = steps[0]["mlm_loss"].as_f64().unwrap();
+    let last = steps.last().unwrap()["mlm_loss"].as_f64().unwrap();
+    assert!((first - 9.01).abs() < 0.3, "starts near ln(8192): {first}");
+    assert!(last < first - 1.0, "MLM loss went from {first} to {last}");
+    let eval = events
+        .iter()
+        .find(|e| e["event"] == "eval")
+        .expect("an eval at the end");
+    assert!(eval["mlm_loss"].as_f64().unwrap() < first - 1.0);
+    let finished = events.last().unwrap();
+    assert_eq!(finished["reason"], "completed");
+    assert_eq!(finished["step"], 60);
+
+    let session = home.join("sessions/quick");
+    for file in [
+        "config.toml",
+        "vocab.txt",
+        "tokenizer.json",
+        "model.safetensors",
+    ] {
+        assert!(session.join(file).exists(), "session lacks {file}");
+    }
+
+    let out = bertwork(
+        home,
+        &[
+            "probe",
+            "--session",
+            "quick",
+            "--top-k",
+            "4",
+            "--json",
+            "this movie was [MASK] .",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let preds: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let preds = preds.as_array().unwrap();
+    assert_eq!(preds.len(), 4);
+    let scores: Vec<f64> = preds.iter().map(|p| p["score"].as_f64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]) && scores.iter().sum::<f64>() <= 1.0 + 1e-6);
+    for p in preds {
+        assert!(p["token"].is_u64() && p["token_str"].is_string());
+        let seq = p["sequence"].as_str().unwrap();
+        assert!(
+            seq.starts_with("this movie was") && !seq.contains("[MASK]"),
+            "{seq}"
+        );
+    }
+
+    let out = bertwork(
+        home,
+        &[
+            "probe",
+            "--session",
+            "quick",
+            "--json",
+            "two [MASK] and [MASK] .",
+        ],
+    );
+    let both: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(both.as_array().unwrap().len(), 2, "one list per mask");
+    assert_eq!(both[0].as_array().unwrap().len(), 5, "top-k defaults to 5");
+
+    let out = bertwork(
+        home,
+        &[
+            "probe",
+            "--session",
+            "quick",
+            "--json",
+            "the film was long .",
+            "--next",
+            "i liked it .",
+        ],
+    );
+    let pair: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p = pair["is_next"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&p));
+}
