@@ -88,7 +88,7 @@ pub enum ProbeRequest {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    Started(StartInfo),
+    Started(Box<StartInfo>),
     Step(StepMetrics),
     Eval(EvalMetrics),
     EpochEnd {

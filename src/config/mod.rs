@@ -203,7 +203,7 @@ impl Config {
         if dims.layers == 0 || dims.hidden == 0 || dims.heads == 0 || dims.intermediate == 0 {
             bail!("model sizes must be positive (layers, hidden, heads, intermediate)");
         }
-        if dims.hidden % dims.heads != 0 {
+        if !dims.hidden.is_multiple_of(dims.heads) {
             bail!(
                 "model.hidden ({}) must be divisible by model.heads ({})",
                 dims.hidden,

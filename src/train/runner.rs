@@ -206,7 +206,7 @@ impl Trainer {
             total_steps: self.total_steps,
             prepare_seconds: s.seconds,
         };
-        self.emit(Event::Started(info));
+        self.emit(Event::Started(Box::new(info)));
         Ok(())
     }
 
@@ -242,14 +242,14 @@ impl Trainer {
                 }
                 done_in_epoch += 1;
                 let t = self.config.train.clone();
-                if self.step % t.log_every == 0 {
+                if self.step.is_multiple_of(t.log_every) {
                     let progress = done_in_epoch as f64 / steps_this_epoch.max(1) as f64;
                     self.emit(Event::Step(interval.finish(self, progress)));
                 }
-                if t.eval_every > 0 && self.step % t.eval_every == 0 {
+                if t.eval_every > 0 && self.step.is_multiple_of(t.eval_every) {
                     self.eval();
                 }
-                if t.checkpoint_every > 0 && self.step % t.checkpoint_every == 0 {
+                if t.checkpoint_every > 0 && self.step.is_multiple_of(t.checkpoint_every) {
                     self.checkpoint()?;
                 }
                 if t.max_steps > 0 && self.step >= t.max_steps {

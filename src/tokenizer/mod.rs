@@ -1,17 +1,22 @@
-//! WordPiece tokenizer (lowercasing, BERT normalizer and pre-tokenizer), trained on the
-//! corpus with the `tokenizers` crate or read from an existing `vocab.txt`.
+//! WordPiece tokenizer (lowercasing, BERT normalizer and pre-tokenizer) run by the
+//! `tokenizers` crate, with its vocabulary learnt from the corpus (deterministically,
+//! see [`learn`]) or read from an existing `vocab.txt`.
+
+pub mod learn;
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
 use tokenizers::decoders::wordpiece::WordPiece as WordPieceDecoder;
-use tokenizers::models::wordpiece::{WordPiece, WordPieceTrainer};
-use tokenizers::models::TrainerWrapper;
+use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::normalizers::bert::BertNormalizer;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::processors::bert::BertProcessing;
-use tokenizers::{AddedToken, Tokenizer};
+use tokenizers::{
+    AddedToken, NormalizedString, Normalizer, OffsetReferential, OffsetType, PreTokenizedString,
+    PreTokenizer, Tokenizer,
+};
 
 pub const SPECIAL_TOKENS: [&str; 5] = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
 
@@ -59,6 +64,31 @@ fn pipeline(model: WordPiece) -> Tokenizer {
     tokenizer
 }
 
+/// How often each pre-token (normalised, split like BERT) occurs in `texts`.
+fn word_counts<I, S>(texts: I) -> Result<Vec<(String, u64)>>
+where
+    I: Iterator<Item = S>,
+    S: AsRef<str>,
+{
+    let normalizer = BertNormalizer::new(true, true, None, true);
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    for text in texts {
+        let mut normalized = NormalizedString::from(text.as_ref());
+        normalizer.normalize(&mut normalized).map_err(err)?;
+        let mut pre = PreTokenizedString::from(normalized);
+        BertPreTokenizer.pre_tokenize(&mut pre).map_err(err)?;
+        for (word, _, _) in pre.get_splits(OffsetReferential::Original, OffsetType::Byte) {
+            match counts.get_mut(word) {
+                Some(c) => *c += 1,
+                None => {
+                    counts.insert(word.to_string(), 1);
+                }
+            }
+        }
+    }
+    Ok(counts.into_iter().collect())
+}
+
 fn special_tokens() -> Vec<AddedToken> {
     SPECIAL_TOKENS
         .iter()
@@ -67,22 +97,26 @@ fn special_tokens() -> Vec<AddedToken> {
 }
 
 impl WordPieceTokenizer {
-    /// Trains a WordPiece vocabulary of at most `vocab_size` entries on `texts`.
+    /// Learns a WordPiece vocabulary of at most `vocab_size` entries from `texts`
+    /// (the same texts always give the same vocabulary).
     pub fn train<I, S>(texts: I, vocab_size: usize) -> Result<Self>
     where
-        I: Iterator<Item = S> + Send,
-        S: AsRef<str> + Send,
+        I: Iterator<Item = S>,
+        S: AsRef<str>,
     {
-        let mut tokenizer = pipeline(WordPiece::default());
-        let mut trainer: TrainerWrapper = WordPieceTrainer::builder()
-            .vocab_size(vocab_size)
-            .min_frequency(2)
-            .show_progress(false)
-            .special_tokens(special_tokens())
+        let counts = word_counts(texts)?;
+        let vocab = learn::learn_vocab(&counts, vocab_size, 2, &SPECIAL_TOKENS, Some(1000));
+        let map: ahash::AHashMap<String, u32> = vocab
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| (t, i as u32))
+            .collect();
+        let model = WordPiece::builder()
+            .vocab(map)
+            .unk_token("[UNK]".into())
             .build()
-            .into();
-        tokenizer.train(&mut trainer, texts).map_err(err)?;
-        Self::finish(tokenizer)
+            .map_err(err)?;
+        Self::finish(pipeline(model))
     }
 
     /// Uses an existing `vocab.txt` (one token per line; the line index is the id).
@@ -252,5 +286,31 @@ mod tests {
         std::fs::write(&path, "[UNK]\nthe\nmovie\n").unwrap();
         let msg = WordPieceTokenizer::from_vocab_file(&path).unwrap_err();
         assert!(format!("{msg:#}").contains("[PAD]"), "{msg:#}");
+    }
+}
+
+#[cfg(test)]
+mod determinism {
+    use super::*;
+
+    #[test]
+    fn training_twice_gives_the_same_vocabulary() {
+        let mut texts = Vec::new();
+        crate::corpus::for_each_text(&crate::corpus::CorpusSource::Embedded, "review", |i, t| {
+            if i <= 300 {
+                texts.push(t.to_string());
+            }
+            Ok(())
+        })
+        .unwrap();
+        let a = WordPieceTokenizer::train(texts.iter(), 2000)
+            .unwrap()
+            .vocab_in_order();
+        let b = WordPieceTokenizer::train(texts.iter(), 2000)
+            .unwrap()
+            .vocab_in_order();
+        assert_eq!(a.len(), b.len());
+        let diff = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+        assert_eq!(diff, 0, "{diff} ids differ");
     }
 }
