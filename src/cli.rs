@@ -65,6 +65,12 @@ pub struct TrainArgs {
     pub epochs: Option<usize>,
     #[arg(long)]
     pub max_steps: Option<u64>,
+    /// auto (CUDA when available), cpu, cuda or cuda:N.
+    #[arg(long)]
+    pub device: Option<String>,
+    /// CPU threads for libtorch (0 = all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Train without the workbench, printing progress.
     #[arg(long)]
     pub headless: bool,
@@ -94,6 +100,12 @@ impl TrainArgs {
         }
         if let Some(s) = self.max_steps {
             sets.push(format!("train.max_steps={s}"));
+        }
+        if let Some(d) = &self.device {
+            sets.push(format!("train.device={}", quote(d)));
+        }
+        if let Some(t) = self.threads {
+            sets.push(format!("train.threads={t}"));
         }
         sets.extend(self.config.set.iter().cloned());
         Config::load(self.config.config.as_deref(), &sets)
