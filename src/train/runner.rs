@@ -286,6 +286,9 @@ impl Trainer {
     }
 
     fn eval(&mut self) {
+        if self.last_eval.as_ref().is_some_and(|e| e.step == self.step) {
+            return; // already evaluated at this step (eval_every and an epoch end)
+        }
         let m = evaluate(
             &self.model,
             &self.data.eval_batches,

@@ -101,3 +101,87 @@ pub fn losses(model: &BertForPreTraining, batch: &DeviceBatch, train: bool) -> L
         loss: mlm + nsp,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::Rng;
+    use tch::nn::VarStore;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::data::batch::collate;
+    use crate::data::masking::MaskConfig;
+    use crate::data::pairs::Example;
+    use crate::data::rng_for;
+    use crate::model::BertConfig;
+    use crate::tokenizer::SpecialIds;
+    use crate::train::optimizer::AdamW;
+
+    /// Fitting one batch of random sequences needs every layer's gradient and the
+    /// context (80% of masked inputs are the same `[MASK]` token, so only the other
+    /// tokens tell the rows apart).
+    #[test]
+    fn the_model_fits_a_single_batch() {
+        let mut c = Config::default();
+        c.model.dropout = 0.0;
+        let vocab = 200;
+        tch::manual_seed(0);
+        let vs = VarStore::new(Device::Cpu);
+        let model = BertForPreTraining::new(
+            &vs.root(),
+            &BertConfig::new(vocab, c.dims().unwrap(), &c.model),
+        );
+        let mut opt = AdamW::new(&vs);
+        let specials = SpecialIds {
+            pad: 0,
+            unk: 1,
+            cls: 2,
+            sep: 3,
+            mask: 4,
+        };
+        let mut rng = rng_for(1, "fit", 0);
+        let examples: Vec<Example> = (0..16)
+            .map(|_| {
+                let mut ids: Vec<u32> =
+                    (0..32).map(|_| rng.random_range(5..vocab as u32)).collect();
+                (ids[0], ids[15], ids[31]) = (2, 3, 3);
+                Example {
+                    ids,
+                    segment_a_len: 16,
+                    random_next: rng.random_bool(0.5),
+                }
+            })
+            .collect();
+        let mask = MaskConfig {
+            prob: 0.15,
+            vocab_size: vocab,
+            specials,
+        };
+        let batch = DeviceBatch::new(&collate(&examples, &mask, &mut rng), Device::Cpu);
+        let first = losses(&model, &batch, true);
+        let mut last = None;
+        for _ in 0..120 {
+            let out = losses(&model, &batch, true);
+            out.loss.backward();
+            opt.clip(opt.grad_norm(), 1.0);
+            opt.step(1e-3, 0.01);
+            opt.zero_grad();
+            last = Some(out);
+        }
+        let last = last.unwrap();
+        assert!(first.mlm_loss > 4.5 && first.nsp_loss > 0.5);
+        assert!(
+            last.mlm_loss < 0.2,
+            "MLM loss {} -> {}",
+            first.mlm_loss,
+            last.mlm_loss
+        );
+        assert!(
+            last.nsp_loss < 0.05,
+            "NSP loss {} -> {}",
+            first.nsp_loss,
+            last.nsp_loss
+        );
+        assert_eq!(last.mlm_correct as usize, batch.masked);
+    }
+}
