@@ -21,8 +21,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Commands {
-    /// Train a new session.
+    /// Train a new session (in the workbench unless --headless).
     Train(TrainArgs),
+    /// Open the workbench on a new run (same options as train).
+    Tui(TrainArgs),
     /// Ask a saved session's model to fill in [MASK]s (or score a sentence pair).
     Probe(ProbeArgs),
     /// Print the parameter count of a model size.
@@ -145,12 +147,8 @@ pub struct ParamsArgs {
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Some(Commands::Train(args)) => {
-            if !args.headless {
-                eprintln!("bertwork: the terminal workbench is not built yet; training headless");
-            }
-            crate::headless::train(&args)
-        }
+        Some(Commands::Train(args)) if args.headless => crate::headless::train(&args),
+        Some(Commands::Train(args)) | Some(Commands::Tui(args)) => crate::tui::run(&args),
         Some(Commands::Probe(args)) => crate::headless::probe(&args),
         Some(Commands::Params(args)) => params(&args),
         Some(Commands::Bench(args)) => crate::bench::run(&args),

@@ -15,3 +15,4 @@ pub mod saved;
 pub mod session;
 pub mod tokenizer;
 pub mod train;
+pub mod tui;

@@ -65,6 +65,21 @@ impl Hyper {
         }
     }
 
+    /// Writes the change into a config.
+    pub fn apply_to(&self, config: &mut crate::config::Config) {
+        let (t, d) = (&mut config.train, &mut config.data);
+        match *self {
+            Hyper::Lr(v) => t.lr = v,
+            Hyper::ClipNorm(v) => t.clip_norm = v,
+            Hyper::WarmupSteps(v) => t.warmup_steps = v,
+            Hyper::WeightDecay(v) => t.weight_decay = v,
+            Hyper::BatchSize(v) => t.batch_size = v,
+            Hyper::MaskProb(v) => d.mask_prob = v,
+            Hyper::Epochs(v) => t.epochs = v,
+            Hyper::EvalEvery(v) => t.eval_every = v,
+        }
+    }
+
     pub fn value_string(&self) -> String {
         match *self {
             Hyper::Lr(v) | Hyper::ClipNorm(v) | Hyper::WeightDecay(v) | Hyper::MaskProb(v) => {

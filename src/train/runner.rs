@@ -357,7 +357,7 @@ impl Trainer {
 
     fn set_hyper(&mut self, change: Hyper) {
         let mut trial = self.config.clone();
-        apply(&mut trial, change);
+        change.apply_to(&mut trial);
         if let Err(e) = trial.validate() {
             self.emit(Event::Warning {
                 message: format!("change refused: {e}"),
@@ -386,7 +386,7 @@ impl Trainer {
 
     fn apply_pending(&mut self) {
         for change in std::mem::take(&mut self.pending) {
-            apply(&mut self.config, change);
+            change.apply_to(&mut self.config);
             self.emit(Event::HyperApplied {
                 change,
                 step: self.step + 1,
@@ -537,20 +537,5 @@ impl Interval {
         };
         *self = Self::new();
         m
-    }
-}
-
-/// Writes a change into the config.
-pub fn apply(config: &mut Config, change: Hyper) {
-    let (t, d) = (&mut config.train, &mut config.data);
-    match change {
-        Hyper::Lr(v) => t.lr = v,
-        Hyper::ClipNorm(v) => t.clip_norm = v,
-        Hyper::WarmupSteps(v) => t.warmup_steps = v,
-        Hyper::WeightDecay(v) => t.weight_decay = v,
-        Hyper::BatchSize(v) => t.batch_size = v,
-        Hyper::MaskProb(v) => d.mask_prob = v,
-        Hyper::Epochs(v) => t.epochs = v,
-        Hyper::EvalEvery(v) => t.eval_every = v,
     }
 }

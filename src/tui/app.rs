@@ -1,0 +1,300 @@
+//! The workbench's state and how keys and trainer events change it. No drawing and no
+//! I/O here: keys and events in, state changes and [`Action`]s out.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::history::{History, Window};
+use super::hyper_panel::HyperState;
+use super::log_panel::{Level, LogState};
+use super::probe_panel::{Outcome, ProbeState};
+use crate::protocol::{Command, Event, FinishReason, StartInfo, Summary};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Panel {
+    Dashboard,
+    Probe,
+    Hyper,
+    Log,
+}
+
+pub const PANELS: [(Panel, &str); 4] =
+    [(Panel::Dashboard, "Dashboard"), (Panel::Probe, "Probe"), (Panel::Hyper, "Hyperparameters"), (Panel::Log, "Log")];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Preparing,
+    WarmingUp,
+    Training,
+    Paused,
+    Saving,
+    Finished(FinishReason),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Popup {
+    Help,
+    Quit,
+}
+
+/// What the event loop must do after an update.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Send(Command),
+    /// Leave now (after a graceful stop has finished, or without saving).
+    Exit,
+}
+
+#[derive(Debug)]
+pub struct App {
+    pub panel: Panel,
+    pub status: Status,
+    pub info: Option<Box<StartInfo>>,
+    pub history: History,
+    pub window: Window,
+    /// EMA factor of the smoothed lines.
+    pub smoothing: f64,
+    pub probe: ProbeState,
+    pub hyper: HyperState,
+    pub log: LogState,
+    pub popup: Option<Popup>,
+    pub summary: Option<Summary>,
+    /// Set once the user chose "stop and save": exit when the trainer has finished.
+    exit_when_finished: bool,
+    /// Process memory line, refreshed on ticks.
+    pub memory: String,
+}
+
+impl Default for App {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl App {
+    pub fn new() -> Self {
+        Self {
+            panel: Panel::Dashboard,
+            status: Status::Preparing,
+            info: None,
+            history: History::default(),
+            window: Window::All,
+            smoothing: 0.8,
+            probe: ProbeState::new(),
+            hyper: HyperState::default(),
+            log: LogState::default(),
+            popup: None,
+            summary: None,
+            exit_when_finished: false,
+            memory: String::new(),
+        }
+    }
+
+    pub fn step(&self) -> u64 {
+        self.history.last().map_or(0, |m| m.step)
+    }
+
+    fn finished(&self) -> bool {
+        matches!(self.status, Status::Finished(_))
+    }
+
+    /// Whether typed characters belong to a text box (so global keys stay out).
+    fn typing(&self) -> bool {
+        (self.panel == Panel::Probe && self.probe.focused) || (self.panel == Panel::Hyper && self.hyper.is_editing())
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Action> {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && key.code == KeyCode::Char('c') {
+            return self.stop_and_save();
+        }
+        if let Some(popup) = self.popup {
+            return self.on_popup_key(popup, key);
+        }
+        match key.code {
+            KeyCode::Tab => return self.switch((self.panel_index() + 1) % PANELS.len()),
+            KeyCode::BackTab => return self.switch((self.panel_index() + PANELS.len() - 1) % PANELS.len()),
+            _ => {}
+        }
+        if self.typing() {
+            let command = match self.panel {
+                Panel::Probe => self.probe.on_key(key, self.step()),
+                _ => self.hyper.on_key(key, self.info.as_ref().map(|i| &i.config)),
+            };
+            return command.map(Action::Send).into_iter().collect();
+        }
+        match key.code {
+            KeyCode::Char('q') => {
+                if self.finished() {
+                    return vec![Action::Exit];
+                }
+                self.popup = Some(Popup::Quit);
+            }
+            KeyCode::Char('?') => self.popup = Some(Popup::Help),
+            KeyCode::Char(' ') => return self.toggle_pause(),
+            KeyCode::Char('s') if !self.finished() => {
+                self.log.push(Level::Info, "checkpoint requested");
+                return vec![Action::Send(Command::SaveCheckpoint)];
+            }
+            KeyCode::Char(c @ '1'..='4') => return self.switch(c as usize - '1' as usize),
+            _ => return self.on_panel_key(key),
+        }
+        Vec::new()
+    }
+
+    fn on_panel_key(&mut self, key: KeyEvent) -> Vec<Action> {
+        match self.panel {
+            Panel::Dashboard => match key.code {
+                KeyCode::Char('h') => {
+                    self.window = match self.window {
+                        Window::All => Window::Recent,
+                        Window::Recent => Window::All,
+                    }
+                }
+                KeyCode::Char('+') | KeyCode::Char('=') => self.smoothing = (self.smoothing + 0.05).min(0.99),
+                KeyCode::Char('-') => self.smoothing = (self.smoothing - 0.05).max(0.0),
+                _ => {}
+            },
+            Panel::Probe => {
+                if matches!(key.code, KeyCode::Enter | KeyCode::Char('i')) {
+                    self.probe.focused = true;
+                }
+            }
+            Panel::Hyper => {
+                return self
+                    .hyper
+                    .on_key(key, self.info.as_ref().map(|i| &i.config))
+                    .map(Action::Send)
+                    .into_iter()
+                    .collect()
+            }
+            Panel::Log => {}
+        }
+        Vec::new()
+    }
+
+    fn on_popup_key(&mut self, popup: Popup, key: KeyEvent) -> Vec<Action> {
+        match popup {
+            Popup::Help => self.popup = None,
+            Popup::Quit => match key.code {
+                KeyCode::Char('s') | KeyCode::Enter => {
+                    self.popup = None;
+                    return self.stop_and_save();
+                }
+                KeyCode::Char('d') => return vec![Action::Exit],
+                KeyCode::Char('c') | KeyCode::Esc | KeyCode::Char('q') => self.popup = None,
+                _ => {}
+            },
+        }
+        Vec::new()
+    }
+
+    fn stop_and_save(&mut self) -> Vec<Action> {
+        if self.finished() {
+            return vec![Action::Exit];
+        }
+        self.exit_when_finished = true;
+        self.status = Status::Saving;
+        self.log.push(Level::Info, "stopping: finishing the step and saving");
+        vec![Action::Send(Command::Stop)]
+    }
+
+    fn toggle_pause(&mut self) -> Vec<Action> {
+        match self.status {
+            Status::Paused => vec![Action::Send(Command::Resume)],
+            Status::Finished(_) | Status::Saving => Vec::new(),
+            _ => vec![Action::Send(Command::Pause)],
+        }
+    }
+
+    fn panel_index(&self) -> usize {
+        PANELS.iter().position(|(p, _)| *p == self.panel).unwrap_or(0)
+    }
+
+    fn switch(&mut self, index: usize) -> Vec<Action> {
+        self.panel = PANELS[index].0;
+        if self.panel == Panel::Probe {
+            self.probe.focused = true;
+        }
+        Vec::new()
+    }
+
+    pub fn on_event(&mut self, event: Event) -> Vec<Action> {
+        match event {
+            Event::Started(info) => {
+                self.log.push(
+                    Level::Info,
+                    format!(
+                        "session {} started: {} parameters on {}, {} steps planned",
+                        info.session,
+                        crate::cli::group_thousands(info.parameters),
+                        info.device,
+                        info.total_steps
+                    ),
+                );
+                self.info = Some(info);
+                self.status = Status::WarmingUp;
+            }
+            Event::Step(m) => {
+                if !matches!(self.status, Status::Paused | Status::Saving) {
+                    let warm = self.info.as_ref().is_some_and(|i| m.step <= i.config.train.warmup_steps);
+                    self.status = if warm { Status::WarmingUp } else { Status::Training };
+                }
+                self.history.steps.push(m);
+            }
+            Event::Eval(e) => self.history.evals.push(e),
+            Event::EpochEnd { epoch, step, seconds } => {
+                self.log.push(Level::Info, format!("epoch {} ended at step {step} ({seconds:.1}s)", epoch + 1))
+            }
+            Event::HyperQueued { .. } => {}
+            Event::HyperApplied { change, step, .. } => {
+                if let Some(info) = &mut self.info {
+                    change.apply_to(&mut info.config);
+                }
+                self.hyper.applied(&change);
+                let text = format!("{}={}", change.key(), change.value_string());
+                self.log.push(Level::Info, format!("{text} applied from step {step}"));
+                self.history.markers.push((step, text));
+            }
+            Event::CheckpointSaved { path, step, seconds } => self.log.push(
+                Level::Info,
+                format!("checkpoint at step {step} saved to {} ({seconds:.2}s)", path.display()),
+            ),
+            Event::Paused { step } => {
+                self.status = Status::Paused;
+                self.log.push(Level::Info, format!("paused at step {step}"));
+            }
+            Event::Resumed { step } => {
+                self.status = Status::Training;
+                self.log.push(Level::Info, format!("resumed at step {step}"));
+            }
+            Event::FillMask { id, latency_ms, result } => {
+                let outcome = result.map_or_else(Outcome::Error, Outcome::Fill);
+                self.probe.answer(id, latency_ms, outcome);
+            }
+            Event::NextSentence { id, latency_ms, result } => {
+                let outcome = result.map_or_else(Outcome::Error, Outcome::Pair);
+                self.probe.answer(id, latency_ms, outcome);
+            }
+            Event::Warning { message } => self.log.push(Level::Warning, message),
+            Event::Error { message } => self.log.push(Level::Error, message),
+            Event::Finished(summary) => {
+                self.status = Status::Finished(summary.reason);
+                let text = match &summary.session_dir {
+                    Some(dir) if summary.reason != FinishReason::Failed => {
+                        format!("finished ({:?}) at step {}; saved in {}", summary.reason, summary.step, dir.display())
+                    }
+                    _ => format!("finished ({:?}) at step {}", summary.reason, summary.step),
+                };
+                self.log.push(Level::Info, text);
+                self.summary = Some(summary);
+                if self.exit_when_finished {
+                    return vec![Action::Exit];
+                }
+            }
+        }
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests;

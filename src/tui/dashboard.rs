@@ -1,0 +1,128 @@
+//! The dashboard: MLM and NSP loss charts (raw, smoothed, held-out points, change
+//! markers) and a table of the latest numbers.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
+use ratatui::Frame;
+
+use super::app::App;
+use super::history::{debiased_ema, Window};
+use super::theme;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let [charts, stats] = Layout::vertical([Constraint::Min(8), Constraint::Length(7)]).areas(area);
+    let [mlm, nsp] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(charts);
+    loss_chart(frame, mlm, app, "MLM loss", theme::MLM, |m| m.mlm_loss, |e| e.mlm_loss);
+    loss_chart(frame, nsp, app, "NSP loss", theme::NSP, |m| m.nsp_loss, |e| e.nsp_loss);
+    draw_stats(frame, stats, app);
+}
+
+type StepField = fn(&crate::protocol::StepMetrics) -> f64;
+type EvalField = fn(&crate::protocol::EvalMetrics) -> f64;
+
+fn loss_chart(frame: &mut Frame, area: Rect, app: &App, name: &str, color: ratatui::style::Color, f: StepField, g: EvalField) {
+    let raw = app.history.series(app.window, f);
+    let smooth = debiased_ema(&raw, app.smoothing);
+    let evals = app.history.eval_series(app.window, g);
+    let window = match app.window {
+        Window::All => "whole run",
+        Window::Recent => "recent",
+    };
+    let title = format!(" {name} ({window}, smoothing {:.2}) ", app.smoothing);
+    if raw.is_empty() {
+        let msg = Paragraph::new(Line::styled("waiting for the first steps...", theme::dim()))
+            .block(Block::default().borders(Borders::ALL).title(title));
+        frame.render_widget(msg, area);
+        return;
+    }
+    let x0 = raw.first().map_or(0.0, |p| p.0);
+    let x1 = raw.last().map_or(1.0, |p| p.0).max(x0 + 1.0);
+    let ys = raw.iter().chain(&evals).map(|p| p.1).filter(|y| y.is_finite());
+    let (mut y0, mut y1) = ys.fold((f64::MAX, f64::MIN), |(lo, hi), y| (lo.min(y), hi.max(y)));
+    if y1 - y0 < 1e-6 {
+        (y0, y1) = (y0 - 0.5, y1 + 0.5);
+    }
+    let markers: Vec<Vec<(f64, f64)>> = app
+        .history
+        .markers
+        .iter()
+        .filter(|(s, _)| (*s as f64) >= x0 && (*s as f64) <= x1)
+        .map(|(s, _)| (0..=10).map(|i| (*s as f64, y0 + (y1 - y0) * i as f64 / 10.0)).collect())
+        .collect();
+    let mut sets = vec![
+        Dataset::default().name("raw").marker(Marker::Braille).graph_type(GraphType::Line).style(Style::default().fg(theme::RAW)).data(&raw),
+        Dataset::default().name("smoothed").marker(Marker::Braille).graph_type(GraphType::Line).style(Style::default().fg(color)).data(&smooth),
+        Dataset::default().name("held-out").marker(Marker::Dot).graph_type(GraphType::Scatter).style(Style::default().fg(theme::EVAL)).data(&evals),
+    ];
+    for m in &markers {
+        sets.push(Dataset::default().marker(Marker::Dot).graph_type(GraphType::Scatter).style(Style::default().fg(theme::MARKER)).data(m));
+    }
+    let label = |v: f64| Span::raw(format!("{v:.2}"));
+    let chart = Chart::new(sets)
+        .block(Block::default().borders(Borders::ALL).title(title))
+        .x_axis(
+            Axis::default()
+                .title("step")
+                .bounds([x0, x1])
+                .labels(vec![Span::raw(format!("{x0:.0}")), Span::raw(format!("{x1:.0}"))]),
+        )
+        .y_axis(Axis::default().bounds([y0, y1]).labels(vec![label(y0), label((y0 + y1) / 2.0), label(y1)]));
+    frame.render_widget(chart, area);
+}
+
+fn eta(app: &App) -> String {
+    let (Some(m), Some(info)) = (app.history.last(), app.info.as_ref()) else { return "-".into() };
+    if m.step == 0 {
+        return "-".into();
+    }
+    let left = info.total_steps.saturating_sub(m.step) as f64 * m.elapsed_s / m.step as f64;
+    let secs = left.round() as u64;
+    format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+fn draw_stats(frame: &mut Frame, area: Rect, app: &App) {
+    let fmt = |v: Option<f64>, d: usize| v.map_or("-".to_string(), |v| format!("{v:.d$}"));
+    let last = app.history.last();
+    let eval = app.history.last_eval();
+    let total = app.info.as_ref().map_or(0, |i| i.total_steps);
+    let epochs = app.info.as_ref().map_or(0, |i| i.config.train.epochs);
+    let progress = last.map_or(0.0, |m| m.epoch_progress * 100.0);
+    let rows = vec![
+        Line::from(vec![
+            Span::styled("             train        held-out", theme::dim()),
+        ]),
+        Line::raw(format!(
+            "MLM loss     {:<12} {:<12} MLM acc  {:<8} {:<8} perplexity {}",
+            fmt(last.map(|m| m.mlm_loss), 3),
+            fmt(eval.map(|e| e.mlm_loss), 3),
+            fmt(last.map(|m| m.mlm_acc), 3),
+            fmt(eval.map(|e| e.mlm_acc), 3),
+            fmt(eval.map(|e| e.perplexity), 1),
+        )),
+        Line::raw(format!(
+            "NSP loss     {:<12} {:<12} NSP acc  {:<8} {:<8}",
+            fmt(last.map(|m| m.nsp_loss), 3),
+            fmt(eval.map(|e| e.nsp_loss), 3),
+            fmt(last.map(|m| m.nsp_acc), 3),
+            fmt(eval.map(|e| e.nsp_acc), 3),
+        )),
+        Line::raw(format!(
+            "lr {}   grad norm {}   {} tokens/s   data wait {}%",
+            last.map_or("-".into(), |m| format!("{:.2e}", m.lr)),
+            fmt(last.map(|m| m.grad_norm), 2),
+            last.map_or("-".into(), |m| format!("{:.0}", m.tokens_per_s)),
+            fmt(last.map(|m| m.data_wait * 100.0), 1),
+        )),
+        Line::raw(format!(
+            "step {}/{total}   epoch {}/{epochs} ({progress:.0}%)   ETA {}   {}",
+            last.map_or(0, |m| m.step),
+            last.map_or(0, |m| m.epoch + 1),
+            eta(app),
+            app.memory
+        )),
+    ];
+    frame.render_widget(Paragraph::new(rows).block(Block::default().borders(Borders::ALL).title(" Metrics ")), area);
+}

@@ -1,0 +1,85 @@
+//! The whole screen as a pure function of the app state: tabs, the current panel,
+//! the status line and the key hints of the current panel.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Tabs};
+use ratatui::Frame;
+
+use super::app::{App, Panel, Popup, Status, PANELS};
+use super::{dashboard, hyper_panel, log_panel, overlay, probe_panel, theme};
+use crate::protocol::FinishReason;
+
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    let [tabs, body, status, keys] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let titles: Vec<String> = PANELS.iter().enumerate().map(|(i, (_, t))| format!("{} {t}", i + 1)).collect();
+    let selected = PANELS.iter().position(|(p, _)| *p == app.panel).unwrap_or(0);
+    frame.render_widget(Tabs::new(titles).select(selected).highlight_style(theme::selected()), tabs);
+    match app.panel {
+        Panel::Dashboard => dashboard::draw(frame, body, app),
+        Panel::Probe => probe_panel::draw(frame, body, &app.probe),
+        Panel::Hyper => hyper_panel::draw(frame, body, &app.hyper, app.info.as_ref().map(|i| &i.config)),
+        Panel::Log => log_panel::draw(frame, body, &app.log),
+    }
+    draw_status(frame, status, app);
+    draw_keys(frame, keys, app);
+    match app.popup {
+        Some(Popup::Help) => overlay::help(frame, area),
+        Some(Popup::Quit) => overlay::quit(frame, area),
+        None => {}
+    }
+}
+
+fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
+    let (text, color) = match app.status {
+        Status::Preparing => ("preparing the corpus", theme::WARN),
+        Status::WarmingUp => ("warming up", theme::WARN),
+        Status::Training => ("training", theme::OK),
+        Status::Paused => ("paused", theme::WARN),
+        Status::Saving => ("saving", theme::WARN),
+        Status::Finished(FinishReason::Failed) => ("error", theme::ERROR),
+        Status::Finished(_) => ("finished", theme::OK),
+    };
+    let session = app.info.as_ref().map_or(String::new(), |i| {
+        format!("  session {}  {}L/{}H  {}", i.session, i.layers, i.hidden, i.device)
+    });
+    let last_error = app
+        .log
+        .lines
+        .iter()
+        .rev()
+        .find(|l| l.level == super::log_panel::Level::Error)
+        .map(|l| format!("  last error: {}", l.text))
+        .unwrap_or_default();
+    let line = Line::from(vec![
+        Span::styled(format!(" {text} "), Style::default().fg(color).add_modifier(ratatui::style::Modifier::BOLD)),
+        Span::raw(session),
+        Span::styled(last_error, Style::default().fg(theme::ERROR)),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn draw_keys(frame: &mut Frame, area: Rect, app: &App) {
+    let keys: &[(&str, &str)] = match app.panel {
+        Panel::Dashboard => &[("space", "pause"), ("s", "save"), ("h", "window"), ("+/-", "smoothing"), ("Tab", "panel"), ("?", "help"), ("q", "quit")],
+        Panel::Probe if app.probe.focused => &[("Enter", "run"), ("Up/Down", "history"), ("Ctrl-T", "pair mode"), ("Esc", "leave box"), ("Tab", "panel")],
+        Panel::Probe => &[("i", "type"), ("space", "pause"), ("s", "save"), ("Tab", "panel"), ("?", "help"), ("q", "quit")],
+        Panel::Hyper if app.hyper.is_editing() => &[("Enter", "queue change"), ("Esc", "cancel")],
+        Panel::Hyper => &[("Up/Down", "select"), ("Enter", "edit"), ("space", "pause"), ("Tab", "panel"), ("?", "help"), ("q", "quit")],
+        Panel::Log => &[("space", "pause"), ("s", "save"), ("Tab", "panel"), ("?", "help"), ("q", "quit")],
+    };
+    let mut spans = Vec::new();
+    for (k, what) in keys {
+        spans.push(Span::styled(format!(" {k} "), theme::key()));
+        spans.push(Span::raw(format!(" {what}  ")));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

@@ -1,0 +1,168 @@
+//! The hyperparameter panel: current values, an editor that validates on entry, and
+//! the changes waiting for the next epoch.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+use tui_input::{Input, InputRequest};
+
+use super::theme;
+use crate::config::Config;
+use crate::protocol::{ApplyAt, Command, Hyper};
+
+/// The editable fields, in display order.
+pub const FIELDS: [&str; 8] = [
+    "train.lr",
+    "train.warmup_steps",
+    "train.weight_decay",
+    "train.batch_size",
+    "data.mask_prob",
+    "train.clip_norm",
+    "train.epochs",
+    "train.eval_every",
+];
+
+#[derive(Debug, Default)]
+pub struct HyperState {
+    pub selected: usize,
+    pub editing: Option<Input>,
+    /// (is_error, text) about the last edit.
+    pub message: Option<(bool, String)>,
+    /// Changes sent and not yet applied.
+    pub queued: Vec<Hyper>,
+}
+
+fn current(config: &Config, field: &str) -> String {
+    let (t, d) = (&config.train, &config.data);
+    match field {
+        "train.lr" => format!("{}", t.lr),
+        "train.warmup_steps" => t.warmup_steps.to_string(),
+        "train.weight_decay" => format!("{}", t.weight_decay),
+        "train.batch_size" => t.batch_size.to_string(),
+        "data.mask_prob" => format!("{}", d.mask_prob),
+        "train.clip_norm" => format!("{}", t.clip_norm),
+        "train.epochs" => t.epochs.to_string(),
+        _ => t.eval_every.to_string(),
+    }
+}
+
+/// Reads `text` as a new value for `field`, checked like a config value.
+pub fn parse(field: &str, text: &str, config: &Config) -> Result<Hyper, String> {
+    let text = text.trim();
+    let float = || text.parse::<f64>().map_err(|_| format!("{field}: `{text}` is not a number"));
+    let int = || text.parse::<u64>().map_err(|_| format!("{field}: `{text}` is not a whole number >= 0"));
+    let change = match field {
+        "train.lr" => Hyper::Lr(float()?),
+        "train.warmup_steps" => Hyper::WarmupSteps(int()?),
+        "train.weight_decay" => Hyper::WeightDecay(float()?),
+        "train.batch_size" => Hyper::BatchSize(int()? as usize),
+        "data.mask_prob" => Hyper::MaskProb(float()?),
+        "train.clip_norm" => Hyper::ClipNorm(float()?),
+        "train.epochs" => Hyper::Epochs(int()? as usize),
+        _ => Hyper::EvalEvery(int()?),
+    };
+    let mut trial = config.clone();
+    change.apply_to(&mut trial);
+    trial.validate().map_err(|e| e.to_string())?;
+    Ok(change)
+}
+
+impl HyperState {
+    pub fn on_key(&mut self, key: KeyEvent, config: Option<&Config>) -> Option<Command> {
+        if let Some(input) = &mut self.editing {
+            match key.code {
+                KeyCode::Esc => self.editing = None,
+                KeyCode::Enter => {
+                    let field = FIELDS[self.selected];
+                    let Some(config) = config else {
+                        self.message = Some((true, "wait until training has started".into()));
+                        return None;
+                    };
+                    match parse(field, input.value(), config) {
+                        Ok(change) => {
+                            self.editing = None;
+                            let when = match change.applies_at() {
+                                ApplyAt::NextStep => "next step",
+                                ApplyAt::NextEpoch => "next epoch",
+                            };
+                            self.message = Some((false, format!("{field} = {} queued for the {when}", change.value_string())));
+                            self.queued.retain(|q| q.key() != change.key());
+                            self.queued.push(change);
+                            return Some(Command::SetHyper(change));
+                        }
+                        Err(e) => self.message = Some((true, e)),
+                    }
+                }
+                KeyCode::Char(c) => {
+                    input.handle(InputRequest::InsertChar(c));
+                }
+                KeyCode::Backspace => {
+                    input.handle(InputRequest::DeletePrevChar);
+                }
+                KeyCode::Left => {
+                    input.handle(InputRequest::GoToPrevChar);
+                }
+                KeyCode::Right => {
+                    input.handle(InputRequest::GoToNextChar);
+                }
+                _ => {}
+            }
+            return None;
+        }
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => self.selected = (self.selected + 1).min(FIELDS.len() - 1),
+            KeyCode::Enter | KeyCode::Char('e') => {
+                let value = config.map(|c| current(c, FIELDS[self.selected])).unwrap_or_default();
+                self.editing = Some(Input::new(value));
+                self.message = None;
+            }
+            _ => {}
+        }
+        None
+    }
+
+    /// The trainer applied a change: it is no longer queued.
+    pub fn applied(&mut self, change: &Hyper) {
+        self.queued.retain(|q| q.key() != change.key());
+    }
+
+    pub fn is_editing(&self) -> bool {
+        self.editing.is_some()
+    }
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &HyperState, config: Option<&Config>) {
+    let mut lines = vec![Line::styled(
+        "Up/Down select, Enter edit, Enter apply, Esc cancel. lr and clip_norm apply at the next step, the rest at the next epoch.",
+        theme::dim(),
+    )];
+    lines.push(Line::raw(""));
+    for (i, field) in FIELDS.iter().enumerate() {
+        let value = config.map(|c| current(c, field)).unwrap_or_else(|| "-".into());
+        let queued = state.queued.iter().find(|q| q.key() == *field);
+        let mut spans = vec![Span::raw(format!(" {field:<20} ")), Span::raw(format!("{value:<12}"))];
+        if let Some(q) = queued {
+            spans.push(Span::styled(format!(" → {} (queued)", q.value_string()), Style::default().fg(theme::WARN)));
+        }
+        if i == state.selected {
+            if let Some(input) = &state.editing {
+                spans.push(Span::styled(format!("  new value: {}_", input.value()), Style::default().fg(theme::MLM)));
+            }
+        }
+        let line = Line::from(spans);
+        lines.push(if i == state.selected { line.style(theme::selected()) } else { line });
+    }
+    lines.push(Line::raw(""));
+    if let Some((is_err, m)) = &state.message {
+        let color = if *is_err { theme::ERROR } else { theme::OK };
+        lines.push(Line::styled(m.clone(), Style::default().fg(color)));
+    }
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Hyperparameters ")),
+        area,
+    );
+}

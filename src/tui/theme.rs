@@ -1,0 +1,28 @@
+//! Colours and styles in one place.
+
+use ratatui::style::{Color, Modifier, Style};
+
+pub const RAW: Color = Color::DarkGray;
+pub const MLM: Color = Color::Cyan;
+pub const NSP: Color = Color::Magenta;
+pub const EVAL: Color = Color::Yellow;
+pub const MARKER: Color = Color::Green;
+pub const OK: Color = Color::Green;
+pub const WARN: Color = Color::Yellow;
+pub const ERROR: Color = Color::Red;
+
+pub fn title() -> Style {
+    Style::default().add_modifier(Modifier::BOLD)
+}
+
+pub fn key() -> Style {
+    Style::default().fg(Color::Black).bg(Color::Gray)
+}
+
+pub fn dim() -> Style {
+    Style::default().fg(Color::DarkGray)
+}
+
+pub fn selected() -> Style {
+    Style::default().add_modifier(Modifier::REVERSED)
+}
