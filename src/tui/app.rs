@@ -17,8 +17,12 @@ pub enum Panel {
     Log,
 }
 
-pub const PANELS: [(Panel, &str); 4] =
-    [(Panel::Dashboard, "Dashboard"), (Panel::Probe, "Probe"), (Panel::Hyper, "Hyperparameters"), (Panel::Log, "Log")];
+pub const PANELS: [(Panel, &str); 4] = [
+    (Panel::Dashboard, "Dashboard"),
+    (Panel::Probe, "Probe"),
+    (Panel::Hyper, "Hyperparameters"),
+    (Panel::Log, "Log"),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -99,7 +103,8 @@ impl App {
 
     /// Whether typed characters belong to a text box (so global keys stay out).
     fn typing(&self) -> bool {
-        (self.panel == Panel::Probe && self.probe.focused) || (self.panel == Panel::Hyper && self.hyper.is_editing())
+        (self.panel == Panel::Probe && self.probe.focused)
+            || (self.panel == Panel::Hyper && self.hyper.is_editing())
     }
 
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Action> {
@@ -112,13 +117,17 @@ impl App {
         }
         match key.code {
             KeyCode::Tab => return self.switch((self.panel_index() + 1) % PANELS.len()),
-            KeyCode::BackTab => return self.switch((self.panel_index() + PANELS.len() - 1) % PANELS.len()),
+            KeyCode::BackTab => {
+                return self.switch((self.panel_index() + PANELS.len() - 1) % PANELS.len())
+            }
             _ => {}
         }
         if self.typing() {
             let command = match self.panel {
                 Panel::Probe => self.probe.on_key(key, self.step()),
-                _ => self.hyper.on_key(key, self.info.as_ref().map(|i| &i.config)),
+                _ => self
+                    .hyper
+                    .on_key(key, self.info.as_ref().map(|i| &i.config)),
             };
             return command.map(Action::Send).into_iter().collect();
         }
@@ -150,7 +159,9 @@ impl App {
                         Window::Recent => Window::All,
                     }
                 }
-                KeyCode::Char('+') | KeyCode::Char('=') => self.smoothing = (self.smoothing + 0.05).min(0.99),
+                KeyCode::Char('+') | KeyCode::Char('=') => {
+                    self.smoothing = (self.smoothing + 0.05).min(0.99)
+                }
                 KeyCode::Char('-') => self.smoothing = (self.smoothing - 0.05).max(0.0),
                 _ => {}
             },
@@ -194,7 +205,8 @@ impl App {
         }
         self.exit_when_finished = true;
         self.status = Status::Saving;
-        self.log.push(Level::Info, "stopping: finishing the step and saving");
+        self.log
+            .push(Level::Info, "stopping: finishing the step and saving");
         vec![Action::Send(Command::Stop)]
     }
 
@@ -207,7 +219,10 @@ impl App {
     }
 
     fn panel_index(&self) -> usize {
-        PANELS.iter().position(|(p, _)| *p == self.panel).unwrap_or(0)
+        PANELS
+            .iter()
+            .position(|(p, _)| *p == self.panel)
+            .unwrap_or(0)
     }
 
     fn switch(&mut self, index: usize) -> Vec<Action> {
@@ -236,15 +251,27 @@ impl App {
             }
             Event::Step(m) => {
                 if !matches!(self.status, Status::Paused | Status::Saving) {
-                    let warm = self.info.as_ref().is_some_and(|i| m.step <= i.config.train.warmup_steps);
-                    self.status = if warm { Status::WarmingUp } else { Status::Training };
+                    let warm = self
+                        .info
+                        .as_ref()
+                        .is_some_and(|i| m.step <= i.config.train.warmup_steps);
+                    self.status = if warm {
+                        Status::WarmingUp
+                    } else {
+                        Status::Training
+                    };
                 }
                 self.history.steps.push(m);
             }
             Event::Eval(e) => self.history.evals.push(e),
-            Event::EpochEnd { epoch, step, seconds } => {
-                self.log.push(Level::Info, format!("epoch {} ended at step {step} ({seconds:.1}s)", epoch + 1))
-            }
+            Event::EpochEnd {
+                epoch,
+                step,
+                seconds,
+            } => self.log.push(
+                Level::Info,
+                format!("epoch {} ended at step {step} ({seconds:.1}s)", epoch + 1),
+            ),
             Event::HyperQueued { .. } => {}
             Event::HyperApplied { change, step, .. } => {
                 if let Some(info) = &mut self.info {
@@ -252,12 +279,20 @@ impl App {
                 }
                 self.hyper.applied(&change);
                 let text = format!("{}={}", change.key(), change.value_string());
-                self.log.push(Level::Info, format!("{text} applied from step {step}"));
+                self.log
+                    .push(Level::Info, format!("{text} applied from step {step}"));
                 self.history.markers.push((step, text));
             }
-            Event::CheckpointSaved { path, step, seconds } => self.log.push(
+            Event::CheckpointSaved {
+                path,
+                step,
+                seconds,
+            } => self.log.push(
                 Level::Info,
-                format!("checkpoint at step {step} saved to {} ({seconds:.2}s)", path.display()),
+                format!(
+                    "checkpoint at step {step} saved to {} ({seconds:.2}s)",
+                    path.display()
+                ),
             ),
             Event::Paused { step } => {
                 self.status = Status::Paused;
@@ -265,13 +300,22 @@ impl App {
             }
             Event::Resumed { step } => {
                 self.status = Status::Training;
-                self.log.push(Level::Info, format!("resumed at step {step}"));
+                self.log
+                    .push(Level::Info, format!("resumed at step {step}"));
             }
-            Event::FillMask { id, latency_ms, result } => {
+            Event::FillMask {
+                id,
+                latency_ms,
+                result,
+            } => {
                 let outcome = result.map_or_else(Outcome::Error, Outcome::Fill);
                 self.probe.answer(id, latency_ms, outcome);
             }
-            Event::NextSentence { id, latency_ms, result } => {
+            Event::NextSentence {
+                id,
+                latency_ms,
+                result,
+            } => {
                 let outcome = result.map_or_else(Outcome::Error, Outcome::Pair);
                 self.probe.answer(id, latency_ms, outcome);
             }
@@ -281,7 +325,12 @@ impl App {
                 self.status = Status::Finished(summary.reason);
                 let text = match &summary.session_dir {
                     Some(dir) if summary.reason != FinishReason::Failed => {
-                        format!("finished ({:?}) at step {}; saved in {}", summary.reason, summary.step, dir.display())
+                        format!(
+                            "finished ({:?}) at step {}; saved in {}",
+                            summary.reason,
+                            summary.step,
+                            dir.display()
+                        )
                     }
                     _ => format!("finished ({:?}) at step {}", summary.reason, summary.step),
                 };

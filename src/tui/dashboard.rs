@@ -14,16 +14,41 @@ use super::theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let [charts, stats] = Layout::vertical([Constraint::Min(8), Constraint::Length(7)]).areas(area);
-    let [mlm, nsp] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(charts);
-    loss_chart(frame, mlm, app, "MLM loss", theme::MLM, |m| m.mlm_loss, |e| e.mlm_loss);
-    loss_chart(frame, nsp, app, "NSP loss", theme::NSP, |m| m.nsp_loss, |e| e.nsp_loss);
+    let [mlm, nsp] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(charts);
+    loss_chart(
+        frame,
+        mlm,
+        app,
+        "MLM loss",
+        theme::MLM,
+        |m| m.mlm_loss,
+        |e| e.mlm_loss,
+    );
+    loss_chart(
+        frame,
+        nsp,
+        app,
+        "NSP loss",
+        theme::NSP,
+        |m| m.nsp_loss,
+        |e| e.nsp_loss,
+    );
     draw_stats(frame, stats, app);
 }
 
 type StepField = fn(&crate::protocol::StepMetrics) -> f64;
 type EvalField = fn(&crate::protocol::EvalMetrics) -> f64;
 
-fn loss_chart(frame: &mut Frame, area: Rect, app: &App, name: &str, color: ratatui::style::Color, f: StepField, g: EvalField) {
+fn loss_chart(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    name: &str,
+    color: ratatui::style::Color,
+    f: StepField,
+    g: EvalField,
+) {
     let raw = app.history.series(app.window, f);
     let smooth = debiased_ema(&raw, app.smoothing);
     let evals = app.history.eval_series(app.window, g);
@@ -40,7 +65,11 @@ fn loss_chart(frame: &mut Frame, area: Rect, app: &App, name: &str, color: ratat
     }
     let x0 = raw.first().map_or(0.0, |p| p.0);
     let x1 = raw.last().map_or(1.0, |p| p.0).max(x0 + 1.0);
-    let ys = raw.iter().chain(&evals).map(|p| p.1).filter(|y| y.is_finite());
+    let ys = raw
+        .iter()
+        .chain(&evals)
+        .map(|p| p.1)
+        .filter(|y| y.is_finite());
     let (mut y0, mut y1) = ys.fold((f64::MAX, f64::MIN), |(lo, hi), y| (lo.min(y), hi.max(y)));
     if y1 - y0 < 1e-6 {
         (y0, y1) = (y0 - 0.5, y1 + 0.5);
@@ -50,31 +79,60 @@ fn loss_chart(frame: &mut Frame, area: Rect, app: &App, name: &str, color: ratat
         .markers
         .iter()
         .filter(|(s, _)| (*s as f64) >= x0 && (*s as f64) <= x1)
-        .map(|(s, _)| (0..=10).map(|i| (*s as f64, y0 + (y1 - y0) * i as f64 / 10.0)).collect())
+        .map(|(s, _)| {
+            (0..=10)
+                .map(|i| (*s as f64, y0 + (y1 - y0) * i as f64 / 10.0))
+                .collect()
+        })
         .collect();
     let mut sets = vec![
-        Dataset::default().name("raw").marker(Marker::Braille).graph_type(GraphType::Line).style(Style::default().fg(theme::RAW)).data(&raw),
-        Dataset::default().name("smoothed").marker(Marker::Braille).graph_type(GraphType::Line).style(Style::default().fg(color)).data(&smooth),
-        Dataset::default().name("held-out").marker(Marker::Dot).graph_type(GraphType::Scatter).style(Style::default().fg(theme::EVAL)).data(&evals),
+        Dataset::default()
+            .name("raw")
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(Style::default().fg(theme::RAW))
+            .data(&raw),
+        Dataset::default()
+            .name("smoothed")
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(Style::default().fg(color))
+            .data(&smooth),
+        Dataset::default()
+            .name("held-out")
+            .marker(Marker::Dot)
+            .graph_type(GraphType::Scatter)
+            .style(Style::default().fg(theme::EVAL))
+            .data(&evals),
     ];
     for m in &markers {
-        sets.push(Dataset::default().marker(Marker::Dot).graph_type(GraphType::Scatter).style(Style::default().fg(theme::MARKER)).data(m));
+        sets.push(
+            Dataset::default()
+                .marker(Marker::Dot)
+                .graph_type(GraphType::Scatter)
+                .style(Style::default().fg(theme::MARKER))
+                .data(m),
+        );
     }
     let label = |v: f64| Span::raw(format!("{v:.2}"));
     let chart = Chart::new(sets)
         .block(Block::default().borders(Borders::ALL).title(title))
-        .x_axis(
-            Axis::default()
-                .title("step")
-                .bounds([x0, x1])
-                .labels(vec![Span::raw(format!("{x0:.0}")), Span::raw(format!("{x1:.0}"))]),
-        )
-        .y_axis(Axis::default().bounds([y0, y1]).labels(vec![label(y0), label((y0 + y1) / 2.0), label(y1)]));
+        .x_axis(Axis::default().title("step").bounds([x0, x1]).labels(vec![
+            Span::raw(format!("{x0:.0}")),
+            Span::raw(format!("{x1:.0}")),
+        ]))
+        .y_axis(Axis::default().bounds([y0, y1]).labels(vec![
+            label(y0),
+            label((y0 + y1) / 2.0),
+            label(y1),
+        ]));
     frame.render_widget(chart, area);
 }
 
 fn eta(app: &App) -> String {
-    let (Some(m), Some(info)) = (app.history.last(), app.info.as_ref()) else { return "-".into() };
+    let (Some(m), Some(info)) = (app.history.last(), app.info.as_ref()) else {
+        return "-".into();
+    };
     if m.step == 0 {
         return "-".into();
     }
@@ -91,9 +149,10 @@ fn draw_stats(frame: &mut Frame, area: Rect, app: &App) {
     let epochs = app.info.as_ref().map_or(0, |i| i.config.train.epochs);
     let progress = last.map_or(0.0, |m| m.epoch_progress * 100.0);
     let rows = vec![
-        Line::from(vec![
-            Span::styled("             train        held-out", theme::dim()),
-        ]),
+        Line::from(vec![Span::styled(
+            "             train        held-out",
+            theme::dim(),
+        )]),
         Line::raw(format!(
             "MLM loss     {:<12} {:<12} MLM acc  {:<8} {:<8} perplexity {}",
             fmt(last.map(|m| m.mlm_loss), 3),
@@ -124,5 +183,8 @@ fn draw_stats(frame: &mut Frame, area: Rect, app: &App) {
             app.memory
         )),
     ];
-    frame.render_widget(Paragraph::new(rows).block(Block::default().borders(Borders::ALL).title(" Metrics ")), area);
+    frame.render_widget(
+        Paragraph::new(rows).block(Block::default().borders(Borders::ALL).title(" Metrics ")),
+        area,
+    );
 }

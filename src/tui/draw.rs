@@ -20,13 +20,30 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Constraint::Length(1),
     ])
     .areas(area);
-    let titles: Vec<String> = PANELS.iter().enumerate().map(|(i, (_, t))| format!("{} {t}", i + 1)).collect();
-    let selected = PANELS.iter().position(|(p, _)| *p == app.panel).unwrap_or(0);
-    frame.render_widget(Tabs::new(titles).select(selected).highlight_style(theme::selected()), tabs);
+    let titles: Vec<String> = PANELS
+        .iter()
+        .enumerate()
+        .map(|(i, (_, t))| format!("{} {t}", i + 1))
+        .collect();
+    let selected = PANELS
+        .iter()
+        .position(|(p, _)| *p == app.panel)
+        .unwrap_or(0);
+    frame.render_widget(
+        Tabs::new(titles)
+            .select(selected)
+            .highlight_style(theme::selected()),
+        tabs,
+    );
     match app.panel {
         Panel::Dashboard => dashboard::draw(frame, body, app),
         Panel::Probe => probe_panel::draw(frame, body, &app.probe),
-        Panel::Hyper => hyper_panel::draw(frame, body, &app.hyper, app.info.as_ref().map(|i| &i.config)),
+        Panel::Hyper => hyper_panel::draw(
+            frame,
+            body,
+            &app.hyper,
+            app.info.as_ref().map(|i| &i.config),
+        ),
         Panel::Log => log_panel::draw(frame, body, &app.log),
     }
     draw_status(frame, status, app);
@@ -49,7 +66,10 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
         Status::Finished(_) => ("finished", theme::OK),
     };
     let session = app.info.as_ref().map_or(String::new(), |i| {
-        format!("  session {}  {}L/{}H  {}", i.session, i.layers, i.hidden, i.device)
+        format!(
+            "  session {}  {}L/{}H  {}",
+            i.session, i.layers, i.hidden, i.device
+        )
     });
     let last_error = app
         .log
@@ -60,7 +80,12 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
         .map(|l| format!("  last error: {}", l.text))
         .unwrap_or_default();
     let line = Line::from(vec![
-        Span::styled(format!(" {text} "), Style::default().fg(color).add_modifier(ratatui::style::Modifier::BOLD)),
+        Span::styled(
+            format!(" {text} "),
+            Style::default()
+                .fg(color)
+                .add_modifier(ratatui::style::Modifier::BOLD),
+        ),
         Span::raw(session),
         Span::styled(last_error, Style::default().fg(theme::ERROR)),
     ]);
@@ -69,12 +94,46 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
 
 fn draw_keys(frame: &mut Frame, area: Rect, app: &App) {
     let keys: &[(&str, &str)] = match app.panel {
-        Panel::Dashboard => &[("space", "pause"), ("s", "save"), ("h", "window"), ("+/-", "smoothing"), ("Tab", "panel"), ("?", "help"), ("q", "quit")],
-        Panel::Probe if app.probe.focused => &[("Enter", "run"), ("Up/Down", "history"), ("Ctrl-T", "pair mode"), ("Esc", "leave box"), ("Tab", "panel")],
-        Panel::Probe => &[("i", "type"), ("space", "pause"), ("s", "save"), ("Tab", "panel"), ("?", "help"), ("q", "quit")],
+        Panel::Dashboard => &[
+            ("space", "pause"),
+            ("s", "save"),
+            ("h", "window"),
+            ("+/-", "smoothing"),
+            ("Tab", "panel"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Panel::Probe if app.probe.focused => &[
+            ("Enter", "run"),
+            ("Up/Down", "history"),
+            ("Ctrl-T", "pair mode"),
+            ("Esc", "leave box"),
+            ("Tab", "panel"),
+        ],
+        Panel::Probe => &[
+            ("i", "type"),
+            ("space", "pause"),
+            ("s", "save"),
+            ("Tab", "panel"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
         Panel::Hyper if app.hyper.is_editing() => &[("Enter", "queue change"), ("Esc", "cancel")],
-        Panel::Hyper => &[("Up/Down", "select"), ("Enter", "edit"), ("space", "pause"), ("Tab", "panel"), ("?", "help"), ("q", "quit")],
-        Panel::Log => &[("space", "pause"), ("s", "save"), ("Tab", "panel"), ("?", "help"), ("q", "quit")],
+        Panel::Hyper => &[
+            ("Up/Down", "select"),
+            ("Enter", "edit"),
+            ("space", "pause"),
+            ("Tab", "panel"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Panel::Log => &[
+            ("space", "pause"),
+            ("s", "save"),
+            ("Tab", "panel"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
     };
     let mut spans = Vec::new();
     for (k, what) in keys {

@@ -17,13 +17,15 @@ use crate::train::TrainerHandle;
 /// (or a finished run), `None` when the user quit without saving.
 pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Option<Summary>> {
     let (input_tx, input_rx) = unbounded();
-    std::thread::Builder::new().name("bertwork-input".into()).spawn(move || {
-        while let Ok(ev) = crossterm::event::read() {
-            if input_tx.send(ev).is_err() {
-                return;
+    std::thread::Builder::new()
+        .name("bertwork-input".into())
+        .spawn(move || {
+            while let Ok(ev) = crossterm::event::read() {
+                if input_tx.send(ev).is_err() {
+                    return;
+                }
             }
-        }
-    })?;
+        })?;
     let (signal_tx, signal_rx) = unbounded();
     let _ = ctrlc::set_handler(move || {
         let _ = signal_tx.send(());
@@ -83,7 +85,11 @@ pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Option<Summary
 pub fn memory_line() -> String {
     let rss = std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<u64>().ok())
+        })
         .map(|pages| pages * 4096);
     match rss {
         Some(b) => format!("RSS {:.0} MiB", b as f64 / (1024.0 * 1024.0)),

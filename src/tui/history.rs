@@ -41,13 +41,20 @@ impl History {
 
     /// (step, value) pairs of one metric.
     pub fn series(&self, window: Window, f: impl Fn(&StepMetrics) -> f64) -> Vec<(f64, f64)> {
-        self.visible(window).iter().map(|m| (m.step as f64, f(m))).collect()
+        self.visible(window)
+            .iter()
+            .map(|m| (m.step as f64, f(m)))
+            .collect()
     }
 
     /// Held-out points at or after the first visible step.
     pub fn eval_series(&self, window: Window, f: impl Fn(&EvalMetrics) -> f64) -> Vec<(f64, f64)> {
         let from = self.visible(window).first().map_or(0, |m| m.step);
-        self.evals.iter().filter(|e| e.step >= from).map(|e| (e.step as f64, f(e))).collect()
+        self.evals
+            .iter()
+            .filter(|e| e.step >= from)
+            .map(|e| (e.step as f64, f(e)))
+            .collect()
     }
 }
 
@@ -81,7 +88,9 @@ mod tests {
 
     #[test]
     fn ema_follows_a_step_change_gradually() {
-        let pts: Vec<(f64, f64)> = (0..50).map(|i| (i as f64, if i < 25 { 0.0 } else { 1.0 })).collect();
+        let pts: Vec<(f64, f64)> = (0..50)
+            .map(|i| (i as f64, if i < 25 { 0.0 } else { 1.0 }))
+            .collect();
         let s = debiased_ema(&pts, 0.8);
         assert!(s[25].1 > 0.0 && s[25].1 < 0.5);
         assert!(s[49].1 > 0.99);

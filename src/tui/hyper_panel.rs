@@ -52,8 +52,14 @@ fn current(config: &Config, field: &str) -> String {
 /// Reads `text` as a new value for `field`, checked like a config value.
 pub fn parse(field: &str, text: &str, config: &Config) -> Result<Hyper, String> {
     let text = text.trim();
-    let float = || text.parse::<f64>().map_err(|_| format!("{field}: `{text}` is not a number"));
-    let int = || text.parse::<u64>().map_err(|_| format!("{field}: `{text}` is not a whole number >= 0"));
+    let float = || {
+        text.parse::<f64>()
+            .map_err(|_| format!("{field}: `{text}` is not a number"))
+    };
+    let int = || {
+        text.parse::<u64>()
+            .map_err(|_| format!("{field}: `{text}` is not a whole number >= 0"))
+    };
     let change = match field {
         "train.lr" => Hyper::Lr(float()?),
         "train.warmup_steps" => Hyper::WarmupSteps(int()?),
@@ -88,7 +94,13 @@ impl HyperState {
                                 ApplyAt::NextStep => "next step",
                                 ApplyAt::NextEpoch => "next epoch",
                             };
-                            self.message = Some((false, format!("{field} = {} queued for the {when}", change.value_string())));
+                            self.message = Some((
+                                false,
+                                format!(
+                                    "{field} = {} queued for the {when}",
+                                    change.value_string()
+                                ),
+                            ));
                             self.queued.retain(|q| q.key() != change.key());
                             self.queued.push(change);
                             return Some(Command::SetHyper(change));
@@ -114,9 +126,13 @@ impl HyperState {
         }
         match key.code {
             KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
-            KeyCode::Down | KeyCode::Char('j') => self.selected = (self.selected + 1).min(FIELDS.len() - 1),
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.selected = (self.selected + 1).min(FIELDS.len() - 1)
+            }
             KeyCode::Enter | KeyCode::Char('e') => {
-                let value = config.map(|c| current(c, FIELDS[self.selected])).unwrap_or_default();
+                let value = config
+                    .map(|c| current(c, FIELDS[self.selected]))
+                    .unwrap_or_default();
                 self.editing = Some(Input::new(value));
                 self.message = None;
             }
@@ -142,19 +158,34 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &HyperState, config: Option<&C
     )];
     lines.push(Line::raw(""));
     for (i, field) in FIELDS.iter().enumerate() {
-        let value = config.map(|c| current(c, field)).unwrap_or_else(|| "-".into());
+        let value = config
+            .map(|c| current(c, field))
+            .unwrap_or_else(|| "-".into());
         let queued = state.queued.iter().find(|q| q.key() == *field);
-        let mut spans = vec![Span::raw(format!(" {field:<20} ")), Span::raw(format!("{value:<12}"))];
+        let mut spans = vec![
+            Span::raw(format!(" {field:<20} ")),
+            Span::raw(format!("{value:<12}")),
+        ];
         if let Some(q) = queued {
-            spans.push(Span::styled(format!(" → {} (queued)", q.value_string()), Style::default().fg(theme::WARN)));
+            spans.push(Span::styled(
+                format!(" → {} (queued)", q.value_string()),
+                Style::default().fg(theme::WARN),
+            ));
         }
         if i == state.selected {
             if let Some(input) = &state.editing {
-                spans.push(Span::styled(format!("  new value: {}_", input.value()), Style::default().fg(theme::MLM)));
+                spans.push(Span::styled(
+                    format!("  new value: {}_", input.value()),
+                    Style::default().fg(theme::MLM),
+                ));
             }
         }
         let line = Line::from(spans);
-        lines.push(if i == state.selected { line.style(theme::selected()) } else { line });
+        lines.push(if i == state.selected {
+            line.style(theme::selected())
+        } else {
+            line
+        });
     }
     lines.push(Line::raw(""));
     if let Some((is_err, m)) = &state.message {
@@ -162,7 +193,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &HyperState, config: Option<&C
         lines.push(Line::styled(m.clone(), Style::default().fg(color)));
     }
     frame.render_widget(
-        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Hyperparameters ")),
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Hyperparameters "),
+        ),
         area,
     );
 }

@@ -34,7 +34,11 @@ impl LogState {
     }
 
     pub fn push_at(&mut self, time: String, level: Level, text: impl Into<String>) {
-        self.lines.push(LogLine { time, level, text: text.into() });
+        self.lines.push(LogLine {
+            time,
+            level,
+            text: text.into(),
+        });
     }
 }
 
@@ -56,9 +60,15 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &LogState) {
             ])
         })
         .collect();
-    let body = if lines.is_empty() { vec![Line::styled("nothing logged yet", theme::dim())] } else { lines };
+    let body = if lines.is_empty() {
+        vec![Line::styled("nothing logged yet", theme::dim())]
+    } else {
+        lines
+    };
     frame.render_widget(
-        Paragraph::new(body).wrap(Wrap { trim: false }).block(Block::default().borders(Borders::ALL).title(" Log ")),
+        Paragraph::new(body)
+            .wrap(Wrap { trim: false })
+            .block(Block::default().borders(Borders::ALL).title(" Log ")),
         area,
     );
 }

@@ -12,31 +12,53 @@ pub const KEYS: [(&str, &str); 16] = [
     ("1 2 3 4", "Dashboard, Probe, Hyperparameters, Log"),
     ("space", "pause / resume training"),
     ("s", "save a checkpoint now"),
-    ("q", "quit (asks: stop and save / quit without saving / cancel)"),
+    (
+        "q",
+        "quit (asks: stop and save / quit without saving / cancel)",
+    ),
     ("Ctrl-C", "stop gracefully, save and quit"),
     ("?", "this help (any key closes it)"),
     ("h", "dashboard: whole run / recent window"),
     ("+ / -", "dashboard: more / less smoothing"),
-    ("Enter / i", "probe: focus the text box; Enter runs the probe"),
+    (
+        "Enter / i",
+        "probe: focus the text box; Enter runs the probe",
+    ),
     ("Up / Down", "probe: earlier probes (Enter re-runs one)"),
     ("Ctrl-T", "probe: fill-mask / sentence-pair mode (A | B)"),
-    ("Esc", "probe: leave the text box; hyperparameters: cancel an edit"),
+    (
+        "Esc",
+        "probe: leave the text box; hyperparameters: cancel an edit",
+    ),
     ("Up / Down, j / k", "hyperparameters: select"),
-    ("Enter / e", "hyperparameters: edit, then Enter to queue the change"),
+    (
+        "Enter / e",
+        "hyperparameters: edit, then Enter to queue the change",
+    ),
     ("q (finished)", "quit once training has finished"),
 ];
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
-    let [row] = Layout::vertical([Constraint::Length(height.min(area.height))]).flex(Flex::Center).areas(area);
-    let [cell] = Layout::horizontal([Constraint::Length(width.min(area.width))]).flex(Flex::Center).areas(row);
+    let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [cell] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(row);
     cell
 }
 
 pub fn help(frame: &mut Frame, area: Rect) {
-    let lines: Vec<Line> = KEYS.iter().map(|(k, what)| Line::raw(format!(" {k:<18} {what}"))).collect();
+    let lines: Vec<Line> = KEYS
+        .iter()
+        .map(|(k, what)| Line::raw(format!(" {k:<18} {what}")))
+        .collect();
     let popup = centered(area, 78, KEYS.len() as u16 + 2);
     frame.render_widget(Clear, popup);
-    frame.render_widget(Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Keys ")), popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Keys ")),
+        popup,
+    );
 }
 
 pub fn quit(frame: &mut Frame, area: Rect) {
@@ -48,7 +70,12 @@ pub fn quit(frame: &mut Frame, area: Rect) {
     let popup = centered(area, 62, 5);
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Quit? ").title_style(theme::title())),
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Quit? ")
+                .title_style(theme::title()),
+        ),
         popup,
     );
 }

@@ -49,7 +49,11 @@ pub struct ProbeState {
 
 impl ProbeState {
     pub fn new() -> Self {
-        Self { focused: true, next_id: 1, ..Self::default() }
+        Self {
+            focused: true,
+            next_id: 1,
+            ..Self::default()
+        }
     }
 
     /// Keys while the panel has focus; returns a command to send, if any.
@@ -119,18 +123,35 @@ impl ProbeState {
                 self.message = Some("pair mode: type sentence A | sentence B".into());
                 return None;
             };
-            ProbeRequest::NextSentence { id, a: a.trim().into(), b: b.trim().into() }
+            ProbeRequest::NextSentence {
+                id,
+                a: a.trim().into(),
+                b: b.trim().into(),
+            }
         } else {
             if !crate::probe::normalize_masks(&text).contains("[MASK]") {
                 self.message = Some("put [MASK] where a word should be predicted".into());
                 return None;
             }
-            ProbeRequest::FillMask { id, text: text.clone(), top_k: TOP_K }
+            ProbeRequest::FillMask {
+                id,
+                text: text.clone(),
+                top_k: TOP_K,
+            }
         };
         self.next_id += 1;
         self.message = None;
         self.browse = None;
-        self.entries.insert(0, Entry { id, text, step, latency_ms: 0.0, outcome: Outcome::Pending });
+        self.entries.insert(
+            0,
+            Entry {
+                id,
+                text,
+                step,
+                latency_ms: 0.0,
+                outcome: Outcome::Pending,
+            },
+        );
         self.entries.truncate(HISTORY);
         Some(Command::Probe(request))
     }
@@ -145,10 +166,19 @@ impl ProbeState {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &ProbeState) {
-    let [input_area, results_area] = Layout::vertical([Constraint::Length(4), Constraint::Min(0)]).areas(area);
-    let mode = if state.pair_mode { "sentence pair: A | B" } else { "fill-mask" };
+    let [input_area, results_area] =
+        Layout::vertical([Constraint::Length(4), Constraint::Min(0)]).areas(area);
+    let mode = if state.pair_mode {
+        "sentence pair: A | B"
+    } else {
+        "fill-mask"
+    };
     let title = format!(" Probe ({mode}) ");
-    let border = if state.focused { Style::default().fg(theme::MLM) } else { Style::default() };
+    let border = if state.focused {
+        Style::default().fg(theme::MLM)
+    } else {
+        Style::default()
+    };
     let hint = match (&state.message, state.input.value().is_empty(), state.pair_mode) {
         (Some(m), _, _) => Line::styled(m.clone(), Style::default().fg(theme::WARN)),
         (None, true, false) => Line::styled("type a sentence with [MASK] where a word should be predicted, e.g. this movie was [MASK] .", theme::dim()),
@@ -157,14 +187,25 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &ProbeState) {
     };
     let width = input_area.width.saturating_sub(2) as usize;
     let scroll = state.input.visual_scroll(width);
-    let text = vec![Line::raw(state.input.value().chars().skip(scroll).collect::<String>()), hint];
+    let text = vec![
+        Line::raw(state.input.value().chars().skip(scroll).collect::<String>()),
+        hint,
+    ];
     frame.render_widget(
-        Paragraph::new(text).block(Block::default().borders(Borders::ALL).title(title).border_style(border)),
+        Paragraph::new(text).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(title)
+                .border_style(border),
+        ),
         input_area,
     );
     if state.focused {
         let x = input_area.x + 1 + (state.input.visual_cursor().saturating_sub(scroll)) as u16;
-        frame.set_cursor_position((x.min(input_area.right().saturating_sub(2)), input_area.y + 1));
+        frame.set_cursor_position((
+            x.min(input_area.right().saturating_sub(2)),
+            input_area.y + 1,
+        ));
     }
     let mut lines = Vec::new();
     if state.entries.is_empty() {
@@ -175,9 +216,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &ProbeState) {
         lines.push(Line::raw(""));
     }
     frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(Block::default().borders(Borders::ALL).title(" Answers (newest first) ")),
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Answers (newest first) "),
+        ),
         results_area,
     );
 }
@@ -191,13 +234,19 @@ fn entry_lines(e: &Entry, width: usize) -> Vec<Line<'static>> {
     let head = Line::from(vec![
         Span::styled(format!("#{} ", e.id), theme::dim()),
         Span::styled(e.text.clone(), theme::title()),
-        Span::styled(format!("  (step {}, {:.0} ms)", e.step, e.latency_ms), theme::dim()),
+        Span::styled(
+            format!("  (step {}, {:.0} ms)", e.step, e.latency_ms),
+            theme::dim(),
+        ),
     ]);
     let mut lines = vec![head];
     let bar_width = width.saturating_sub(40).clamp(5, 30);
     match &e.outcome {
         Outcome::Pending => lines.push(Line::styled("  waiting for the model...", theme::dim())),
-        Outcome::Error(m) => lines.push(Line::styled(format!("  {m}"), Style::default().fg(theme::ERROR))),
+        Outcome::Error(m) => lines.push(Line::styled(
+            format!("  {m}"),
+            Style::default().fg(theme::ERROR),
+        )),
         Outcome::Pair(r) => lines.push(Line::raw(format!(
             "  IsNext {:>5.1}% {}",
             r.is_next * 100.0,
@@ -209,7 +258,10 @@ fn entry_lines(e: &Entry, width: usize) -> Vec<Line<'static>> {
                     lines.push(Line::styled(format!("  [MASK] {}", i + 1), theme::dim()));
                 }
                 if let Some(best) = preds.first() {
-                    lines.push(Line::styled(format!("  → {}", best.sequence), Style::default().fg(theme::OK)));
+                    lines.push(Line::styled(
+                        format!("  → {}", best.sequence),
+                        Style::default().fg(theme::OK),
+                    ));
                 }
                 for p in preds {
                     lines.push(Line::raw(format!(

@@ -8,7 +8,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use crossterm::execute;
-use crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 
@@ -27,7 +29,8 @@ fn restore() {
 impl TerminalGuard {
     /// Raw mode + alternate screen; stderr goes to `log_file` until dropped.
     pub fn enter(log_file: &Path) -> Result<Self> {
-        let log = File::create(log_file).with_context(|| format!("cannot create {}", log_file.display()))?;
+        let log = File::create(log_file)
+            .with_context(|| format!("cannot create {}", log_file.display()))?;
         // SAFETY: dup/dup2 on valid descriptors; the saved copy is restored on drop.
         let saved_stderr = unsafe {
             let saved = libc::dup(2);
@@ -45,8 +48,12 @@ impl TerminalGuard {
         }));
         enable_raw_mode().context("cannot switch the terminal to raw mode")?;
         execute!(stdout(), EnterAlternateScreen).context("cannot open the alternate screen")?;
-        let terminal = Terminal::new(CrosstermBackend::new(stdout())).context("cannot start the terminal UI")?;
-        Ok(Self { terminal, saved_stderr })
+        let terminal = Terminal::new(CrosstermBackend::new(stdout()))
+            .context("cannot start the terminal UI")?;
+        Ok(Self {
+            terminal,
+            saved_stderr,
+        })
     }
 
     pub fn terminal(&mut self) -> &mut Term {

@@ -1,0 +1,297 @@
+//! Update tests: keys and trainer events in, state and commands out.
+
+use std::path::PathBuf;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+use crate::config::Config;
+use crate::probe::{FillMaskResult, Prediction};
+use crate::protocol::{EvalMetrics, Hyper, ProbeRequest, StepMetrics};
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn ch(c: char) -> KeyEvent {
+    key(KeyCode::Char(c))
+}
+
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.on_key(ch(c));
+    }
+}
+
+pub fn start_info() -> Box<StartInfo> {
+    Box::new(StartInfo {
+        session: "demo".into(),
+        session_dir: PathBuf::from("/tmp/demo"),
+        config: Config::default(),
+        layers: 2,
+        hidden: 128,
+        heads: 2,
+        intermediate: 512,
+        parameters: 1_552_898,
+        device: "cpu (2 threads)".into(),
+        corpus: "embedded".into(),
+        documents: 2000,
+        train_documents: 1900,
+        heldout_documents: 100,
+        sentences: 24665,
+        tokens: 608632,
+        vocab_size: 8192,
+        unk_rate: 0.0,
+        train_examples: 7451,
+        heldout_examples: 457,
+        heldout_random_next: 0.508,
+        steps_per_epoch: 233,
+        total_steps: 2330,
+        prepare_seconds: 1.6,
+    })
+}
+
+pub fn step(step: u64) -> StepMetrics {
+    let t = step as f64;
+    StepMetrics {
+        step,
+        epoch: (step / 233) as usize,
+        epoch_progress: (step % 233) as f64 / 233.0,
+        mlm_loss: 9.0 - 2.5 * (1.0 - (-t / 300.0).exp()),
+        mlm_acc: 0.1 * (1.0 - (-t / 300.0).exp()),
+        nsp_loss: 0.693 - 0.05 * (1.0 - (-t / 800.0).exp()),
+        nsp_acc: 0.5 + 0.1 * (1.0 - (-t / 800.0).exp()),
+        lr: 1e-3,
+        grad_norm: 1.2,
+        tokens_per_s: 18000.0,
+        data_wait: 0.001,
+        elapsed_s: t * 0.2,
+    }
+}
+
+pub fn eval(step: u64) -> EvalMetrics {
+    EvalMetrics {
+        step,
+        epoch: (step / 233) as usize,
+        mlm_loss: 6.6,
+        mlm_acc: 0.064,
+        perplexity: 735.1,
+        nsp_loss: 0.687,
+        nsp_acc: 0.556,
+        seconds: 0.5,
+    }
+}
+
+#[test]
+fn every_key_works_before_the_first_metric() {
+    let mut app = App::new();
+    for k in [
+        key(KeyCode::Tab),
+        key(KeyCode::BackTab),
+        ch('1'),
+        ch('h'),
+        ch('+'),
+        ch('-'),
+        ch(' '),
+        ch('s'),
+        ch('?'),
+        ch('x'),
+        ch('3'),
+        key(KeyCode::Enter),
+        key(KeyCode::Enter),
+        key(KeyCode::Esc),
+        ch('4'),
+        ch('2'),
+        key(KeyCode::Enter),
+        key(KeyCode::Up),
+        key(KeyCode::Esc),
+        ch('q'),
+        key(KeyCode::Esc),
+    ] {
+        app.on_key(k);
+    }
+    assert_eq!(app.status, Status::Preparing);
+}
+
+#[test]
+fn space_pauses_and_resumes_through_the_trainer() {
+    let mut app = App::new();
+    app.on_event(Event::Started(start_info()));
+    assert_eq!(app.on_key(ch(' ')), vec![Action::Send(Command::Pause)]);
+    app.on_event(Event::Paused { step: 5 });
+    assert_eq!(app.status, Status::Paused);
+    assert_eq!(app.on_key(ch(' ')), vec![Action::Send(Command::Resume)]);
+    app.on_event(Event::Resumed { step: 5 });
+    assert_eq!(app.status, Status::Training);
+}
+
+#[test]
+fn status_follows_warmup_then_training() {
+    let mut app = App::new();
+    app.on_event(Event::Started(start_info()));
+    app.on_event(Event::Step(step(10)));
+    assert_eq!(app.status, Status::WarmingUp);
+    app.on_event(Event::Step(step(110)));
+    assert_eq!(app.status, Status::Training);
+    app.on_event(Event::Eval(eval(110)));
+    assert_eq!(app.history.evals.len(), 1);
+}
+
+#[test]
+fn a_probe_is_sent_and_its_answer_filed() {
+    let mut app = App::new();
+    app.on_key(ch('2'));
+    assert!(app.probe.focused);
+    typed(&mut app, "no mask here");
+    assert!(
+        app.on_key(key(KeyCode::Enter)).is_empty(),
+        "refused without [MASK]"
+    );
+    assert!(app.probe.message.as_deref().unwrap().contains("[MASK]"));
+    app.probe.input = tui_input::Input::new("a q s [mask] film".into());
+    let actions = app.on_key(key(KeyCode::Enter));
+    assert_eq!(
+        actions,
+        vec![Action::Send(Command::Probe(ProbeRequest::FillMask {
+            id: 1,
+            text: "a q s [mask] film".into(),
+            top_k: 5
+        }))]
+    );
+    assert!(
+        app.popup.is_none(),
+        "q typed into the box does not open the quit popup"
+    );
+    let result = FillMaskResult {
+        text: "a q s [MASK] film".into(),
+        masks: vec![vec![Prediction {
+            score: 0.5,
+            token: 9,
+            token_str: "good".into(),
+            sequence: "a q s good film".into(),
+        }]],
+    };
+    app.on_event(Event::FillMask {
+        id: 1,
+        latency_ms: 12.0,
+        result: Ok(result.clone()),
+    });
+    assert_eq!(app.probe.entries[0].outcome, Outcome::Fill(result));
+    // Up recalls the earlier probe; Enter re-runs it with a new id.
+    app.probe.input = tui_input::Input::default();
+    app.on_key(key(KeyCode::Up));
+    assert_eq!(app.probe.input.value(), "a q s [mask] film");
+    let again = app.on_key(key(KeyCode::Enter));
+    assert!(matches!(
+        &again[0],
+        Action::Send(Command::Probe(ProbeRequest::FillMask { id: 2, .. }))
+    ));
+}
+
+#[test]
+fn pair_mode_sends_two_sentences() {
+    let mut app = App::new();
+    app.on_key(ch('2'));
+    app.on_key(KeyEvent::new(KeyCode::Char('t'), KeyModifiers::CONTROL));
+    typed(&mut app, "it rained. | we stayed in.");
+    let actions = app.on_key(key(KeyCode::Enter));
+    assert_eq!(
+        actions,
+        vec![Action::Send(Command::Probe(ProbeRequest::NextSentence {
+            id: 1,
+            a: "it rained.".into(),
+            b: "we stayed in.".into()
+        }))]
+    );
+}
+
+#[test]
+fn hyperparameter_edits_are_validated_queued_and_marked_when_applied() {
+    let mut app = App::new();
+    app.on_event(Event::Started(start_info()));
+    app.on_key(ch('3'));
+    app.on_key(key(KeyCode::Down));
+    app.on_key(key(KeyCode::Down));
+    app.on_key(key(KeyCode::Down)); // train.batch_size
+    app.on_key(key(KeyCode::Enter));
+    for _ in 0..5 {
+        app.on_key(key(KeyCode::Backspace));
+    }
+    typed(&mut app, "0");
+    assert!(app.on_key(key(KeyCode::Enter)).is_empty());
+    let (is_err, msg) = app.hyper.message.clone().unwrap();
+    assert!(is_err && msg.contains("train.batch_size"), "{msg}");
+    app.on_key(key(KeyCode::Backspace));
+    typed(&mut app, "16");
+    assert_eq!(
+        app.on_key(key(KeyCode::Enter)),
+        vec![Action::Send(Command::SetHyper(Hyper::BatchSize(16)))]
+    );
+    assert_eq!(app.hyper.queued, vec![Hyper::BatchSize(16)]);
+    app.on_event(Event::HyperApplied {
+        change: Hyper::BatchSize(16),
+        step: 234,
+        epoch: 1,
+    });
+    assert!(app.hyper.queued.is_empty());
+    assert_eq!(app.info.as_ref().unwrap().config.train.batch_size, 16);
+    assert_eq!(
+        app.history.markers,
+        vec![(234, "train.batch_size=16".to_string())]
+    );
+}
+
+#[test]
+fn quit_popup_choices() {
+    let mut app = App::new();
+    app.on_event(Event::Started(start_info()));
+    app.on_key(ch('q'));
+    assert_eq!(app.popup, Some(Popup::Quit));
+    app.on_key(key(KeyCode::Esc));
+    assert_eq!(app.popup, None);
+    app.on_key(ch('q'));
+    assert_eq!(app.on_key(ch('d')), vec![Action::Exit]);
+
+    let mut app = App::new();
+    app.on_key(ch('q'));
+    assert_eq!(app.on_key(ch('s')), vec![Action::Send(Command::Stop)]);
+    assert_eq!(app.status, Status::Saving);
+    let summary = Summary {
+        reason: FinishReason::Stopped,
+        step: 3,
+        epoch: 0,
+        elapsed_s: 1.0,
+        last_eval: None,
+        session_dir: Some("/tmp/x".into()),
+    };
+    assert_eq!(
+        app.on_event(Event::Finished(summary)),
+        vec![Action::Exit],
+        "exits once saved"
+    );
+}
+
+#[test]
+fn finished_run_stays_open_until_q() {
+    let mut app = App::new();
+    let summary = Summary {
+        reason: FinishReason::Completed,
+        step: 9,
+        epoch: 1,
+        elapsed_s: 1.0,
+        last_eval: None,
+        session_dir: None,
+    };
+    assert!(app.on_event(Event::Finished(summary)).is_empty());
+    assert_eq!(app.status, Status::Finished(FinishReason::Completed));
+    assert!(app.on_key(ch(' ')).is_empty());
+    assert_eq!(app.on_key(ch('q')), vec![Action::Exit]);
+}
+
+#[test]
+fn ctrl_c_stops_gracefully() {
+    let mut app = App::new();
+    app.on_key(ch('2'));
+    let actions = app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert_eq!(actions, vec![Action::Send(Command::Stop)]);
+}
