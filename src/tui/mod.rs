@@ -9,6 +9,8 @@ pub mod hyper_panel;
 pub mod log_panel;
 mod overlay;
 pub mod probe_panel;
+#[cfg(test)]
+mod snapshot_tests;
 mod terminal;
 mod theme;
 

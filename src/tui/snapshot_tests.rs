@@ -1,0 +1,134 @@
+//! Snapshots of every panel drawn from fixed states (`insta` + `TestBackend`).
+
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+use super::app::tests::{eval, start_info, step};
+use super::app::{App, Panel, Popup};
+use super::draw::draw;
+use super::log_panel::Level;
+use super::probe_panel::Outcome;
+use crate::probe::{FillMaskResult, NextSentenceResult, Prediction};
+use crate::protocol::{Event, Hyper};
+
+fn render(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| draw(f, app)).unwrap();
+    format!("{}", terminal.backend())
+}
+
+fn training_app() -> App {
+    let mut app = App::new();
+    app.on_event(Event::Started(start_info()));
+    for s in (10..=600).step_by(10) {
+        app.on_event(Event::Step(step(s)));
+        if s % 233 < 10 && s > 200 {
+            app.on_event(Event::Eval(eval(s)));
+        }
+    }
+    app.on_event(Event::HyperApplied {
+        change: Hyper::Lr(5e-4),
+        step: 300,
+        epoch: 1,
+    });
+    app.memory = "RSS 420 MiB".into();
+    app.log.lines.clear();
+    app.log
+        .push_at("09:00:00".into(), Level::Info, "session demo started");
+    app.log.push_at(
+        "09:01:10".into(),
+        Level::Warning,
+        "3 rows had no text and were skipped",
+    );
+    app.log.push_at(
+        "09:02:00".into(),
+        Level::Info,
+        "train.lr=0.0005 applied from step 300",
+    );
+    app
+}
+
+#[test]
+fn dashboard_before_the_first_step() {
+    insta::assert_snapshot!(render(&App::new(), 100, 30));
+}
+
+#[test]
+fn dashboard_while_training() {
+    insta::assert_snapshot!(render(&training_app(), 100, 30));
+}
+
+#[test]
+fn probe_panel_with_answers() {
+    let mut app = training_app();
+    app.panel = Panel::Probe;
+    app.probe.input = tui_input::Input::new("this movie was [MASK] .".into());
+    let preds = [("great", 0.41), ("good", 0.22), ("bad", 0.08)]
+        .iter()
+        .enumerate()
+        .map(|(i, (t, p))| Prediction {
+            score: *p,
+            token: 100 + i as u32,
+            token_str: t.to_string(),
+            sequence: format!("this movie was {t}."),
+        })
+        .collect();
+    app.probe.entries = vec![
+        super::probe_panel::Entry {
+            id: 2,
+            text: "it rained. | we stayed in.".into(),
+            step: 590,
+            latency_ms: 9.0,
+            outcome: Outcome::Pair(NextSentenceResult {
+                a: "it rained.".into(),
+                b: "we stayed in.".into(),
+                is_next: 0.83,
+            }),
+        },
+        super::probe_panel::Entry {
+            id: 1,
+            text: "this movie was [MASK] .".into(),
+            step: 580,
+            latency_ms: 14.0,
+            outcome: Outcome::Fill(FillMaskResult {
+                text: "this movie was [MASK] .".into(),
+                masks: vec![preds],
+            }),
+        },
+    ];
+    insta::assert_snapshot!(render(&app, 100, 30));
+}
+
+#[test]
+fn hyperparameter_panel_editing() {
+    let mut app = training_app();
+    app.panel = Panel::Hyper;
+    app.hyper.queued = vec![Hyper::BatchSize(16)];
+    app.hyper.selected = 2;
+    app.hyper.editing = Some(tui_input::Input::new("0.05".into()));
+    insta::assert_snapshot!(render(&app, 100, 24));
+}
+
+#[test]
+fn log_panel() {
+    let mut app = training_app();
+    app.panel = Panel::Log;
+    insta::assert_snapshot!(render(&app, 100, 12));
+}
+
+#[test]
+fn help_and_quit_overlays() {
+    let mut app = training_app();
+    app.popup = Some(Popup::Help);
+    insta::assert_snapshot!("help", render(&app, 100, 30));
+    app.popup = Some(Popup::Quit);
+    insta::assert_snapshot!("quit", render(&app, 100, 30));
+}
+
+#[test]
+fn small_terminals_do_not_panic() {
+    let app = training_app();
+    for (w, h) in [(80, 24), (40, 10), (10, 3), (1, 1)] {
+        render(&app, w, h);
+    }
+}
