@@ -15,4 +15,5 @@ run: setup
 	cargo run --release --quiet -- $(ARGS)
 
 test: setup
+	@command -v tmux >/dev/null || apt-get install -y -qq tmux >/dev/null 2>&1 || echo "warning: tmux is missing; the workbench end-to-end test needs it"
 	cargo test --quiet

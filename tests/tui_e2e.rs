@@ -1,0 +1,136 @@
+//! The real binary in tmux, driven with send-keys as a person would: charts appear, the
+//! step counter moves, a probe answers while training, space pauses and resumes, a
+//! hyperparameter edit is applied at the next epoch, and q + s saves, exits 0 and
+//! restores the terminal.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    fn start(name: &str, command: &str) -> Self {
+        let _ = Command::new("tmux").args(["kill-session", "-t", name]).status();
+        let ok = Command::new("tmux")
+            .args(["new-session", "-d", "-s", name, "-x", "110", "-y", "34", command])
+            .status()
+            .expect("tmux must be installed for this test (apt-get install tmux)");
+        assert!(ok.success());
+        Self { name: name.into() }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            Command::new("tmux").args(["send-keys", "-t", &self.name, k]).status().unwrap();
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+
+    fn text(&self, text: &str) {
+        Command::new("tmux").args(["send-keys", "-t", &self.name, "-l", text]).status().unwrap();
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.name]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    fn wait_for(&self, what: &str, timeout_s: u64, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            if start.elapsed() > Duration::from_secs(timeout_s) {
+                panic!("timed out waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["kill-session", "-t", &self.name]).status();
+    }
+}
+
+/// The step counter on the dashboard ("step N/TOTAL").
+fn step_of(screen: &str) -> Option<u64> {
+    let i = screen.find("step ")?;
+    let rest = &screen[i + 5..];
+    rest.split('/').next()?.trim().parse().ok()
+}
+
+fn small_corpus(dir: &Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/imdb_sample.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let path = dir.join("small.csv");
+    let mut writer = csv::Writer::from_path(&path).unwrap();
+    writer.write_record(["review", "sentiment"]).unwrap();
+    for record in reader.records().take(60) {
+        writer.write_record(&record.unwrap()).unwrap();
+    }
+    writer.flush().unwrap();
+    path
+}
+
+#[test]
+fn workbench_in_tmux() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let corpus = small_corpus(dir.path());
+    let command = format!(
+        "BERTWORK_HOME={} {} tui --corpus {} --session e2e --set train.batch_size=8 --set data.max_seq_len=48 \
+         --set train.log_every=1 --set train.epochs=50 --set train.threads=1 --set data.vocab_size=800 \
+         --set data.heldout_fraction=0.1; echo EXIT=$?; sleep 60",
+        home.display(),
+        env!("CARGO_BIN_EXE_bertwork"),
+        corpus.display()
+    );
+    let t = Tmux::start("bertwork-e2e", &command);
+
+    let s = t.wait_for("charts", 60, |s| s.contains("MLM loss") && step_of(s).unwrap_or(0) >= 3);
+    assert!(s.contains("NSP loss") && s.contains("Metrics"));
+    let first = step_of(&s).unwrap();
+    t.wait_for("the step counter to move", 30, |s| step_of(s).unwrap_or(0) > first + 2);
+
+    // A probe while training.
+    t.keys(&["2"]);
+    t.text("this movie was [MASK] .");
+    t.keys(&["Enter"]);
+    t.wait_for("a probe answer", 30, |s| s.contains("→ this movie was"));
+    t.keys(&["Escape", "1"]);
+
+    // Pause: the counter stops; resume: it moves again.
+    t.keys(&["Space"]);
+    let s = t.wait_for("paused", 20, |s| s.contains(" paused "));
+    let paused = step_of(&s).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(step_of(&t.screen()), Some(paused), "the step counter moved while paused");
+    t.keys(&["Space"]);
+    t.wait_for("training again", 30, |s| step_of(s).unwrap_or(0) > paused);
+
+    // A batch-size edit waits for the next epoch, then shows in the log.
+    t.keys(&["3", "Down", "Down", "Down", "Enter", "BSpace", "BSpace", "BSpace"]);
+    t.text("4");
+    t.keys(&["Enter"]);
+    t.wait_for("queued", 10, |s| s.contains("(queued)"));
+    t.keys(&["4"]);
+    t.wait_for("the change applied", 90, |s| s.contains("train.batch_size=4 applied from step"));
+
+    // Quit, saving.
+    t.keys(&["q"]);
+    t.wait_for("the quit popup", 10, |s| s.contains("Quit?"));
+    t.keys(&["s"]);
+    let s = t.wait_for("exit", 60, |s| s.contains("EXIT="));
+    assert!(s.contains("EXIT=0"), "{s}");
+    assert!(s.contains("session saved in"), "{s}");
+    assert!(!s.contains("1 Dashboard"), "the alternate screen was not left:\n{s}");
+    let session = home.join("sessions/e2e");
+    assert!(session.join("model.safetensors").exists() && session.join("config.toml").exists());
+}
