@@ -13,9 +13,21 @@ struct Tmux {
 
 impl Tmux {
     fn start(name: &str, command: &str) -> Self {
-        let _ = Command::new("tmux").args(["kill-session", "-t", name]).status();
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", name])
+            .status();
         let ok = Command::new("tmux")
-            .args(["new-session", "-d", "-s", name, "-x", "110", "-y", "34", command])
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                name,
+                "-x",
+                "110",
+                "-y",
+                "34",
+                command,
+            ])
             .status()
             .expect("tmux must be installed for this test (apt-get install tmux)");
         assert!(ok.success());
@@ -24,17 +36,26 @@ impl Tmux {
 
     fn keys(&self, keys: &[&str]) {
         for k in keys {
-            Command::new("tmux").args(["send-keys", "-t", &self.name, k]).status().unwrap();
+            Command::new("tmux")
+                .args(["send-keys", "-t", &self.name, k])
+                .status()
+                .unwrap();
             std::thread::sleep(Duration::from_millis(60));
         }
     }
 
     fn text(&self, text: &str) {
-        Command::new("tmux").args(["send-keys", "-t", &self.name, "-l", text]).status().unwrap();
+        Command::new("tmux")
+            .args(["send-keys", "-t", &self.name, "-l", text])
+            .status()
+            .unwrap();
     }
 
     fn screen(&self) -> String {
-        let out = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.name]).output().unwrap();
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.name])
+            .output()
+            .unwrap();
         String::from_utf8_lossy(&out.stdout).to_string()
     }
 
@@ -55,7 +76,9 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["kill-session", "-t", &self.name]).status();
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .status();
     }
 }
 
@@ -67,7 +90,10 @@ fn step_of(screen: &str) -> Option<u64> {
 }
 
 fn small_corpus(dir: &Path) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/imdb_sample.csv")).unwrap();
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/imdb_sample.csv"),
+    )
+    .unwrap();
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let path = dir.join("small.csv");
     let mut writer = csv::Writer::from_path(&path).unwrap();
@@ -94,10 +120,14 @@ fn workbench_in_tmux() {
     );
     let t = Tmux::start("bertwork-e2e", &command);
 
-    let s = t.wait_for("charts", 60, |s| s.contains("MLM loss") && step_of(s).unwrap_or(0) >= 3);
+    let s = t.wait_for("charts", 60, |s| {
+        s.contains("MLM loss") && step_of(s).unwrap_or(0) >= 3
+    });
     assert!(s.contains("NSP loss") && s.contains("Metrics"));
     let first = step_of(&s).unwrap();
-    t.wait_for("the step counter to move", 30, |s| step_of(s).unwrap_or(0) > first + 2);
+    t.wait_for("the step counter to move", 30, |s| {
+        step_of(s).unwrap_or(0) > first + 2
+    });
 
     // A probe while training.
     t.keys(&["2"]);
@@ -111,17 +141,25 @@ fn workbench_in_tmux() {
     let s = t.wait_for("paused", 20, |s| s.contains(" paused "));
     let paused = step_of(&s).unwrap();
     std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(step_of(&t.screen()), Some(paused), "the step counter moved while paused");
+    assert_eq!(
+        step_of(&t.screen()),
+        Some(paused),
+        "the step counter moved while paused"
+    );
     t.keys(&["Space"]);
     t.wait_for("training again", 30, |s| step_of(s).unwrap_or(0) > paused);
 
     // A batch-size edit waits for the next epoch, then shows in the log.
-    t.keys(&["3", "Down", "Down", "Down", "Enter", "BSpace", "BSpace", "BSpace"]);
+    t.keys(&[
+        "3", "Down", "Down", "Down", "Enter", "BSpace", "BSpace", "BSpace",
+    ]);
     t.text("4");
     t.keys(&["Enter"]);
     t.wait_for("queued", 10, |s| s.contains("(queued)"));
     t.keys(&["4"]);
-    t.wait_for("the change applied", 90, |s| s.contains("train.batch_size=4 applied from step"));
+    t.wait_for("the change applied", 90, |s| {
+        s.contains("train.batch_size=4 applied from step")
+    });
 
     // Quit, saving.
     t.keys(&["q"]);
@@ -130,7 +168,10 @@ fn workbench_in_tmux() {
     let s = t.wait_for("exit", 60, |s| s.contains("EXIT="));
     assert!(s.contains("EXIT=0"), "{s}");
     assert!(s.contains("session saved in"), "{s}");
-    assert!(!s.contains("1 Dashboard"), "the alternate screen was not left:\n{s}");
+    assert!(
+        !s.contains("1 Dashboard"),
+        "the alternate screen was not left:\n{s}"
+    );
     let session = home.join("sessions/e2e");
     assert!(session.join("model.safetensors").exists() && session.join("config.toml").exists());
 }

@@ -326,9 +326,10 @@ impl App {
                 let text = match &summary.session_dir {
                     Some(dir) if summary.reason != FinishReason::Failed => {
                         format!(
-                            "finished ({:?}) at step {}; saved in {}",
+                            "finished ({:?}) at step {} after {:.1}s; saved in {}",
                             summary.reason,
                             summary.step,
+                            summary.elapsed_s,
                             dir.display()
                         )
                     }

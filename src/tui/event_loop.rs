@@ -34,6 +34,8 @@ pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Option<Summary
     let mut app = App::new();
     app.memory = memory_line();
     let mut dirty = true;
+    // Once the trainer has finished its channel closes; the dashboard stays open.
+    let mut events = handle.events.clone();
     loop {
         if dirty {
             terminal.draw(|f| draw(f, &app))?;
@@ -46,16 +48,19 @@ pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Option<Summary
                 Ok(_) => continue,
                 Err(_) => Vec::new(),
             },
-            recv(handle.events) -> ev => match ev {
+            recv(events) -> ev => match ev {
                 Ok(ev) => {
                     let mut actions = app.on_event(ev);
                     // Coalesce a burst into one redraw.
-                    while let Ok(ev) = handle.events.try_recv() {
+                    while let Ok(ev) = events.try_recv() {
                         actions.extend(app.on_event(ev));
                     }
                     actions
                 }
-                Err(_) => vec![Action::Exit],
+                Err(_) => {
+                    events = crossbeam_channel::never();
+                    Vec::new()
+                }
             },
             recv(signal_rx) -> _ => app.on_key(crossterm::event::KeyEvent::new(
                 crossterm::event::KeyCode::Char('c'),

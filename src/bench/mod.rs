@@ -1,6 +1,9 @@
 //! `bertwork bench`: training throughput on synthetic batches of exact shapes
 //! (forward, backward, clipping and the AdamW update; warm-up steps excluded), and
-//! with `--corpus` the data pipeline's throughput.
+//! with `--corpus` the data pipeline's throughput; `--probes N` measures probe latency
+//! while training.
+
+mod probe;
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -47,6 +50,9 @@ pub struct BenchArgs {
     /// Also measure the data pipeline on this CSV.
     #[arg(long, value_name = "CSV")]
     pub corpus: Option<std::path::PathBuf>,
+    /// Instead: probe latency while a real trainer runs on the embedded corpus.
+    #[arg(long, value_name = "N")]
+    pub probes: Option<usize>,
     #[arg(long)]
     pub json: bool,
 }
@@ -98,6 +104,9 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
             args.seq_len,
             config.model.max_position
         );
+    }
+    if let Some(n) = args.probes {
+        return probe_bench(config, args, n);
     }
     let device_name = args
         .device
@@ -174,6 +183,31 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
                 p.corpus, p.tokens, p.prepare_s, p.batch_tokens_per_s
             );
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn probe_bench(mut config: Config, args: &BenchArgs, probes: usize) -> Result<ExitCode> {
+    if probes == 0 {
+        bail!("--probes must be at least 1");
+    }
+    if let Some(d) = &args.device {
+        config.train.device = d.clone();
+    }
+    if let Some(t) = args.threads {
+        config.train.threads = t;
+    }
+    config.train.batch_size = args.batch_size;
+    config.data.max_seq_len = args.seq_len;
+    config.train.log_every = 1;
+    let r = probe::measure(&config, probes)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "{} probes while training {} ({} steps meanwhile): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+            r.probes, config.model.preset, r.steps_during, r.p50_ms, r.p95_ms, r.max_ms
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
