@@ -1,6 +1,9 @@
 //! Sums over a logging interval (or an evaluation pass), turned into averages.
 
+use std::time::Instant;
+
 use super::step::{DeviceBatch, LossOutput};
+use crate::protocol::StepMetrics;
 
 /// Token- and example-weighted sums, so that averages over uneven batches are exact.
 #[derive(Debug, Default, Clone)]
@@ -39,5 +42,77 @@ impl Totals {
 
     pub fn nsp_acc(&self) -> f64 {
         self.nsp_correct as f64 / self.rows.max(1) as f64
+    }
+}
+
+/// Metrics gathered between two step logs.
+pub struct Interval {
+    totals: Totals,
+    started: Instant,
+    /// Seconds spent waiting for the next batch.
+    pub wait_s: f64,
+    lr: f64,
+    grad_norm_sum: f64,
+    steps: u64,
+}
+
+impl Default for Interval {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Interval {
+    pub fn new() -> Self {
+        Self {
+            totals: Totals::default(),
+            started: Instant::now(),
+            wait_s: 0.0,
+            lr: 0.0,
+            grad_norm_sum: 0.0,
+            steps: 0,
+        }
+    }
+
+    pub fn add(&mut self, step: &Totals, lr: f64, grad_norm: f64) {
+        let t = &mut self.totals;
+        t.mlm_loss_sum += step.mlm_loss_sum;
+        t.mlm_correct += step.mlm_correct;
+        t.masked += step.masked;
+        t.nsp_loss_sum += step.nsp_loss_sum;
+        t.nsp_correct += step.nsp_correct;
+        t.rows += step.rows;
+        t.tokens += step.tokens;
+        self.lr = lr;
+        self.grad_norm_sum += grad_norm;
+        self.steps += 1;
+    }
+
+    /// Averages since the last log, then starts a new interval.
+    pub fn finish(
+        &mut self,
+        step: u64,
+        epoch: usize,
+        epoch_progress: f64,
+        elapsed_s: f64,
+    ) -> StepMetrics {
+        let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+        let t = &self.totals;
+        let m = StepMetrics {
+            step,
+            epoch,
+            epoch_progress,
+            mlm_loss: t.mlm_loss(),
+            mlm_acc: t.mlm_acc(),
+            nsp_loss: t.nsp_loss(),
+            nsp_acc: t.nsp_acc(),
+            lr: self.lr,
+            grad_norm: self.grad_norm_sum / self.steps.max(1) as f64,
+            tokens_per_s: t.tokens as f64 / secs,
+            data_wait: self.wait_s / secs,
+            elapsed_s,
+        };
+        *self = Self::new();
+        m
     }
 }

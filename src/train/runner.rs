@@ -5,26 +5,26 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, Sender};
 use tch::{nn::VarStore, Device};
 
 use super::checkpoint::{save_checkpoint, save_weights, CheckpointState};
 use super::eval::evaluate;
-use super::metrics::Totals;
+use super::metrics::{Interval, Totals};
 use super::optimizer::AdamW;
 use super::prepare::{mask_config, pair_config, prepare, Prepared};
 use super::probe_worker::{ProbeModel, ProbeSlot};
 use super::schedule::lr_at;
 use super::step::{losses, DeviceBatch};
 use super::TrainSetup;
+
+mod control;
 use crate::config::Config;
 use crate::data::pairs::{epoch_examples, Example};
 use crate::data::prefetch::Prefetch;
 use crate::data::rng_for;
 use crate::model::{BertConfig, BertForPreTraining};
-use crate::protocol::{
-    ApplyAt, Command, EvalMetrics, Event, FinishReason, Hyper, StartInfo, StepMetrics, Summary,
-};
+use crate::protocol::{Command, EvalMetrics, Event, FinishReason, Hyper, StartInfo, Summary};
 use crate::session::{Session, WEIGHTS_FILE};
 
 /// Thread entry: runs, then always reports how it ended.
@@ -244,7 +244,10 @@ impl Trainer {
                 let t = self.config.train.clone();
                 if self.step.is_multiple_of(t.log_every) {
                     let progress = done_in_epoch as f64 / steps_this_epoch.max(1) as f64;
-                    self.emit(Event::Step(interval.finish(self, progress)));
+                    let elapsed = self.start.elapsed().as_secs_f64();
+                    self.emit(Event::Step(
+                        interval.finish(self.step, self.epoch, progress, elapsed),
+                    ));
                 }
                 if t.eval_every > 0 && self.step.is_multiple_of(t.eval_every) {
                     self.eval();
@@ -320,79 +323,6 @@ impl Trainer {
             seconds: start.elapsed().as_secs_f64(),
         });
         Ok(())
-    }
-
-    /// Handles queued commands; while paused, blocks until resumed or stopped.
-    fn poll_commands(&mut self) -> Result<Flow> {
-        loop {
-            let cmd = if self.paused {
-                match self.commands.recv() {
-                    Ok(c) => c,
-                    Err(_) => return Ok(Flow::Stop),
-                }
-            } else {
-                match self.commands.try_recv() {
-                    Ok(c) => c,
-                    Err(TryRecvError::Empty) => return Ok(Flow::Continue),
-                    Err(TryRecvError::Disconnected) => return Ok(Flow::Stop),
-                }
-            };
-            match cmd {
-                Command::Pause if !self.paused => {
-                    self.paused = true;
-                    self.emit(Event::Paused { step: self.step });
-                }
-                Command::Resume if self.paused => {
-                    self.paused = false;
-                    self.emit(Event::Resumed { step: self.step });
-                }
-                Command::Pause | Command::Resume => {}
-                Command::Stop => return Ok(Flow::Stop),
-                Command::SaveCheckpoint => self.checkpoint()?,
-                Command::SetHyper(change) => self.set_hyper(change),
-                Command::Probe(_) => {} // routed to the probe thread
-            }
-        }
-    }
-
-    fn set_hyper(&mut self, change: Hyper) {
-        let mut trial = self.config.clone();
-        change.apply_to(&mut trial);
-        if let Err(e) = trial.validate() {
-            self.emit(Event::Warning {
-                message: format!("change refused: {e}"),
-            });
-            return;
-        }
-        match change.applies_at() {
-            ApplyAt::NextStep => {
-                self.config = trial;
-                self.emit(Event::HyperApplied {
-                    change,
-                    step: self.step + 1,
-                    epoch: self.epoch,
-                });
-            }
-            ApplyAt::NextEpoch => {
-                self.pending.retain(|p| p.key() != change.key());
-                self.pending.push(change);
-                self.emit(Event::HyperQueued {
-                    change,
-                    applies: ApplyAt::NextEpoch,
-                });
-            }
-        }
-    }
-
-    fn apply_pending(&mut self) {
-        for change in std::mem::take(&mut self.pending) {
-            change.apply_to(&mut self.config);
-            self.emit(Event::HyperApplied {
-                change,
-                step: self.step + 1,
-                epoch: self.epoch,
-            });
-        }
     }
 
     /// Accumulates `grad_accum` micro-batches and takes one optimizer step.
@@ -479,63 +409,4 @@ enum StepResult {
     Done,
     Skipped,
     EndOfEpoch,
-}
-
-/// Metrics gathered between two step logs.
-struct Interval {
-    totals: Totals,
-    started: Instant,
-    wait_s: f64,
-    lr: f64,
-    grad_norm_sum: f64,
-    steps: u64,
-}
-
-impl Interval {
-    fn new() -> Self {
-        Self {
-            totals: Totals::default(),
-            started: Instant::now(),
-            wait_s: 0.0,
-            lr: 0.0,
-            grad_norm_sum: 0.0,
-            steps: 0,
-        }
-    }
-
-    fn add(&mut self, step: &Totals, lr: f64, grad_norm: f64) {
-        let t = &mut self.totals;
-        t.mlm_loss_sum += step.mlm_loss_sum;
-        t.mlm_correct += step.mlm_correct;
-        t.masked += step.masked;
-        t.nsp_loss_sum += step.nsp_loss_sum;
-        t.nsp_correct += step.nsp_correct;
-        t.rows += step.rows;
-        t.tokens += step.tokens;
-        self.lr = lr;
-        self.grad_norm_sum += grad_norm;
-        self.steps += 1;
-    }
-
-    /// Averages since the last log, then starts a new interval.
-    fn finish(&mut self, trainer: &Trainer, epoch_progress: f64) -> StepMetrics {
-        let secs = self.started.elapsed().as_secs_f64().max(1e-9);
-        let t = &self.totals;
-        let m = StepMetrics {
-            step: trainer.step,
-            epoch: trainer.epoch,
-            epoch_progress,
-            mlm_loss: t.mlm_loss(),
-            mlm_acc: t.mlm_acc(),
-            nsp_loss: t.nsp_loss(),
-            nsp_acc: t.nsp_acc(),
-            lr: self.lr,
-            grad_norm: self.grad_norm_sum / self.steps.max(1) as f64,
-            tokens_per_s: t.tokens as f64 / secs,
-            data_wait: self.wait_s / secs,
-            elapsed_s: trainer.start.elapsed().as_secs_f64(),
-        };
-        *self = Self::new();
-        m
-    }
 }

@@ -1,0 +1,83 @@
+//! Commands from the front end, handled between optimizer steps: pause and resume,
+//! stop, checkpoints and hyperparameter changes.
+
+use anyhow::Result;
+use crossbeam_channel::TryRecvError;
+
+use super::{Flow, Trainer};
+use crate::protocol::{ApplyAt, Command, Event, Hyper};
+
+impl Trainer {
+    /// Handles queued commands; while paused, blocks until resumed or stopped.
+    pub(super) fn poll_commands(&mut self) -> Result<Flow> {
+        loop {
+            let cmd = if self.paused {
+                match self.commands.recv() {
+                    Ok(c) => c,
+                    Err(_) => return Ok(Flow::Stop),
+                }
+            } else {
+                match self.commands.try_recv() {
+                    Ok(c) => c,
+                    Err(TryRecvError::Empty) => return Ok(Flow::Continue),
+                    Err(TryRecvError::Disconnected) => return Ok(Flow::Stop),
+                }
+            };
+            match cmd {
+                Command::Pause if !self.paused => {
+                    self.paused = true;
+                    self.emit(Event::Paused { step: self.step });
+                }
+                Command::Resume if self.paused => {
+                    self.paused = false;
+                    self.emit(Event::Resumed { step: self.step });
+                }
+                Command::Pause | Command::Resume => {}
+                Command::Stop => return Ok(Flow::Stop),
+                Command::SaveCheckpoint => self.checkpoint()?,
+                Command::SetHyper(change) => self.set_hyper(change),
+                Command::Probe(_) => {} // routed to the probe thread
+            }
+        }
+    }
+
+    fn set_hyper(&mut self, change: Hyper) {
+        let mut trial = self.config.clone();
+        change.apply_to(&mut trial);
+        if let Err(e) = trial.validate() {
+            self.emit(Event::Warning {
+                message: format!("change refused: {e}"),
+            });
+            return;
+        }
+        match change.applies_at() {
+            ApplyAt::NextStep => {
+                self.config = trial;
+                self.emit(Event::HyperApplied {
+                    change,
+                    step: self.step + 1,
+                    epoch: self.epoch,
+                });
+            }
+            ApplyAt::NextEpoch => {
+                self.pending.retain(|p| p.key() != change.key());
+                self.pending.push(change);
+                self.emit(Event::HyperQueued {
+                    change,
+                    applies: ApplyAt::NextEpoch,
+                });
+            }
+        }
+    }
+
+    pub(super) fn apply_pending(&mut self) {
+        for change in std::mem::take(&mut self.pending) {
+            change.apply_to(&mut self.config);
+            self.emit(Event::HyperApplied {
+                change,
+                step: self.step + 1,
+                epoch: self.epoch,
+            });
+        }
+    }
+}
