@@ -1,4 +1,5 @@
-//! Command-line interface: `train`, `probe`, `params`, `bench`.
+//! Command-line interface: `train`, `tui`, `probe`, `params`, `bench`, `resume`,
+//! `sessions`, `export`, `import-hf`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +32,63 @@ pub enum Commands {
     Params(ParamsArgs),
     /// Measure training throughput on synthetic batches.
     Bench(crate::bench::BenchArgs),
+    /// Continue a session from its last complete checkpoint.
+    Resume(ResumeArgs),
+    /// List saved sessions, show one, or remove one.
+    Sessions(crate::sessions_cmd::SessionsArgs),
+    /// Write a session's model in HuggingFace format (BertForPreTraining).
+    Export(crate::hf::ExportArgs),
+    /// Turn a HuggingFace BERT checkpoint folder into a session.
+    ImportHf(crate::hf::ImportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ResumeArgs {
+    /// Session to continue.
+    pub name: String,
+    /// Change a config key for the rest of the run, e.g. --set train.lr=5e-4
+    /// (repeatable; logged in changes.csv).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Train to this many epochs in all.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Stop at this optimizer step in all (0 = no limit).
+    #[arg(long)]
+    pub max_steps: Option<u64>,
+    /// auto (CUDA when available), cpu, cuda or cuda:N.
+    #[arg(long)]
+    pub device: Option<String>,
+    /// CPU threads for libtorch (0 = all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Train without the workbench, printing progress.
+    #[arg(long)]
+    pub headless: bool,
+    /// With --headless: one JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ResumeArgs {
+    /// The flags as `key=value` overrides, --set last.
+    pub fn overrides(&self) -> Vec<String> {
+        let mut sets = Vec::new();
+        if let Some(e) = self.epochs {
+            sets.push(format!("train.epochs={e}"));
+        }
+        if let Some(s) = self.max_steps {
+            sets.push(format!("train.max_steps={s}"));
+        }
+        if let Some(d) = &self.device {
+            sets.push(format!("train.device={}", quote(d)));
+        }
+        if let Some(t) = self.threads {
+            sets.push(format!("train.threads={t}"));
+        }
+        sets.extend(self.set.iter().cloned());
+        sets
+    }
 }
 
 /// Options shared by everything that resolves a config.
@@ -152,13 +210,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Commands::Probe(args)) => crate::headless::probe(&args),
         Some(Commands::Params(args)) => params(&args),
         Some(Commands::Bench(args)) => crate::bench::run(&args),
-        None => {
-            let args = TrainArgs {
-                headless: true,
-                ..Default::default()
-            };
-            crate::headless::train(&args)
-        }
+        Some(Commands::Resume(args)) => crate::resume::run(&args),
+        Some(Commands::Sessions(args)) => crate::sessions_cmd::run(&args),
+        Some(Commands::Export(args)) => crate::hf::export_cmd(&args),
+        Some(Commands::ImportHf(args)) => crate::hf::import_cmd(&args),
+        // No arguments: the workbench on the embedded corpus and the default preset
+        // (headless output when stdout is not a terminal).
+        None => crate::tui::run(&TrainArgs::default()),
     }
 }
 

@@ -15,9 +15,14 @@ use crate::train::{TrainSetup, TrainerHandle};
 pub fn train(args: &TrainArgs) -> Result<ExitCode> {
     let config = args.resolve()?;
     let session = Session::create(args.session.as_deref(), &config.model.preset)?;
-    let handle = TrainerHandle::spawn(TrainSetup { config, session });
+    run(TrainSetup::fresh(config, session), args.json)
+}
+
+/// Runs a prepared setup (a new run or a resume) to the end, printing progress.
+pub fn run(setup: TrainSetup, json: bool) -> Result<ExitCode> {
+    let handle = TrainerHandle::spawn(setup);
     install_ctrl_c(handle.commands.clone());
-    let mut out = Printer::new(args.json);
+    let mut out = Printer::new(json);
     let mut reason = FinishReason::Failed;
     for event in handle.events.iter() {
         if let Event::Error { message } = &event {

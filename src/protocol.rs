@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::probe::{FillMaskResult, NextSentenceResult};
 
@@ -22,7 +22,7 @@ pub enum Command {
 }
 
 /// A hyperparameter change a user may make during training.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "key", content = "value", rename_all = "snake_case")]
 pub enum Hyper {
     Lr(f64),

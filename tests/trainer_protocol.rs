@@ -42,7 +42,7 @@ fn a_front_end_can_drive_the_trainer() {
     .collect();
     let config = Config::load(None, &sets).unwrap();
     let session = Session::create(Some("proto"), "tiny").unwrap();
-    let handle = TrainerHandle::spawn(TrainSetup { config, session });
+    let handle = TrainerHandle::spawn(TrainSetup::fresh(config, session));
 
     let Event::Started(info) = next(&handle, "started", |e| matches!(e, Event::Started(_))) else {
         unreachable!()

@@ -28,10 +28,7 @@ pub fn measure(config: &Config, probes: usize) -> Result<ProbeLatency> {
         dir: home.join("s"),
     };
     std::fs::create_dir_all(&session.dir)?;
-    let handle = TrainerHandle::spawn(TrainSetup {
-        config: config.clone(),
-        session,
-    });
+    let handle = TrainerHandle::spawn(TrainSetup::fresh(config.clone(), session));
     let mut first_step = None;
     let mut last_step = 0;
     // Wait until training runs.

@@ -162,6 +162,43 @@ impl Config {
         Self::from_table(table)
     }
 
+    /// This config with `key=value` overrides applied (validated).
+    pub fn with_overrides(&self, overrides: &[String]) -> Result<Self> {
+        let mut table = toml::Table::try_from(self).context("serialising the config")?;
+        for item in overrides {
+            keys::apply_override(&mut table, item)?;
+        }
+        Self::from_table(table)
+    }
+
+    /// The dotted keys whose values differ from `other`, with this config's values.
+    pub fn changed_keys(&self, other: &Config) -> Result<Vec<(String, String)>> {
+        let (a, b) = (toml::Table::try_from(self)?, toml::Table::try_from(other)?);
+        let mut out = Vec::new();
+        for (section, values) in &a {
+            let (Some(values), theirs) =
+                (values.as_table(), b.get(section).and_then(|v| v.as_table()))
+            else {
+                continue;
+            };
+            for (key, value) in values {
+                if theirs.and_then(|t| t.get(key)) != Some(value) {
+                    let shown = match value {
+                        toml::Value::String(s) => s.clone(),
+                        v => v.to_string(),
+                    };
+                    out.push((format!("{section}.{key}"), shown));
+                }
+            }
+            if let Some(theirs) = theirs {
+                for key in theirs.keys().filter(|k| !values.contains_key(*k)) {
+                    out.push((format!("{section}.{key}"), "(default)".into()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Builds a config from an already key-checked table.
     pub fn from_table(table: toml::Table) -> Result<Self> {
         let config: Config =

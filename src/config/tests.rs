@@ -169,3 +169,24 @@ fn the_key_list_matches_the_structs() {
         assert_eq!(have, want, "[{section}]");
     }
 }
+
+#[test]
+fn overrides_on_a_config_and_the_keys_that_changed() {
+    let base = Config::default();
+    let changed = base
+        .with_overrides(&["train.lr=5e-4".into(), "train.epochs=12".into()])
+        .unwrap();
+    assert_eq!(changed.train.lr, 5e-4);
+    let mut keys = changed.changed_keys(&base).unwrap();
+    keys.sort();
+    assert_eq!(
+        keys,
+        vec![
+            ("train.epochs".to_string(), "12".to_string()),
+            ("train.lr".to_string(), "0.0005".to_string())
+        ]
+    );
+    assert!(base.changed_keys(&base).unwrap().is_empty());
+    let err = base.with_overrides(&["train.lr=-1".into()]).unwrap_err();
+    assert!(err.to_string().contains("train.lr"), "{err}");
+}

@@ -8,6 +8,7 @@ mod heads;
 mod layer;
 
 pub use bert::{BertForPreTraining, PreTrainingOutput};
+pub use embeddings::sinusoidal_table;
 
 use crate::config::{ModelDims, PositionKind};
 

@@ -1,19 +1,63 @@
-//! Writing weights into the session: `model.safetensors` (latest) and
-//! `checkpoints/step-N/` folders, of which the last `keep` are kept.
+//! Checkpoints: `checkpoints/step-N/` folders holding the weights, AdamW's moments and
+//! `state.json` (where training stood, the effective config, the queued changes and a
+//! CRC-32C of every file). A folder is written as `step-N.partial` and renamed when
+//! complete, so a checkpoint is either whole or absent. The newest `keep` are kept,
+//! plus the best by held-out MLM loss (`best.json` names it).
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
 
+use super::optimizer::AdamW;
+use crate::config::Config;
+use crate::protocol::Hyper;
 use crate::session::{write_atomic, write_atomic_with, Session, CHECKPOINTS_DIR, WEIGHTS_FILE};
 
-/// Where training stood when a checkpoint was written.
+/// Bumped when the checkpoint layout changes incompatibly.
+pub const FORMAT: u32 = 1;
+pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
+pub const STATE_FILE: &str = "state.json";
+const BEST_FILE: &str = "best.json";
+
+/// Where training stood when a checkpoint was written: enough to continue exactly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckpointState {
+    pub format: u32,
+    /// Optimizer steps taken.
     pub step: u64,
+    /// The epoch in progress (0-based).
     pub epoch: usize,
+    /// Batches of `epoch` already trained on (the data cursor).
+    #[serde(default)]
+    pub batches_done: usize,
+    /// Optimizer steps taken in `epoch`.
+    #[serde(default)]
+    pub steps_in_epoch: u64,
+    /// Training time so far, carried over by a resume.
+    #[serde(default)]
+    pub elapsed_s: f64,
+    /// The configuration in effect (changes applied so far included).
+    pub config: Config,
+    /// Changes queued for the next epoch boundary.
+    #[serde(default)]
+    pub pending: Vec<Hyper>,
+    /// Rows of `metrics.csv` and `changes.csv` written up to this checkpoint.
+    #[serde(default)]
+    pub rows: crate::records::RowCounts,
+    /// Held-out MLM loss evaluated at this step, if one was.
+    #[serde(default)]
+    pub heldout_mlm_loss: Option<f64>,
+    /// CRC-32C of each file in the folder, checked before a resume trusts it.
+    #[serde(default)]
+    pub crc32c: Vec<(String, u32)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Best {
+    step: u64,
+    heldout_mlm_loss: f64,
 }
 
 /// Saves the weights atomically to `path` (safetensors, HF key names).
@@ -21,37 +65,159 @@ pub fn save_weights(vs: &VarStore, path: &Path) -> Result<()> {
     write_atomic_with(path, |tmp| vs.save(tmp).map_err(std::io::Error::other))
 }
 
-/// Writes `checkpoints/step-<step>/` (weights, then state.json last, so a folder with a
-/// state file is complete) and prunes to the newest `keep`.
+fn step_dir_name(step: u64) -> String {
+    format!("step-{step:08}")
+}
+
+fn file_crc(path: &Path) -> Result<u32> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(crc32c::crc32c(&bytes))
+}
+
+/// Writes `checkpoints/step-<step>/`, records it as the best if its held-out loss is
+/// the lowest so far, and prunes to the newest `keep` (plus the best).
 pub fn save_checkpoint(
     vs: &VarStore,
+    opt: &AdamW,
     session: &Session,
     state: &CheckpointState,
     keep: usize,
 ) -> Result<PathBuf> {
     let root = session.path(CHECKPOINTS_DIR);
-    let dir = root.join(format!("step-{:08}", state.step));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    save_weights(vs, &dir.join(WEIGHTS_FILE))?;
-    let json = serde_json::to_vec_pretty(state)?;
-    write_atomic(&dir.join("state.json"), &json)?;
+    let name = step_dir_name(state.step);
+    let partial = root.join(format!("{name}.partial"));
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial)?;
+    }
+    std::fs::create_dir_all(&partial)
+        .with_context(|| format!("cannot create {}", partial.display()))?;
+    save_weights(vs, &partial.join(WEIGHTS_FILE))?;
+    let opt_path = partial.join(OPTIMIZER_FILE);
+    write_atomic_with(&opt_path, |tmp| {
+        opt.save(tmp).map_err(std::io::Error::other)
+    })?;
+    let mut state = state.clone();
+    state.crc32c = [WEIGHTS_FILE, OPTIMIZER_FILE]
+        .iter()
+        .map(|f| Ok((f.to_string(), file_crc(&partial.join(f))?)))
+        .collect::<Result<_>>()?;
+    write_atomic(
+        &partial.join(STATE_FILE),
+        &serde_json::to_vec_pretty(&state)?,
+    )?;
+    let dir = root.join(&name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?; // saved twice at one step: the newer wins
+    }
+    std::fs::rename(&partial, &dir).with_context(|| format!("cannot write {}", dir.display()))?;
+    sync_dir(&root);
+    let best = read_best(&root);
+    if let Some(loss) = state.heldout_mlm_loss {
+        if best.as_ref().is_none_or(|b| loss < b.heldout_mlm_loss) {
+            let record = Best {
+                step: state.step,
+                heldout_mlm_loss: loss,
+            };
+            write_atomic(&root.join(BEST_FILE), &serde_json::to_vec_pretty(&record)?)?;
+        }
+    }
     prune(&root, keep)?;
     Ok(dir)
 }
 
-fn prune(root: &Path, keep: usize) -> Result<()> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)?
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+fn read_best(root: &Path) -> Option<Best> {
+    let bytes = std::fs::read(root.join(BEST_FILE)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The step of the best checkpoint (lowest held-out MLM loss) and its loss.
+pub fn best(session: &Session) -> Option<(u64, f64)> {
+    read_best(&session.path(CHECKPOINTS_DIR)).map(|b| (b.step, b.heldout_mlm_loss))
+}
+
+/// Complete checkpoint folders, oldest first, with their steps.
+pub fn list(root: &Path) -> Vec<(u64, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<(u64, PathBuf)> = entries
         .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("step-"))
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let step = name.strip_prefix("step-")?.parse().ok()?;
+            Some((step, e.path()))
         })
         .collect();
     dirs.sort();
-    let excess = dirs.len().saturating_sub(keep);
-    for old in &dirs[..excess] {
+    dirs
+}
+
+fn prune(root: &Path, keep: usize) -> Result<()> {
+    let best = read_best(root).map(|b| b.step);
+    let dirs = list(root);
+    let excess = dirs.len().saturating_sub(keep.max(1));
+    for (step, old) in &dirs[..excess] {
+        if Some(*step) == best {
+            continue;
+        }
         std::fs::remove_dir_all(old).with_context(|| format!("cannot remove {}", old.display()))?;
     }
+    // Leftovers of a write that was interrupted.
+    if let Ok(entries) = std::fs::read_dir(root) {
+        for e in entries.filter_map(|e| e.ok()) {
+            if e.file_name().to_string_lossy().ends_with(".partial") {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
     Ok(())
+}
+
+/// Reads and checks one checkpoint folder: state, format, and the files' CRCs.
+pub fn verify(dir: &Path) -> Result<CheckpointState> {
+    let path = dir.join(STATE_FILE);
+    let bytes = std::fs::read(&path).with_context(|| format!("{} is missing", path.display()))?;
+    let state: CheckpointState = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a valid checkpoint state", path.display()))?;
+    if state.format > FORMAT {
+        bail!(
+            "{} was written by a newer bertwork (checkpoint format {} > {FORMAT}); upgrade bertwork to resume it",
+            dir.display(),
+            state.format
+        );
+    }
+    if state.crc32c.is_empty() {
+        bail!("{} lists no file checksums", path.display());
+    }
+    for (file, expected) in &state.crc32c {
+        let got = file_crc(&dir.join(file))?;
+        if got != *expected {
+            bail!(
+                "{} is damaged (checksum mismatch)",
+                dir.join(file).display()
+            );
+        }
+    }
+    Ok(state)
+}
+
+/// The newest checkpoint that verifies, with a message for each newer one that did not.
+pub fn latest_good(session: &Session) -> (Option<(PathBuf, CheckpointState)>, Vec<String>) {
+    let mut skipped = Vec::new();
+    for (_, dir) in list(&session.path(CHECKPOINTS_DIR)).into_iter().rev() {
+        match verify(&dir) {
+            Ok(state) => return (Some((dir, state)), skipped),
+            Err(e) => skipped.push(format!(
+                "checkpoint {} is unusable ({e:#}); falling back to the one before",
+                dir.display()
+            )),
+        }
+    }
+    (None, skipped)
 }

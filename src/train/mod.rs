@@ -11,6 +11,7 @@ mod runner;
 pub mod schedule;
 pub mod step;
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -19,11 +20,41 @@ use crossbeam_channel::{bounded, select, unbounded, Receiver, Sender};
 use crate::config::Config;
 use crate::protocol::{Command, Event};
 use crate::session::Session;
+use checkpoint::CheckpointState;
 
-/// What a run needs: the resolved config and the session folder it writes to.
+/// What a run needs: the resolved config, the session folder it writes to and where
+/// it starts from.
 pub struct TrainSetup {
     pub config: Config,
     pub session: Session,
+    pub start: Start,
+}
+
+impl TrainSetup {
+    /// A new run from freshly initialised weights.
+    pub fn fresh(config: Config, session: Session) -> Self {
+        Self {
+            config,
+            session,
+            start: Start::Fresh,
+        }
+    }
+}
+
+/// Where the weights and the position in the data come from.
+#[derive(Debug, Clone)]
+pub enum Start {
+    /// Random initialisation, step 0.
+    Fresh,
+    /// Continue exactly from a verified checkpoint. `changes`: config keys the user
+    /// changed for the resume (logged like any other change).
+    Checkpoint {
+        dir: PathBuf,
+        state: Box<CheckpointState>,
+        changes: Vec<(String, String)>,
+    },
+    /// Step 0 from saved weights (an imported model), fresh optimizer.
+    Weights(PathBuf),
 }
 
 /// The front end's side of a running trainer.

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender};
 use tch::{nn::VarStore, Device};
 
-use super::checkpoint::{save_checkpoint, save_weights, CheckpointState};
+use super::checkpoint::{save_checkpoint, save_weights, CheckpointState, FORMAT, OPTIMIZER_FILE};
 use super::eval::evaluate;
 use super::metrics::{Interval, Totals};
 use super::optimizer::AdamW;
@@ -16,7 +16,7 @@ use super::prepare::{mask_config, pair_config, prepare, Prepared};
 use super::probe_worker::{ProbeModel, ProbeSlot};
 use super::schedule::lr_at;
 use super::step::{losses, DeviceBatch};
-use super::TrainSetup;
+use super::{Start, TrainSetup};
 
 mod control;
 use crate::config::Config;
@@ -24,7 +24,10 @@ use crate::data::pairs::{epoch_examples, Example};
 use crate::data::prefetch::Prefetch;
 use crate::data::rng_for;
 use crate::model::{BertConfig, BertForPreTraining};
-use crate::protocol::{Command, EvalMetrics, Event, FinishReason, Hyper, StartInfo, Summary};
+use crate::protocol::{
+    Command, EvalMetrics, Event, FinishReason, Hyper, StartInfo, StepMetrics, Summary,
+};
+use crate::records::Records;
 use crate::session::{Session, WEIGHTS_FILE};
 
 /// Thread entry: runs, then always reports how it ended.
@@ -81,6 +84,24 @@ struct Trainer {
     last_eval: Option<EvalMetrics>,
     last_snapshot: Instant,
     start: Instant,
+    /// Training time of the runs this one resumes.
+    elapsed_before: f64,
+    /// Batches of the current epoch already trained on, and optimizer steps in it.
+    batches_done: usize,
+    steps_in_epoch: u64,
+    /// Where the first epoch of this run picks up (a resume mid-epoch).
+    resume_cursor: Option<(usize, u64)>,
+    last_checkpoint: Option<u64>,
+    records: Records,
+}
+
+/// The dropout seed of optimizer step `step`: each step's random stream depends only
+/// on (seed, step), so a resumed run draws exactly what the uninterrupted run drew.
+fn step_seed(seed: u64, step: u64) -> i64 {
+    let mut x = seed ^ step.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    x ^= x >> 31;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    (x >> 1) as i64
 }
 
 impl Trainer {
@@ -91,7 +112,11 @@ impl Trainer {
         slot: ProbeSlot,
         start: Instant,
     ) -> Result<Self> {
-        let TrainSetup { config, session } = setup;
+        let TrainSetup {
+            config,
+            session,
+            start: from,
+        } = setup;
         let device = crate::device::resolve(crate::device::parse(&config.train.device)?)?;
         let threads = if config.train.threads == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -112,9 +137,24 @@ impl Trainer {
         tch::manual_seed(config.train.seed as i64);
         let bert_config =
             BertConfig::new(data.tokenizer.vocab_size(), config.dims()?, &config.model);
-        let vs = VarStore::new(device);
+        let mut vs = VarStore::new(device);
         let model = BertForPreTraining::new(&vs.root(), &bert_config);
-        let opt = AdamW::new(&vs);
+        let mut opt = AdamW::new(&vs);
+        let mut resumed: Option<CheckpointState> = None;
+        match &from {
+            Start::Fresh => {}
+            Start::Weights(path) => {
+                vs.load(path)
+                    .with_context(|| format!("cannot load weights from {}", path.display()))?;
+            }
+            Start::Checkpoint { dir, state, .. } => {
+                vs.load(dir.join(WEIGHTS_FILE))
+                    .with_context(|| format!("cannot load {}", dir.display()))?;
+                opt.load(&dir.join(OPTIMIZER_FILE), state.step)?;
+                resumed = Some((**state).clone());
+            }
+        }
+        let records = Records::open(&session, resumed.as_ref().map(|s| (s.step, s.rows)))?;
         {
             let mut probe = ProbeModel::new(&bert_config, data.tokenizer.clone(), device);
             probe.refresh(&vs);
@@ -139,7 +179,58 @@ impl Trainer {
             last_eval: None,
             last_snapshot: Instant::now(),
             start,
-        })
+            elapsed_before: 0.0,
+            batches_done: 0,
+            steps_in_epoch: 0,
+            resume_cursor: None,
+            last_checkpoint: None,
+            records,
+        }
+        .resumed_from(resumed, from))
+    }
+
+    /// Picks up the position of a checkpoint and logs the changes made for the resume.
+    fn resumed_from(mut self, state: Option<CheckpointState>, from: Start) -> Self {
+        if let Some(state) = state {
+            self.step = state.step;
+            self.epoch = state.epoch;
+            self.pending = state.pending;
+            self.elapsed_before = state.elapsed_s;
+            self.resume_cursor = Some((state.batches_done, state.steps_in_epoch));
+            self.last_checkpoint = Some(state.step);
+        }
+        if let Start::Checkpoint { changes, .. } = from {
+            for (key, value) in changes {
+                self.record_change(&key, &value, "resume");
+            }
+        }
+        self
+    }
+
+    fn elapsed(&self) -> f64 {
+        self.elapsed_before + self.start.elapsed().as_secs_f64()
+    }
+
+    /// Writes a record; a failure (disk full, ...) is reported, not fatal.
+    fn record(&mut self, result: Result<()>) {
+        if let Err(e) = result {
+            self.emit(Event::Warning {
+                message: format!("cannot write the session's records: {e:#}"),
+            });
+        }
+    }
+
+    pub(super) fn record_change(&mut self, key: &str, value: &str, source: &str) {
+        let r = self
+            .records
+            .change(key, value, self.step + 1, self.epoch, source);
+        self.record(r);
+    }
+
+    fn emit_step(&mut self, m: StepMetrics) {
+        let r = self.records.step(&m);
+        self.record(r);
+        self.emit(Event::Step(m));
     }
 
     fn emit(&self, event: Event) {
@@ -176,9 +267,10 @@ impl Trainer {
     }
 
     fn started(&mut self) -> Result<()> {
-        let examples = self.epoch_examples(0).len();
+        let examples = self.epoch_examples(self.epoch).len();
         let steps = self.steps_in(examples);
-        self.plan_total(steps, 0);
+        let done = self.resume_cursor.map_or(0, |c| c.1);
+        self.plan_total(steps, done);
         let dims = self.config.dims()?;
         let s = &self.data.stats;
         let info = StartInfo {
@@ -214,11 +306,15 @@ impl Trainer {
         self.started()?;
         let mut reason = FinishReason::Completed;
         'epochs: while self.epoch < self.config.train.epochs {
-            self.apply_pending();
+            let (skip, done) = self.resume_cursor.take().unwrap_or_default();
+            if skip == 0 {
+                self.apply_pending();
+            }
+            (self.batches_done, self.steps_in_epoch) = (skip, done);
             let epoch_start = Instant::now();
             let examples = Arc::new(self.epoch_examples(self.epoch));
             let steps_this_epoch = self.steps_in(examples.len());
-            self.plan_total(steps_this_epoch, 0);
+            self.plan_total(steps_this_epoch, done);
             let t = &self.config.train;
             let prefetch = Prefetch::spawn(
                 examples,
@@ -226,10 +322,9 @@ impl Trainer {
                 mask_config(&self.config, &self.data.tokenizer),
                 t.seed,
                 self.epoch as u64,
-                0,
+                skip,
             );
             let mut interval = Interval::new();
-            let mut done_in_epoch = 0u64;
             loop {
                 if let Flow::Stop = self.poll_commands()? {
                     reason = FinishReason::Stopped;
@@ -240,14 +335,12 @@ impl Trainer {
                     StepResult::Skipped => continue,
                     StepResult::Done => {}
                 }
-                done_in_epoch += 1;
+                self.steps_in_epoch += 1;
                 let t = self.config.train.clone();
                 if self.step.is_multiple_of(t.log_every) {
-                    let progress = done_in_epoch as f64 / steps_this_epoch.max(1) as f64;
-                    let elapsed = self.start.elapsed().as_secs_f64();
-                    self.emit(Event::Step(
-                        interval.finish(self.step, self.epoch, progress, elapsed),
-                    ));
+                    let progress = self.steps_in_epoch as f64 / steps_this_epoch.max(1) as f64;
+                    let elapsed = self.elapsed();
+                    self.emit_step(interval.finish(self.step, self.epoch, progress, elapsed));
                 }
                 if t.eval_every > 0 && self.step.is_multiple_of(t.eval_every) {
                     self.eval();
@@ -262,6 +355,9 @@ impl Trainer {
             }
             self.end_epoch(epoch_start);
             self.epoch += 1;
+            (self.batches_done, self.steps_in_epoch) = (0, 0);
+            // Every epoch boundary is a point a resume can continue from.
+            self.checkpoint()?;
         }
         self.finish(reason)
     }
@@ -276,13 +372,15 @@ impl Trainer {
     }
 
     fn finish(&mut self, reason: FinishReason) -> Result<Summary> {
-        save_weights(&self.vs, &self.session.path(WEIGHTS_FILE))?;
+        if self.last_checkpoint != Some(self.step) {
+            self.checkpoint()?;
+        }
         self.session.save_config(&self.config)?;
         Ok(Summary {
             reason,
             step: self.step,
             epoch: self.epoch,
-            elapsed_s: self.start.elapsed().as_secs_f64(),
+            elapsed_s: self.elapsed(),
             last_eval: self.last_eval.clone(),
             session_dir: Some(self.session.dir.clone()),
         })
@@ -300,23 +398,43 @@ impl Trainer {
             self.epoch,
         );
         self.last_eval = Some(m.clone());
+        let r = self.records.eval(&m, self.elapsed());
+        self.record(r);
         self.emit(Event::Eval(m));
     }
 
     fn checkpoint(&mut self) -> Result<()> {
         let start = Instant::now();
+        let r = self.records.sync();
+        self.record(r);
         let state = CheckpointState {
+            format: FORMAT,
             step: self.step,
             epoch: self.epoch,
+            batches_done: self.batches_done,
+            steps_in_epoch: self.steps_in_epoch,
+            elapsed_s: self.elapsed(),
+            config: self.config.clone(),
+            pending: self.pending.clone(),
+            heldout_mlm_loss: self
+                .last_eval
+                .as_ref()
+                .filter(|e| e.step == self.step)
+                .map(|e| e.mlm_loss),
+            rows: self.records.rows(),
+            crc32c: Vec::new(),
         };
         let path = save_checkpoint(
             &self.vs,
+            &self.opt,
             &self.session,
             &state,
             self.config.train.keep_checkpoints,
         )
         .context("saving a checkpoint")?;
         save_weights(&self.vs, &self.session.path(WEIGHTS_FILE))?;
+        self.session.save_config(&self.config)?;
+        self.last_checkpoint = Some(self.step);
         self.emit(Event::CheckpointSaved {
             path,
             step: self.step,
@@ -336,12 +454,14 @@ impl Trainer {
         let mut micro = 0;
         let mut bad = None;
         let mut step_totals = Totals::default();
+        tch::manual_seed(step_seed(t.seed, self.step));
         for _ in 0..accum {
             let wait = Instant::now();
             let Ok(host) = prefetch.batches.recv() else {
                 break;
             };
             interval.wait_s += wait.elapsed().as_secs_f64();
+            self.batches_done += 1;
             let batch = DeviceBatch::new(&host, self.device);
             let out = losses(&self.model, &batch, true);
             if !out.is_finite() {

@@ -32,8 +32,18 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
     }
     let config = args.resolve()?;
     let session = Session::create(args.session.as_deref(), &config.model.preset)?;
-    let log_file = session.path("stderr.log");
-    let handle = TrainerHandle::spawn(TrainSetup { config, session });
+    open(TrainSetup::fresh(config, session))
+}
+
+/// Opens the workbench on a prepared setup (a new run or a resume); headless output
+/// when stdout is not a terminal.
+pub fn open(setup: TrainSetup) -> Result<ExitCode> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!("bertwork: not a terminal, so training headless (use --headless to say so)");
+        return crate::headless::run(setup, false);
+    }
+    let log_file = setup.session.path("stderr.log");
+    let handle = TrainerHandle::spawn(setup);
     let mut guard = terminal::TerminalGuard::enter(&log_file)?;
     let outcome = event_loop::run(guard.terminal(), &handle);
     drop(guard);

@@ -53,6 +53,7 @@ impl Trainer {
         match change.applies_at() {
             ApplyAt::NextStep => {
                 self.config = trial;
+                self.record_change(change.key(), &change.value_string(), "command");
                 self.emit(Event::HyperApplied {
                     change,
                     step: self.step + 1,
@@ -73,6 +74,7 @@ impl Trainer {
     pub(super) fn apply_pending(&mut self) {
         for change in std::mem::take(&mut self.pending) {
             change.apply_to(&mut self.config);
+            self.record_change(change.key(), &change.value_string(), "command");
             self.emit(Event::HyperApplied {
                 change,
                 step: self.step + 1,

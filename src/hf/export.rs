@@ -1,0 +1,119 @@
+//! Writing a session as a HuggingFace `BertForPreTraining` folder.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use tch::{Device, Kind, Tensor};
+
+use super::HfConfig;
+use crate::config::PositionKind;
+use crate::saved;
+use crate::session::{write_atomic, Session, TOKENIZER_FILE, VOCAB_FILE};
+
+const POSITIONS: &str = "bert.embeddings.position_embeddings.weight";
+
+/// Writes `config.json`, `model.safetensors` (HF key names, float32, `format: pt`
+/// metadata as transformers requires), the tokenizer files and `special_tokens_map.json`.
+pub fn export(session: &Session, out: &Path) -> Result<()> {
+    if out.exists()
+        && std::fs::read_dir(out)
+            .with_context(|| format!("{} is not a readable folder", out.display()))?
+            .next()
+            .is_some()
+    {
+        bail!(
+            "{} already exists and is not empty; pass --hf with a new folder",
+            out.display()
+        );
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let config = session.load_config()?;
+    let loaded = saved::load(session, Device::Cpu)?;
+    let bert = &loaded.model.config;
+    let mut tensors: Vec<(String, Tensor)> = loaded.vs.variables().into_iter().collect();
+    if bert.position == PositionKind::Sinusoidal {
+        // HF has no sinusoidal option; the fixed table as a learned one gives the same
+        // outputs.
+        let table =
+            crate::model::sinusoidal_table(bert.max_position, bert.dims.hidden, Device::Cpu);
+        tensors.push((POSITIONS.into(), table));
+    }
+    tensors.sort_by(|a, b| a.0.cmp(&b.0));
+    write_safetensors(&out.join("model.safetensors"), &tensors)?;
+
+    let hf = HfConfig {
+        architectures: vec!["BertForPreTraining".into()],
+        model_type: "bert".into(),
+        vocab_size: bert.vocab_size,
+        hidden_size: bert.dims.hidden,
+        num_hidden_layers: bert.dims.layers,
+        num_attention_heads: bert.dims.heads,
+        intermediate_size: bert.dims.intermediate,
+        hidden_act: "gelu".into(),
+        hidden_dropout_prob: config.model.dropout,
+        attention_probs_dropout_prob: config.model.dropout,
+        max_position_embeddings: bert.max_position,
+        type_vocab_size: bert.type_vocab_size,
+        initializer_range: 0.02,
+        layer_norm_eps: bert.layer_norm_eps,
+        pad_token_id: loaded.tokenizer.specials.pad as usize,
+        position_embedding_type: "absolute".into(),
+        tie_word_embeddings: true,
+    };
+    let mut json = serde_json::to_value(&hf)?;
+    json["torch_dtype"] = "float32".into();
+    json["bertwork_session"] = session.name.clone().into();
+    write_json(&out.join("config.json"), &json)?;
+
+    for file in [VOCAB_FILE, TOKENIZER_FILE] {
+        std::fs::copy(session.path(file), out.join(file))
+            .with_context(|| format!("cannot copy {file} of session `{}`", session.name))?;
+    }
+    let specials = serde_json::json!({
+        "unk_token": "[UNK]",
+        "sep_token": "[SEP]",
+        "pad_token": "[PAD]",
+        "cls_token": "[CLS]",
+        "mask_token": "[MASK]",
+    });
+    let mut tok_config = specials.clone();
+    tok_config["tokenizer_class"] = "BertTokenizer".into();
+    tok_config["do_lower_case"] = true.into();
+    tok_config["tokenize_chinese_chars"] = true.into();
+    tok_config["strip_accents"] = serde_json::Value::Null;
+    tok_config["model_max_length"] = bert.max_position.into();
+    write_json(&out.join("special_tokens_map.json"), &specials)?;
+    write_json(&out.join("tokenizer_config.json"), &tok_config)?;
+    Ok(())
+}
+
+fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
+    write_atomic(path, serde_json::to_string_pretty(value)?.as_bytes())
+}
+
+/// float32 safetensors with `{"format": "pt"}` metadata.
+pub fn write_safetensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
+    let mut data = Vec::with_capacity(tensors.len());
+    for (name, t) in tensors {
+        let t = t.to_device(Device::Cpu).to_kind(Kind::Float).contiguous();
+        let shape: Vec<usize> = t.size().iter().map(|&d| d as usize).collect();
+        let values: Vec<f32> = Vec::try_from(t.view(-1))?;
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        data.push((name.clone(), shape, bytes));
+    }
+    let views = data
+        .iter()
+        .map(|(name, shape, bytes)| {
+            let view = safetensors::tensor::TensorView::new(
+                safetensors::Dtype::F32,
+                shape.clone(),
+                bytes,
+            )?;
+            Ok((name.clone(), view))
+        })
+        .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()?;
+    let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
+    let bytes = safetensors::serialize(views, Some(metadata))?;
+    write_atomic(path, &bytes)
+}
