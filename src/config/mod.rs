@@ -260,7 +260,12 @@ impl Config {
             "model.dropout",
             "a number in [0, 1)",
         )?;
-        check(d.vocab_size >= 100, "data.vocab_size", "an integer >= 100")?;
+        // With data.vocab the vocabulary is given and vocab_size only records its size.
+        check(
+            d.vocab.is_some() || d.vocab_size >= 100,
+            "data.vocab_size",
+            "an integer >= 100",
+        )?;
         check(
             (8..=m.max_position).contains(&d.max_seq_len),
             "data.max_seq_len",
