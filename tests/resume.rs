@@ -1,0 +1,315 @@
+//! Resume is exact: a run that is stopped (Ctrl-C) or killed (`kill -9`) and resumed
+//! logs the same losses, step for step, as one that ran straight through; its
+//! `metrics.csv` has no torn or duplicated rows.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+const STEPS: &str = "30";
+
+/// A small, quick model on the embedded corpus, logging every step.
+fn base_args() -> Vec<String> {
+    [
+        "--set",
+        "model.layers=1",
+        "--set",
+        "model.hidden=64",
+        "--set",
+        "model.heads=2",
+        "--set",
+        "data.max_seq_len=48",
+        "--set",
+        "train.batch_size=16",
+        "--set",
+        "train.log_every=1",
+        "--set",
+        "train.eval_every=10",
+        "--set",
+        "train.checkpoint_every=4",
+        "--set",
+        "train.threads=2",
+        "--set",
+        "train.device=\"cpu\"",
+        "--set",
+        "data.vocab_size=1000",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn command(home: &Path, args: &[String]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_bertwork"));
+    c.args(args).env("BERTWORK_HOME", home);
+    c
+}
+
+fn train_args(session: &str) -> Vec<String> {
+    let mut a: Vec<String> = ["train", "--headless", "--json", "--max-steps", STEPS]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    a.extend(["--session".into(), session.into()]);
+    a.extend(base_args());
+    a
+}
+
+fn resume_args(session: &str) -> Vec<String> {
+    ["resume", session, "--headless", "--json"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// Runs to completion.
+fn run(home: &Path, args: &[String]) {
+    let out = command(home, args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs until a step log at or past `step`, then sends `signal`; returns whether
+/// the process exited successfully.
+fn run_until(home: &Path, args: &[String], step: u64, signal: i32) -> bool {
+    let mut child = command(home, args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut sent = false;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if !sent && v["event"] == "step" && v["step"].as_u64().unwrap() >= step {
+            unsafe { libc::kill(child.id() as i32, signal) };
+            sent = true;
+        }
+    }
+    child.wait().unwrap().success()
+}
+
+/// (split, step) -> the metric columns, from metrics.csv; fails on duplicates.
+fn metrics(home: &Path, session: &str) -> BTreeMap<(String, u64), Vec<String>> {
+    let path = home.join("sessions").join(session).join("metrics.csv");
+    let mut reader = csv::Reader::from_path(&path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let keep = [
+        "mlm_loss",
+        "mlm_acc",
+        "nsp_loss",
+        "nsp_acc",
+        "lr",
+        "grad_norm",
+    ];
+    let cols: Vec<usize> = keep
+        .iter()
+        .map(|k| headers.iter().position(|h| h == *k).unwrap())
+        .collect();
+    let mut out = BTreeMap::new();
+    for row in reader.records() {
+        let row = row.expect("no torn rows");
+        let key = (row[2].to_string(), row[0].parse().unwrap());
+        let values = cols.iter().map(|&c| row[c].to_string()).collect();
+        assert!(
+            out.insert(key.clone(), values).is_none(),
+            "duplicated row {key:?} in {}",
+            path.display()
+        );
+    }
+    out
+}
+
+fn assert_same_run(home: &Path, reference: &str, resumed: &str) {
+    let (a, b) = (metrics(home, reference), metrics(home, resumed));
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "the same steps were logged"
+    );
+    for (key, values) in &a {
+        assert_eq!(
+            values, &b[key],
+            "{resumed} differs from {reference} at {key:?}"
+        );
+    }
+    assert!(a.len() >= 30, "every step was logged");
+}
+
+#[test]
+fn stopped_or_killed_runs_resume_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    run(home, &train_args("straight"));
+
+    // Ctrl-C: the trainer finishes its step, checkpoints and exits 0.
+    assert!(run_until(home, &train_args("stopped"), 9, libc::SIGINT));
+    let stopped = metrics(home, "stopped");
+    assert!(stopped.len() < 30, "the run was stopped early");
+    run(home, &resume_args("stopped"));
+    assert_same_run(home, "straight", "stopped");
+
+    // kill -9 after a checkpoint: the rows written after it are dropped on resume.
+    assert!(!run_until(home, &train_args("killed"), 14, libc::SIGKILL));
+    run(home, &resume_args("killed"));
+    assert_same_run(home, "straight", "killed");
+
+    // Killed again and again at different moments (after the first checkpoint, at
+    // step 4), each time resumed.
+    let mut args = train_args("again");
+    for step in [5, 7, 13, 18, 26] {
+        run_until(home, &args, step, libc::SIGKILL);
+        args = resume_args("again");
+    }
+    run(home, &args);
+    assert_same_run(home, "straight", "again");
+
+    // A finished session says how to train further.
+    let out = command(home, &resume_args("straight")).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("--max-steps"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_damaged_checkpoint_falls_back_to_the_one_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let mut args = train_args("damaged");
+    args[4] = "12".into(); // --max-steps 12: checkpoints at 4, 8 and 12
+    run(home, &args);
+    let ckpts = home.join("sessions/damaged/checkpoints");
+    let newest = ckpts.join("step-00000012/model.safetensors");
+    let bytes = std::fs::read(&newest).unwrap();
+    std::fs::write(&newest, &bytes[..bytes.len() / 2]).unwrap();
+    let out = command(
+        home,
+        &[
+            "resume".into(),
+            "damaged".into(),
+            "--headless".into(),
+            "--max-steps".into(),
+            "14".into(),
+        ],
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("step-00000012") && stderr.contains("falling back"),
+        "{stderr}"
+    );
+    let steps: Vec<u64> = metrics(home, "damaged")
+        .keys()
+        .filter(|(split, _)| split == "train")
+        .map(|(_, s)| *s)
+        .collect();
+    assert_eq!(
+        steps,
+        (1..=14).collect::<Vec<_>>(),
+        "steps 9..12 were redone once"
+    );
+
+    check_tensorboard_matches_csv(home, "damaged");
+    check_sessions_commands(home);
+
+    let out = command(
+        home,
+        &["resume".into(), "nosuch".into(), "--headless".into()],
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("no session named `nosuch`") && stderr.contains("sessions: none yet"),
+        "{stderr}"
+    );
+}
+
+/// The TensorBoard files decode (CRCs checked) to the scalars in metrics.csv, once
+/// the resume's SessionLog START has purged the points of the cut-off run.
+fn check_tensorboard_matches_csv(home: &Path, session: &str) {
+    use bertwork::records::tensorboard::{read_events, Decoded};
+    let dir = home.join("sessions").join(session).join("tensorboard");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "one event file per run");
+    let mut points: BTreeMap<u64, f32> = BTreeMap::new();
+    for f in files {
+        for event in read_events(&f).unwrap() {
+            match event {
+                Decoded::SessionStart { step } => points.retain(|&s, _| s < step),
+                Decoded::Scalars { step, values } => {
+                    for (tag, v) in values {
+                        if tag == "train/mlm_loss" {
+                            points.insert(step, v);
+                        }
+                    }
+                }
+                Decoded::FileVersion(_) => {}
+            }
+        }
+    }
+    let csv: BTreeMap<u64, f32> = metrics(home, session)
+        .into_iter()
+        .filter(|((split, _), _)| split == "train")
+        .map(|((_, step), v)| (step, v[0].parse::<f64>().unwrap() as f32))
+        .collect();
+    assert_eq!(points, csv);
+}
+
+fn check_sessions_commands(home: &Path) {
+    let run_ok = |args: &[&str]| {
+        let out = command(
+            home,
+            &args.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )
+        .output()
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let list = run_ok(&["sessions"]);
+    let line = list
+        .lines()
+        .find(|l| l.starts_with("damaged"))
+        .expect(&list);
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(fields[2], "14", "steps: {line}");
+    assert!(
+        fields[3].parse::<f64>().unwrap() > 0.0,
+        "best MLM loss: {line}"
+    );
+    let show = run_ok(&["sessions", "show", "damaged"]);
+    assert!(
+        show.contains("(best)") && show.contains("step       14"),
+        "{show}"
+    );
+    let out = command(home, &["sessions".into(), "rm".into(), "damaged".into()])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));
+    assert!(home.join("sessions/damaged").exists());
+    run_ok(&["sessions", "rm", "damaged", "--yes"]);
+    assert!(!home.join("sessions/damaged").exists());
+}
