@@ -108,8 +108,8 @@ fn list() -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<28} {:<8} {:>8} {:>12} {:>8}  {}",
-        "NAME", "PRESET", "STEPS", "BEST MLM", "NSP ACC", "MODIFIED"
+        "{:<28} {:<8} {:>8} {:>12} {:>8}  MODIFIED",
+        "NAME", "PRESET", "STEPS", "BEST MLM", "NSP ACC"
     );
     for name in names {
         let session = Session::open(&name)?;
