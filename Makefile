@@ -17,3 +17,14 @@ run: setup
 test: setup
 	@command -v tmux >/dev/null || apt-get install -y -qq tmux >/dev/null 2>&1 || echo "warning: tmux is missing; the workbench end-to-end test needs it"
 	cargo test --quiet
+
+# Optional, Python needed (a venv with torch 2.11.0 + transformers, made on first use):
+#   make bench-hf      bertwork vs HF transformers, same shapes and threads, alternated
+#   make hf-fixture    rebuilds tests/fixtures/hf_tiny with transformers
+.PHONY: bench-hf hf-fixture
+bench-hf: build
+	"$$(bash scripts/setup-hf-venv.sh)/bin/python" bench/compare.py --bertwork target/release/bertwork $(ARGS)
+
+hf-fixture:
+	rm -rf tests/fixtures/hf_tiny
+	"$$(bash scripts/setup-hf-venv.sh)/bin/python" scripts/make_hf_fixture.py tests/fixtures/hf_tiny
