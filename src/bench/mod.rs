@@ -4,6 +4,7 @@
 //! while training.
 
 mod probe;
+mod ui;
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -53,6 +54,16 @@ pub struct BenchArgs {
     /// Instead: probe latency while a real trainer runs on the embedded corpus.
     #[arg(long, value_name = "N")]
     pub probes: Option<usize>,
+    /// Instead: the workbench's cost to training tokens/s, drawing the dashboard in
+    /// alternate blocks of steps of one real run on the embedded corpus.
+    #[arg(long)]
+    pub ui_overhead: bool,
+    /// With --ui-overhead: steps per block.
+    #[arg(long, default_value_t = 20)]
+    pub block: u64,
+    /// With --ui-overhead: blocks of each kind.
+    #[arg(long, default_value_t = 6)]
+    pub blocks: usize,
     #[arg(long)]
     pub json: bool,
 }
@@ -107,6 +118,9 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     }
     if let Some(n) = args.probes {
         return probe_bench(config, args, n);
+    }
+    if args.ui_overhead {
+        return ui_bench(config, args);
     }
     let device_name = args
         .device
@@ -207,6 +221,33 @@ fn probe_bench(mut config: Config, args: &BenchArgs, probes: usize) -> Result<Ex
         println!(
             "{} probes while training {} ({} steps meanwhile): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
             r.probes, config.model.preset, r.steps_during, r.p50_ms, r.p95_ms, r.max_ms
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ui_bench(mut config: Config, args: &BenchArgs) -> Result<ExitCode> {
+    if let Some(d) = &args.device {
+        config.train.device = d.clone();
+    }
+    if let Some(t) = args.threads {
+        config.train.threads = t;
+    }
+    config.train.batch_size = args.batch_size;
+    config.data.max_seq_len = args.seq_len;
+    let r = ui::measure(&config, args.block, args.blocks)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "workbench drawn every step vs not, {} blocks of {} steps each: {:.0} vs {:.0} tokens/s, ratio {:.3} (paired median {:.3}), {} redraws",
+            r.blocks_each,
+            r.block_steps,
+            r.workbench_tokens_per_s,
+            r.headless_tokens_per_s,
+            r.ratio,
+            r.paired_ratio,
+            r.redraws
         );
     }
     Ok(ExitCode::SUCCESS)

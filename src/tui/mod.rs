@@ -14,6 +14,8 @@ mod snapshot_tests;
 mod terminal;
 mod theme;
 
+pub use event_loop::memory_line;
+
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
