@@ -158,11 +158,12 @@ impl Printer {
 
     fn started(&mut self, s: &StartInfo) {
         self.line(format!(
-            "session {} ({})\nmodel {}L/{}H/{}A, {} parameters, device {}\ncorpus {}: {} documents ({} train, {} held out), {} sentences, {} tokens, vocab {}, [UNK] {:.2}%\n{} training examples per epoch, {} steps per epoch, {} steps in all; prepared in {:.1}s",
+            "session {} ({})\nmodel {}L/{}H/{}A, {} parameters, device {}\ncorpus {}: {} documents ({} train, {} held out), {} sentences, {} tokens, vocab {}, [UNK] {:.2}%\n{} training examples per epoch, {} steps per epoch, {} steps in all; prepared in {:.1}s{}",
             s.session, s.session_dir.display(), s.layers, s.hidden, s.heads,
             crate::cli::group_thousands(s.parameters), s.device, s.corpus, s.documents,
             s.train_documents, s.heldout_documents, s.sentences, s.tokens, s.vocab_size,
-            s.unk_rate * 100.0, s.train_examples, s.steps_per_epoch, s.total_steps, s.prepare_seconds
+            s.unk_rate * 100.0, s.train_examples, s.steps_per_epoch, s.total_steps, s.prepare_seconds,
+            if s.corpus_cached { " (tokenized corpus from the cache)" } else { "" }
         ));
         if std::io::stderr().is_terminal() {
             let bar = ProgressBar::new(s.total_steps);

@@ -179,6 +179,8 @@ pub struct StartInfo {
     pub steps_per_epoch: u64,
     pub total_steps: u64,
     pub prepare_seconds: f64,
+    /// The tokenizer and tokenized corpus came from the cache.
+    pub corpus_cached: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

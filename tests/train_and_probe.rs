@@ -99,6 +99,11 @@ fn short_run_lowers_the_loss_and_the_session_can_be_probed() {
         "vocab.txt",
         "tokenizer.json",
         "model.safetensors",
+        "metrics.csv",
+        "changes.csv",
+        "checkpoints/best.json",
+        "checkpoints/step-00000060/state.json",
+        "checkpoints/step-00000060/optimizer.safetensors",
     ] {
         assert!(session.join(file).exists(), "session lacks {file}");
     }
@@ -163,4 +168,35 @@ fn short_run_lowers_the_loss_and_the_session_can_be_probed() {
     let pair: Value = serde_json::from_slice(&out.stdout).unwrap();
     let p = pair["is_next"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&p));
+
+    // A second run on the same corpus and settings takes the tokenizer and the
+    // tokenized corpus from the cache: same tokens, no vocabulary learning.
+    let again = bertwork(
+        home,
+        &[
+            "train",
+            "--headless",
+            "--json",
+            "--session",
+            "again",
+            "--max-steps",
+            "1",
+            "--set",
+            "train.device=cpu",
+            "--set",
+            "data.max_seq_len=64",
+        ],
+    );
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let started = &json_lines(&again)[0];
+    assert_eq!(started["corpus_cached"], true, "{started}");
+    assert_eq!(started["tokens"], events[0]["tokens"]);
+    assert_eq!(
+        std::fs::read(home.join("sessions/again/vocab.txt")).unwrap(),
+        std::fs::read(session.join("vocab.txt")).unwrap()
+    );
 }

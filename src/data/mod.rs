@@ -1,6 +1,7 @@
 //! Tokenized documents, the held-out split, NSP pairs, masking and batches.
 
 pub mod batch;
+pub mod cache;
 pub mod masking;
 pub mod pairs;
 pub mod prefetch;

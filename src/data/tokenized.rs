@@ -55,6 +55,64 @@ impl TokenizedCorpus {
         }
     }
 
+    /// Serialises the corpus: counts, then the ids and offsets, little-endian.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(24 + self.tokens.len() * 4);
+        for n in [
+            self.tokens.len(),
+            self.sentence_starts.len(),
+            self.doc_starts.len(),
+        ] {
+            out.extend_from_slice(&(n as u64).to_le_bytes());
+        }
+        out.extend(self.tokens.iter().flat_map(|t| t.to_le_bytes()));
+        for offsets in [&self.sentence_starts, &self.doc_starts] {
+            out.extend(offsets.iter().flat_map(|&o| (o as u64).to_le_bytes()));
+        }
+        out
+    }
+
+    /// Reads what [`to_bytes`](Self::to_bytes) wrote, checking that the offsets fit.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let word = |at: usize| -> Result<u64> {
+            let b = bytes
+                .get(at..at + 8)
+                .ok_or_else(|| anyhow::anyhow!("truncated corpus data"))?;
+            Ok(u64::from_le_bytes(b.try_into().expect("8 bytes")))
+        };
+        let (nt, ns, nd) = (word(0)? as usize, word(8)? as usize, word(16)? as usize);
+        let need = 24usize
+            .checked_add(nt.checked_mul(4).unwrap_or(usize::MAX))
+            .and_then(|n| n.checked_add((ns + nd).checked_mul(8)?));
+        if need != Some(bytes.len()) {
+            bail!("corpus data has the wrong length");
+        }
+        let tokens = bytes[24..24 + nt * 4]
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect();
+        let offsets = |from: usize, n: usize| -> Vec<usize> {
+            bytes[from..from + n * 8]
+                .chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")) as usize)
+                .collect()
+        };
+        let at = 24 + nt * 4;
+        let corpus = Self {
+            tokens,
+            sentence_starts: offsets(at, ns),
+            doc_starts: offsets(at + ns * 8, nd),
+        };
+        let ok = corpus.sentence_starts.windows(2).all(|w| w[0] <= w[1])
+            && corpus.sentence_starts.last().is_none_or(|&e| e == nt)
+            && corpus.doc_starts.windows(2).all(|w| w[0] <= w[1])
+            && corpus.doc_starts.last().is_none_or(|&e| e + 1 == ns.max(1));
+        if !ok {
+            bail!("corpus data has inconsistent offsets");
+        }
+        Ok(corpus)
+    }
+
     pub fn num_documents(&self) -> usize {
         self.doc_starts.len().saturating_sub(1)
     }
@@ -166,6 +224,18 @@ mod tests {
             h,
             "another seed, another split"
         );
+    }
+
+    #[test]
+    fn bytes_round_trip_and_damage_is_refused() {
+        let c = corpus(7);
+        let bytes = c.to_bytes();
+        assert_eq!(TokenizedCorpus::from_bytes(&bytes).unwrap(), c);
+        assert!(TokenizedCorpus::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+        let mut bad = bytes.clone();
+        let last = bad.len() - 8;
+        bad[last] = 0xff; // final document offset
+        assert!(TokenizedCorpus::from_bytes(&bad).is_err());
     }
 
     #[test]

@@ -169,6 +169,11 @@ impl WordPieceTokenizer {
         })
     }
 
+    /// The tokenizer in `tokenizers`' JSON form (compact); identifies it exactly.
+    pub fn to_json(&self) -> Result<String> {
+        self.inner.to_string(false).map_err(err)
+    }
+
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)
     }

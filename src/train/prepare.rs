@@ -7,8 +7,9 @@ use std::time::Instant;
 use anyhow::Result;
 
 use crate::config::Config;
-use crate::corpus::{self, CorpusSource};
+use crate::corpus::{self, CorpusSource, TextCorpus};
 use crate::data::batch::collate;
+use crate::data::cache::{Cache, RowCounts};
 use crate::data::masking::MaskConfig;
 use crate::data::pairs::{epoch_examples, PairConfig};
 use crate::data::{rng_for, HostBatch, TokenizedCorpus};
@@ -35,6 +36,8 @@ pub struct CorpusStats {
     pub heldout_examples: usize,
     pub heldout_random_next: f64,
     pub seconds: f64,
+    /// Tokenizer and tokenized corpus came from `<home>/cache`.
+    pub cached: bool,
 }
 
 pub fn pair_config(config: &Config) -> PairConfig {
@@ -52,32 +55,78 @@ pub fn mask_config(config: &Config, tokenizer: &WordPieceTokenizer) -> MaskConfi
     }
 }
 
-/// The session's tokenizer if it has one, else `data.vocab`, else one trained on the
-/// documents.
+/// The session's tokenizer if it has one, else `data.vocab`, else the one learnt from
+/// this corpus before (cache), else one learnt now. Returns the text when it had to be
+/// read.
 fn tokenizer_for(
     config: &Config,
     session: &Session,
-    documents: &[Vec<String>],
-) -> Result<WordPieceTokenizer> {
+    source: &CorpusSource,
+    cache: Option<&Cache>,
+) -> Result<(WordPieceTokenizer, Option<TextCorpus>)> {
     let saved = session.path(TOKENIZER_FILE);
     if saved.exists() {
-        return WordPieceTokenizer::load(&saved);
+        return Ok((WordPieceTokenizer::load(&saved)?, None));
     }
-    let tokenizer = match &config.data.vocab {
-        Some(path) => WordPieceTokenizer::from_vocab_file(path)?,
-        None => WordPieceTokenizer::train(documents.iter().flatten(), config.data.vocab_size)?,
+    let (tokenizer, text) = match (&config.data.vocab, cache) {
+        (Some(path), _) => (WordPieceTokenizer::from_vocab_file(path)?, None),
+        (None, Some(c)) if c.vocab_path(config.data.vocab_size).exists() => {
+            match WordPieceTokenizer::load(&c.vocab_path(config.data.vocab_size)) {
+                Ok(t) => (t, None),
+                Err(_) => learn(config, source, cache)?,
+            }
+        }
+        _ => learn(config, source, cache)?,
     };
     tokenizer.save(&session.dir)?;
-    Ok(tokenizer)
+    Ok((tokenizer, text))
+}
+
+fn learn(
+    config: &Config,
+    source: &CorpusSource,
+    cache: Option<&Cache>,
+) -> Result<(WordPieceTokenizer, Option<TextCorpus>)> {
+    let text = corpus::load_text(source, &config.data.text_column)?;
+    let tokenizer =
+        WordPieceTokenizer::train(text.documents.iter().flatten(), config.data.vocab_size)?;
+    if let Some(c) = cache {
+        // A failed cache write only costs the next run time.
+        let _ = c.store_vocab(config.data.vocab_size, tokenizer.to_json()?.as_bytes());
+    }
+    Ok((tokenizer, Some(text)))
 }
 
 pub fn prepare(config: &Config, session: &Session) -> Result<Prepared> {
     let start = Instant::now();
     let source = CorpusSource::from_option(config.data.corpus.as_deref());
-    let text = corpus::load_text(&source, &config.data.text_column)?;
-    let tokenizer = tokenizer_for(config, session, &text.documents)?;
-    let all = TokenizedCorpus::build(&text.documents, &tokenizer)?;
-    drop(text.documents);
+    let cache = crate::session::home()
+        .ok()
+        .and_then(|home| Cache::new(&home, &source, &config.data.text_column));
+    let (tokenizer, text) = tokenizer_for(config, session, &source, cache.as_ref())?;
+    let tokenizer_json = tokenizer.to_json()?;
+    let cached = cache
+        .as_ref()
+        .and_then(|c| c.load_corpus(tokenizer_json.as_bytes()));
+    let was_cached = cached.is_some() && text.is_none();
+    let (all, rows) = match cached {
+        Some(hit) => hit,
+        None => {
+            let text = match text {
+                Some(t) => t,
+                None => corpus::load_text(&source, &config.data.text_column)?,
+            };
+            let all = TokenizedCorpus::build(&text.documents, &tokenizer)?;
+            let rows = RowCounts {
+                rows: text.rows,
+                empty_rows: text.empty_rows,
+            };
+            if let Some(c) = &cache {
+                let _ = c.store_corpus(tokenizer_json.as_bytes(), &all, rows);
+            }
+            (all, rows)
+        }
+    };
     let (train, heldout) = all.split(config.data.heldout_fraction, config.train.seed)?;
     let unk = tokenizer.specials.unk;
     let unk_count = (0..all.num_documents())
@@ -101,8 +150,8 @@ pub fn prepare(config: &Config, session: &Session) -> Result<Prepared> {
     let random = heldout_examples.iter().filter(|e| e.random_next).count();
     let stats = CorpusStats {
         corpus: source.describe(),
-        rows: text.rows,
-        empty_rows: text.empty_rows,
+        rows: rows.rows,
+        empty_rows: rows.empty_rows,
         documents: all.num_documents(),
         sentences: all.num_sentences(),
         tokens: all.num_tokens(),
@@ -110,6 +159,7 @@ pub fn prepare(config: &Config, session: &Session) -> Result<Prepared> {
         heldout_examples: heldout_examples.len(),
         heldout_random_next: random as f64 / heldout_examples.len().max(1) as f64,
         seconds: start.elapsed().as_secs_f64(),
+        cached: was_cached,
     };
     Ok(Prepared {
         tokenizer: Arc::new(tokenizer),

@@ -297,6 +297,7 @@ impl Trainer {
             steps_per_epoch: steps,
             total_steps: self.total_steps,
             prepare_seconds: s.seconds,
+            corpus_cached: s.cached,
         };
         self.emit(Event::Started(Box::new(info)));
         Ok(())

@@ -48,6 +48,7 @@ pub fn start_info() -> Box<StartInfo> {
         steps_per_epoch: 233,
         total_steps: 2330,
         prepare_seconds: 1.6,
+        corpus_cached: false,
     })
 }
 
