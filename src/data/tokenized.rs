@@ -82,7 +82,7 @@ impl TokenizedCorpus {
         };
         let (nt, ns, nd) = (word(0)? as usize, word(8)? as usize, word(16)? as usize);
         let need = 24usize
-            .checked_add(nt.checked_mul(4).unwrap_or(usize::MAX))
+            .checked_add(nt.saturating_mul(4))
             .and_then(|n| n.checked_add((ns + nd).checked_mul(8)?));
         if need != Some(bytes.len()) {
             bail!("corpus data has the wrong length");
