@@ -81,6 +81,17 @@ impl Printer {
     }
 
     fn event(&mut self, event: &Event) {
+        if let Event::History(past) = event {
+            // Already printed by the run that logged it.
+            if !self.json {
+                self.line(format!(
+                    "resuming after step {} ({} earlier step logs in metrics.csv)",
+                    past.steps.last().map_or(0, |m| m.step),
+                    past.steps.len()
+                ));
+            }
+            return;
+        }
         if self.json {
             if let Ok(s) = serde_json::to_string(event) {
                 println!("{s}");

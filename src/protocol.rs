@@ -104,6 +104,9 @@ pub enum ProbeRequest {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     Started(Box<StartInfo>),
+    /// On a resume, right after `Started`: what the session logged before, so charts
+    /// can show the whole run.
+    History(Box<History>),
     Step(StepMetrics),
     Eval(EvalMetrics),
     EpochEnd {
@@ -181,6 +184,15 @@ pub struct StartInfo {
     pub prepare_seconds: f64,
     /// The tokenizer and tokenized corpus came from the cache.
     pub corpus_cached: bool,
+}
+
+/// A resumed session's earlier metrics and changes, as read back from its records.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct History {
+    pub steps: Vec<StepMetrics>,
+    pub evals: Vec<EvalMetrics>,
+    /// (step it took effect, "key=value")
+    pub changes: Vec<(u64, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::protocol::{EvalMetrics, StepMetrics};
+use crate::protocol::{EvalMetrics, History, StepMetrics};
 use crate::session::{write_atomic, Session};
 
 pub const METRICS_FILE: &str = "metrics.csv";
@@ -226,6 +226,66 @@ impl Records {
     }
 }
 
+/// Reads a session's `metrics.csv` and `changes.csv` back (rows that do not parse are
+/// skipped).
+pub fn read_history(session: &Session) -> History {
+    let mut history = History::default();
+    if let Ok(mut reader) = csv::Reader::from_path(session.path(METRICS_FILE)) {
+        for row in reader.records().filter_map(|r| r.ok()) {
+            let f = |i: usize| {
+                row.get(i)
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .unwrap_or(f64::NAN)
+            };
+            let (Some(step), Some(epoch)) = (
+                row.get(0).and_then(|v| v.parse::<u64>().ok()),
+                row.get(1).and_then(|v| v.parse::<usize>().ok()),
+            ) else {
+                continue;
+            };
+            match row.get(2) {
+                Some("train") => history.steps.push(StepMetrics {
+                    step,
+                    epoch,
+                    epoch_progress: 0.0,
+                    mlm_loss: f(5),
+                    mlm_acc: f(6),
+                    nsp_loss: f(7),
+                    nsp_acc: f(8),
+                    lr: f(10),
+                    grad_norm: f(11),
+                    tokens_per_s: f(12),
+                    data_wait: f(13),
+                    elapsed_s: f(3),
+                }),
+                Some("heldout") => history.evals.push(EvalMetrics {
+                    step,
+                    epoch,
+                    mlm_loss: f(5),
+                    mlm_acc: f(6),
+                    perplexity: f(9),
+                    nsp_loss: f(7),
+                    nsp_acc: f(8),
+                    seconds: 0.0,
+                }),
+                _ => {}
+            }
+        }
+    }
+    if let Ok(mut reader) = csv::Reader::from_path(session.path(CHANGES_FILE)) {
+        for row in reader.records().filter_map(|r| r.ok()) {
+            if let (Some(step), Some(key), Some(value)) = (
+                row.get(0).and_then(|v| v.parse::<u64>().ok()),
+                row.get(3),
+                row.get(4),
+            ) {
+                history.changes.push((step, format!("{key}={value}")));
+            }
+        }
+    }
+    history
+}
+
 fn tagged(split: &str, scalars: &[(&str, f64)]) -> Vec<(String, f64)> {
     scalars
         .iter()
@@ -243,6 +303,49 @@ mod tests {
             .lines()
             .map(String::from)
             .collect()
+    }
+
+    #[test]
+    fn history_reads_back_what_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let session = Session {
+            name: "h".into(),
+            dir: dir.path().to_path_buf(),
+        };
+        let mut records = Records::open(&session, None).unwrap();
+        let step = StepMetrics {
+            step: 10,
+            epoch: 0,
+            epoch_progress: 0.0,
+            mlm_loss: 7.5,
+            mlm_acc: 0.25,
+            nsp_loss: 0.69,
+            nsp_acc: 0.5,
+            lr: 1e-4,
+            grad_norm: 1.5,
+            tokens_per_s: 1000.0,
+            data_wait: 0.0,
+            elapsed_s: 2.0,
+        };
+        records.step(&step).unwrap();
+        let eval = EvalMetrics {
+            step: 10,
+            epoch: 0,
+            mlm_loss: 7.0,
+            mlm_acc: 0.3,
+            perplexity: 7f64.exp(),
+            nsp_loss: 0.6,
+            nsp_acc: 0.7,
+            seconds: 0.0,
+        };
+        records.eval(&eval, 2.5).unwrap();
+        records
+            .change("train.lr", "0.0005", 11, 0, "command")
+            .unwrap();
+        let h = read_history(&session);
+        assert_eq!(h.steps, vec![step]);
+        assert_eq!(h.evals, vec![eval]);
+        assert_eq!(h.changes, vec![(11, "train.lr=0.0005".to_string())]);
     }
 
     #[test]

@@ -300,6 +300,10 @@ impl Trainer {
             corpus_cached: s.cached,
         };
         self.emit(Event::Started(Box::new(info)));
+        if self.step > 0 {
+            let history = crate::records::read_history(&self.session);
+            self.emit(Event::History(Box::new(history)));
+        }
         Ok(())
     }
 

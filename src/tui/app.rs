@@ -264,6 +264,20 @@ impl App {
                 self.history.steps.push(m);
             }
             Event::Eval(e) => self.history.evals.push(e),
+            Event::History(past) => {
+                let last = past.steps.last().map_or(0, |m| m.step);
+                self.log.push(
+                    Level::Info,
+                    format!(
+                        "resumed after step {last}: {} earlier step logs and {} evaluations loaded",
+                        past.steps.len(),
+                        past.evals.len()
+                    ),
+                );
+                self.history.steps.extend(past.steps);
+                self.history.evals.extend(past.evals);
+                self.history.markers.extend(past.changes);
+            }
             Event::EpochEnd {
                 epoch,
                 step,

@@ -296,3 +296,24 @@ fn ctrl_c_stops_gracefully() {
     let actions = app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
     assert_eq!(actions, vec![Action::Send(Command::Stop)]);
 }
+
+#[test]
+fn a_resumed_session_shows_its_earlier_history() {
+    let mut app = App::new();
+    app.on_event(Event::Started(start_info()));
+    let past = crate::protocol::History {
+        steps: vec![step(10), step(20)],
+        evals: vec![eval(20)],
+        changes: vec![(15, "train.lr=0.0005".into())],
+    };
+    app.on_event(Event::History(Box::new(past)));
+    app.on_event(Event::Step(step(30)));
+    let steps: Vec<u64> = app.history.steps.iter().map(|m| m.step).collect();
+    assert_eq!(steps, vec![10, 20, 30]);
+    assert_eq!(app.history.evals.len(), 1);
+    assert_eq!(
+        app.history.markers,
+        vec![(15, "train.lr=0.0005".to_string())]
+    );
+    assert_eq!(app.step(), 30);
+}
