@@ -105,3 +105,96 @@ mod tests {
         assert!(parse("cuda:x").is_err());
     }
 }
+
+/// GPU memory as the caching allocator and the device see it, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct DeviceMemory {
+    pub allocated: u64,
+    pub allocated_peak: u64,
+    pub reserved: u64,
+    pub reserved_peak: u64,
+    /// Device-wide, all processes (what nvidia-smi shows): total - free.
+    pub device_used: u64,
+    pub device_total: u64,
+}
+
+extern "C" {
+    fn bertwork_device_memory(device: i32, out: *mut i64) -> i32;
+}
+
+/// The allocator's and the device's memory figures; `None` on CPU.
+pub fn memory(device: Device) -> Option<DeviceMemory> {
+    let Device::Cuda(index) = device else {
+        return None;
+    };
+    let mut out = [0i64; 6];
+    // SAFETY: the shim writes exactly six values into `out` and catches C++ exceptions.
+    let rc = unsafe { bertwork_device_memory(index as i32, out.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    let u = |v: i64| v.max(0) as u64;
+    Some(DeviceMemory {
+        allocated: u(out[0]),
+        allocated_peak: u(out[1]),
+        reserved: u(out[2]),
+        reserved_peak: u(out[3]),
+        device_used: u(out[5] - out[4]),
+        device_total: u(out[5]),
+    })
+}
+
+/// One line for a dashboard.
+pub fn format_memory(m: &DeviceMemory) -> String {
+    const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+    format!(
+        "GPU alloc {:.2} GiB (peak {:.2}) reserved {:.2} · device {:.1}/{:.1} GiB",
+        m.allocated as f64 / GIB,
+        m.allocated_peak as f64 / GIB,
+        m.reserved as f64 / GIB,
+        m.device_used as f64 / GIB,
+        m.device_total as f64 / GIB
+    )
+}
+
+/// Resident memory of this process (the trainer included), from /proc.
+pub fn rss_line() -> String {
+    let rss = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .map(|pages| pages * 4096);
+    match rss {
+        Some(b) => format!("RSS {:.0} MiB", b as f64 / (1024.0 * 1024.0)),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod memory_tests {
+    use super::*;
+
+    #[test]
+    fn memory_is_none_on_cpu_and_the_shim_fails_softly_without_a_gpu() {
+        assert_eq!(memory(Device::Cpu), None);
+        if !tch::Cuda::is_available() {
+            assert_eq!(memory(Device::Cuda(0)), None);
+        }
+        assert!(rss_line().starts_with("RSS "));
+        let m = DeviceMemory {
+            allocated: 3 << 30,
+            allocated_peak: 4 << 30,
+            reserved: 5 << 30,
+            reserved_peak: 5 << 30,
+            device_used: 6 << 30,
+            device_total: 80 << 30,
+        };
+        assert_eq!(
+            format_memory(&m),
+            "GPU alloc 3.00 GiB (peak 4.00) reserved 5.00 · device 6.0/80.0 GiB"
+        );
+    }
+}

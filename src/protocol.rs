@@ -213,6 +213,9 @@ pub struct StepMetrics {
     /// Share of the interval spent waiting for the next batch.
     pub data_wait: f64,
     pub elapsed_s: f64,
+    /// On CUDA: the allocator's and the device's memory at this log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<crate::device::DeviceMemory>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

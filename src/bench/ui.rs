@@ -97,7 +97,7 @@ pub fn measure(config: &Config, block: u64, blocks_each: usize) -> Result<UiOver
             },
             recv(ticker) -> _ => {
                 if drawing {
-                    app.memory = crate::tui::memory_line();
+                    app.memory = crate::device::rss_line();
                 }
             },
         }

@@ -56,7 +56,21 @@ impl CsvLog {
     /// rows when `None`) and dropping a torn last line.
     fn open(path: &Path, header: &[&str], keep: Option<usize>) -> Result<Self> {
         let header_line = csv_line(&header.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
-        let old = std::fs::read(path).unwrap_or_default();
+        let mut old = std::fs::read(path).unwrap_or_default();
+        if !old.is_empty() && !old.starts_with(&header_line) {
+            // Another layout (an older or newer bertwork): keep it beside, start anew.
+            let mut n = 1;
+            let aside = loop {
+                let p = path.with_extension(format!("{n}.csv"));
+                if !p.exists() {
+                    break p;
+                }
+                n += 1;
+            };
+            std::fs::rename(path, &aside)
+                .with_context(|| format!("cannot move {} aside", path.display()))?;
+            old.clear();
+        }
         let mut body = header_line.clone();
         let mut rows = 0;
         if old.starts_with(&header_line) {
@@ -159,7 +173,7 @@ impl Records {
             num(m.tokens_per_s),
             num(m.data_wait),
         ])?;
-        let scalars = [
+        let mut scalars = vec![
             ("mlm_loss", m.mlm_loss),
             ("mlm_acc", m.mlm_acc),
             ("nsp_loss", m.nsp_loss),
@@ -168,6 +182,15 @@ impl Records {
             ("grad_norm", m.grad_norm),
             ("tokens_per_s", m.tokens_per_s),
         ];
+        if let Some(mem) = &m.memory {
+            let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+            scalars.extend([
+                ("gpu_allocated_gib", gib(mem.allocated)),
+                ("gpu_allocated_peak_gib", gib(mem.allocated_peak)),
+                ("gpu_reserved_gib", gib(mem.reserved)),
+                ("gpu_device_used_gib", gib(mem.device_used)),
+            ]);
+        }
         self.events.scalars(m.step, &tagged("train", &scalars))
     }
 
@@ -257,6 +280,7 @@ pub fn read_history(session: &Session) -> History {
                     tokens_per_s: f(12),
                     data_wait: f(13),
                     elapsed_s: f(3),
+                    memory: None,
                 }),
                 Some("heldout") => history.evals.push(EvalMetrics {
                     step,
@@ -326,6 +350,7 @@ mod tests {
             tokens_per_s: 1000.0,
             data_wait: 0.0,
             elapsed_s: 2.0,
+            memory: None,
         };
         records.step(&step).unwrap();
         let eval = EvalMetrics {

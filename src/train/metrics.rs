@@ -111,6 +111,7 @@ impl Interval {
             tokens_per_s: t.tokens as f64 / secs,
             data_wait: self.wait_s / secs,
             elapsed_s,
+            memory: None,
         };
         *self = Self::new();
         m

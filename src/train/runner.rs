@@ -227,7 +227,8 @@ impl Trainer {
         self.record(r);
     }
 
-    fn emit_step(&mut self, m: StepMetrics) {
+    fn emit_step(&mut self, mut m: StepMetrics) {
+        m.memory = crate::device::memory(self.device);
         let r = self.records.step(&m);
         self.record(r);
         self.emit(Event::Step(m));

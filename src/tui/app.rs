@@ -261,6 +261,9 @@ impl App {
                         Status::Training
                     };
                 }
+                if let Some(mem) = &m.memory {
+                    self.memory = crate::device::format_memory(mem);
+                }
                 self.history.steps.push(m);
             }
             Event::Eval(e) => self.history.evals.push(e),

@@ -67,7 +67,10 @@ pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Option<Summary
                 crossterm::event::KeyModifiers::CONTROL,
             )),
             recv(ticker) -> _ => {
-                app.memory = memory_line();
+                // On CUDA the step logs carry the GPU figures instead.
+                if app.history.steps.last().is_none_or(|m| m.memory.is_none()) {
+                    app.memory = memory_line();
+                }
                 Vec::new()
             },
         };
@@ -86,18 +89,8 @@ pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Option<Summary
     }
 }
 
-/// Resident memory of this process (the trainer included), from /proc.
+/// Memory for the dashboard: the GPU figures of the last step log on CUDA, else the
+/// process's resident memory.
 pub fn memory_line() -> String {
-    let rss = std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .nth(1)
-                .and_then(|v| v.parse::<u64>().ok())
-        })
-        .map(|pages| pages * 4096);
-    match rss {
-        Some(b) => format!("RSS {:.0} MiB", b as f64 / (1024.0 * 1024.0)),
-        None => String::new(),
-    }
+    crate::device::rss_line()
 }

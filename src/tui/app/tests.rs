@@ -67,6 +67,7 @@ pub fn step(step: u64) -> StepMetrics {
         tokens_per_s: 18000.0,
         data_wait: 0.001,
         elapsed_s: t * 0.2,
+        memory: None,
     }
 }
 
