@@ -1,10 +1,10 @@
 //! Embeds libtorch's library folder as an rpath so that the binary, tests and
 //! examples start without LD_LIBRARY_PATH, and compiles the small C++ shim that reads
-//! GPU allocator statistics (`csrc/device_memory.cpp`). torch-sys publishes the
+//! GPU allocator statistics and sets CUDA precision (`csrc/device_shim.cpp`). torch-sys publishes the
 //! library folder through its `links = "tch"` metadata as DEP_TCH_LIBTORCH_LIB.
 fn main() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
-    println!("cargo:rerun-if-changed=csrc/device_memory.cpp");
+    println!("cargo:rerun-if-changed=csrc/device_shim.cpp");
     let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") else {
         return;
     };
@@ -13,13 +13,13 @@ fn main() {
     let include = std::path::Path::new(&lib).join("../include");
     cc::Build::new()
         .cpp(true)
-        .file("csrc/device_memory.cpp")
+        .file("csrc/device_shim.cpp")
         .include(&include)
         .include(include.join("torch/csrc/api/include"))
         .flag("-std=c++17")
         .define("_GLIBCXX_USE_CXX11_ABI", "1")
         .warnings(false)
-        .compile("bertwork_device_memory");
+        .compile("bertwork_device_shim");
     println!("cargo:rustc-link-search=native={lib}");
     println!("cargo:rustc-link-lib=dylib=c10");
     println!("cargo:rustc-link-lib=dylib=torch_cpu");

@@ -120,6 +120,20 @@ pub struct DeviceMemory {
 
 extern "C" {
     fn bertwork_device_memory(device: i32, out: *mut i64) -> i32;
+    fn bertwork_cuda_precision(bf16: i32, tf32: i32) -> i32;
+}
+
+/// Whether the forward pass runs under bf16 autocast, given `train.precision`: on
+/// CUDA for `auto` and `bf16`, never on CPU. Sets CUDA's autocast dtype to bf16 and
+/// allows TF32 matmuls (not for `fp32`).
+pub fn setup_precision(device: Device, precision: &str) -> bool {
+    if !device.is_cuda() {
+        return false;
+    }
+    let mixed = precision != "fp32";
+    // SAFETY: plain flags; the shim catches C++ exceptions.
+    let rc = unsafe { bertwork_cuda_precision(i32::from(mixed), i32::from(mixed)) };
+    mixed && rc == 0
 }
 
 /// The allocator's and the device's memory figures; `None` on CPU.

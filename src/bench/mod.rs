@@ -142,11 +142,12 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     let model = BertForPreTraining::new(&vs.root(), &bert);
     let mut opt = AdamW::new(&vs);
     let batches: Vec<DeviceBatch> = (0..4).map(|i| synthetic(args, i, device)).collect();
+    let mixed = crate::device::setup_precision(device, &config.train.precision);
 
     let mut times = Vec::with_capacity(args.steps);
     for i in 0..args.warmup + args.steps {
         let start = Instant::now();
-        let out = losses(&model, &batches[i % batches.len()], true);
+        let out = tch::autocast(mixed, || losses(&model, &batches[i % batches.len()], true));
         out.loss.backward();
         let norm = opt.grad_norm();
         opt.clip(norm, config.train.clip_norm);

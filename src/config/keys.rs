@@ -43,6 +43,7 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
             "grad_accum",
             "seed",
             "device",
+            "precision",
             "threads",
             "log_every",
             "eval_every",

@@ -96,6 +96,8 @@ pub struct TrainConfig {
     pub seed: u64,
     /// auto, cpu, cuda or cuda:N.
     pub device: String,
+    /// auto (bf16 autocast + TF32 matmuls on CUDA, fp32 on CPU), fp32, bf16.
+    pub precision: String,
     /// CPU threads for libtorch (0 = all cores).
     pub threads: usize,
     pub log_every: u64,
@@ -119,6 +121,7 @@ impl Default for TrainConfig {
             grad_accum: 1,
             seed: 42,
             device: "auto".into(),
+            precision: "auto".into(),
             threads: 0,
             log_every: 10,
             eval_every: 0,
@@ -315,6 +318,11 @@ impl Config {
             "an integer >= 1",
         )?;
         crate::device::parse(&t.device)?;
+        check(
+            ["auto", "fp32", "bf16"].contains(&t.precision.as_str()),
+            "train.precision",
+            "auto, fp32 or bf16",
+        )?;
         Ok(())
     }
 }

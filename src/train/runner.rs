@@ -93,6 +93,8 @@ struct Trainer {
     resume_cursor: Option<(usize, u64)>,
     last_checkpoint: Option<u64>,
     records: Records,
+    /// Forward passes under bf16 autocast (CUDA only).
+    mixed: bool,
 }
 
 /// The dropout seed of optimizer step `step`: each step's random stream depends only
@@ -160,6 +162,7 @@ impl Trainer {
             probe.refresh(&vs);
             *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(probe);
         }
+        let mixed = crate::device::setup_precision(device, &config.train.precision);
         Ok(Self {
             config,
             session,
@@ -185,6 +188,7 @@ impl Trainer {
             resume_cursor: None,
             last_checkpoint: None,
             records,
+            mixed,
         }
         .resumed_from(resumed, from))
     }
@@ -469,7 +473,7 @@ impl Trainer {
             interval.wait_s += wait.elapsed().as_secs_f64();
             self.batches_done += 1;
             let batch = DeviceBatch::new(&host, self.device);
-            let out = losses(&self.model, &batch, true);
+            let out = tch::autocast(self.mixed, || losses(&self.model, &batch, true));
             if !out.is_finite() {
                 bad = Some(format!(
                     "MLM loss {} / NSP loss {}",

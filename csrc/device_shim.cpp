@@ -1,4 +1,4 @@
-// GPU memory figures that tch does not expose: the caching allocator's allocated and
+// What tch does not expose. GPU memory figures: the caching allocator's allocated and
 // reserved bytes (current and peak) and the device's free/total memory, through
 // libtorch's device-generic accelerator API. Returns 0 on success, -1 when there is no
 // accelerator (a CPU-only run) or libtorch throws.
@@ -21,6 +21,24 @@ extern "C" int bertwork_device_memory(int device, int64_t* out) {
     const auto info = at::accelerator::getMemoryInfo(index);  // (free, total)
     out[4] = static_cast<int64_t>(info.first);
     out[5] = static_cast<int64_t>(info.second);
+    return 0;
+  } catch (...) {
+    return -1;
+  }
+}
+
+// Mixed precision on CUDA: the dtype autocast uses (bf16 instead of fp16) and whether
+// float32 matmuls and convolutions may use TF32. Returns 0, or -1 if libtorch throws.
+#include <ATen/Context.h>
+#include <ATen/autocast_mode.h>
+
+extern "C" int bertwork_cuda_precision(int bf16, int tf32) {
+  try {
+    if (bf16) {
+      at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+    }
+    at::globalContext().setFloat32MatmulPrecision(tf32 ? "high" : "highest");
+    at::globalContext().setAllowTF32CuDNN(tf32 != 0);
     return 0;
   } catch (...) {
     return -1;
