@@ -29,7 +29,7 @@ fn base_args() -> Vec<String> {
         "--set",
         "train.checkpoint_every=4",
         "--set",
-        "train.threads=2",
+        "train.threads=1",
         "--set",
         "train.device=\"cpu\"",
         "--set",
@@ -134,12 +134,16 @@ fn assert_same_run(home: &Path, reference: &str, resumed: &str) {
         b.keys().collect::<Vec<_>>(),
         "the same steps were logged"
     );
-    for (key, values) in &a {
-        assert_eq!(
-            values, &b[key],
-            "{resumed} differs from {reference} at {key:?}"
-        );
-    }
+    let differ: Vec<String> = a
+        .iter()
+        .filter(|(key, values)| *values != &b[*key])
+        .map(|(key, values)| format!("{key:?}: {values:?} vs {:?}", b[key]))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "{resumed} differs from {reference} at:\n{}",
+        differ.join("\n")
+    );
     assert!(a.len() >= 30, "every step was logged");
 }
 
