@@ -50,6 +50,23 @@ pub struct ResumeArgs {
     /// (repeatable; logged in changes.csv).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+impl ResumeArgs {
+    /// The flags as `key=value` overrides, --set last.
+    pub fn overrides(&self) -> Vec<String> {
+        let mut sets = self.run.overrides();
+        sets.extend(self.set.iter().cloned());
+        sets
+    }
+}
+
+/// How long and where a run trains, and how it reports: shared by `train` and
+/// `resume`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct RunArgs {
     /// Train to this many epochs in all.
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -70,8 +87,8 @@ pub struct ResumeArgs {
     pub json: bool,
 }
 
-impl ResumeArgs {
-    /// The flags as `key=value` overrides, --set last.
+impl RunArgs {
+    /// The flags as `key=value` overrides.
     pub fn overrides(&self) -> Vec<String> {
         let mut sets = Vec::new();
         if let Some(e) = self.epochs {
@@ -86,7 +103,6 @@ impl ResumeArgs {
         if let Some(t) = self.threads {
             sets.push(format!("train.threads={t}"));
         }
-        sets.extend(self.set.iter().cloned());
         sets
     }
 }
@@ -121,22 +137,8 @@ pub struct TrainArgs {
     /// Session name (default: date-time-preset).
     #[arg(long)]
     pub session: Option<String>,
-    #[arg(long)]
-    pub epochs: Option<usize>,
-    #[arg(long)]
-    pub max_steps: Option<u64>,
-    /// auto (CUDA when available), cpu, cuda or cuda:N.
-    #[arg(long)]
-    pub device: Option<String>,
-    /// CPU threads for libtorch (0 = all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Train without the workbench, printing progress.
-    #[arg(long)]
-    pub headless: bool,
-    /// With --headless: one JSON object per line.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 impl TrainArgs {
@@ -155,18 +157,7 @@ impl TrainArgs {
         if let Some(v) = &self.vocab {
             sets.push(format!("data.vocab={}", quote(&v.to_string_lossy())));
         }
-        if let Some(e) = self.epochs {
-            sets.push(format!("train.epochs={e}"));
-        }
-        if let Some(s) = self.max_steps {
-            sets.push(format!("train.max_steps={s}"));
-        }
-        if let Some(d) = &self.device {
-            sets.push(format!("train.device={}", quote(d)));
-        }
-        if let Some(t) = self.threads {
-            sets.push(format!("train.threads={t}"));
-        }
+        sets.extend(self.run.overrides());
         sets.extend(self.config.set.iter().cloned());
         Config::load(self.config.config.as_deref(), &sets)
     }
@@ -205,7 +196,7 @@ pub struct ParamsArgs {
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Some(Commands::Train(args)) if args.headless => crate::headless::train(&args),
+        Some(Commands::Train(args)) if args.run.headless => crate::headless::train(&args),
         Some(Commands::Train(args)) | Some(Commands::Tui(args)) => crate::tui::run(&args),
         Some(Commands::Probe(args)) => crate::headless::probe(&args),
         Some(Commands::Params(args)) => params(&args),

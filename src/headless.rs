@@ -15,7 +15,7 @@ use crate::train::{TrainSetup, TrainerHandle};
 pub fn train(args: &TrainArgs) -> Result<ExitCode> {
     let config = args.resolve()?;
     let session = Session::create(args.session.as_deref(), &config.model.preset)?;
-    run(TrainSetup::fresh(config, session), args.json)
+    run(TrainSetup::fresh(config, session), args.run.json)
 }
 
 /// Runs a prepared setup (a new run or a resume) to the end, printing progress.

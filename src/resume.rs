@@ -34,8 +34,8 @@ pub fn run(args: &ResumeArgs) -> Result<ExitCode> {
     for w in &warnings {
         eprintln!("warning: {w}");
     }
-    if args.headless {
-        crate::headless::run(setup, args.json)
+    if args.run.headless {
+        crate::headless::run(setup, args.run.json)
     } else {
         crate::tui::open(setup)
     }

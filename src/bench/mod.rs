@@ -206,14 +206,7 @@ fn probe_bench(mut config: Config, args: &BenchArgs, probes: usize) -> Result<Ex
     if probes == 0 {
         bail!("--probes must be at least 1");
     }
-    if let Some(d) = &args.device {
-        config.train.device = d.clone();
-    }
-    if let Some(t) = args.threads {
-        config.train.threads = t;
-    }
-    config.train.batch_size = args.batch_size;
-    config.data.max_seq_len = args.seq_len;
+    apply_shape(&mut config, args);
     config.train.log_every = 1;
     let r = probe::measure(&config, probes)?;
     if args.json {
@@ -227,7 +220,8 @@ fn probe_bench(mut config: Config, args: &BenchArgs, probes: usize) -> Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-fn ui_bench(mut config: Config, args: &BenchArgs) -> Result<ExitCode> {
+/// The bench flags that also apply to a real run: device, threads, batch and length.
+fn apply_shape(config: &mut Config, args: &BenchArgs) {
     if let Some(d) = &args.device {
         config.train.device = d.clone();
     }
@@ -236,6 +230,10 @@ fn ui_bench(mut config: Config, args: &BenchArgs) -> Result<ExitCode> {
     }
     config.train.batch_size = args.batch_size;
     config.data.max_seq_len = args.seq_len;
+}
+
+fn ui_bench(mut config: Config, args: &BenchArgs) -> Result<ExitCode> {
+    apply_shape(&mut config, args);
     let r = ui::measure(&config, args.block, args.blocks)?;
     if args.json {
         println!("{}", serde_json::to_string(&r)?);
