@@ -178,7 +178,8 @@ fn show(name: &str) -> Result<ExitCode> {
                     s.heldout_mlm_loss
                         .map_or(String::new(), |l| format!(", held-out MLM {l:.3}"))
                 ),
-                Err(e) => format!("UNUSABLE: {e:#}"),
+                Err(checkpoint::Unusable::Damaged(e)) => format!("DAMAGED: {e:#}"),
+                Err(checkpoint::Unusable::Newer(e)) => format!("NEWER VERSION: {e:#}"),
             };
             let mark = if Some(step) == best { "  (best)" } else { "" };
             println!("  step {step:>8}  {status}{mark}");

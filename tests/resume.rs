@@ -225,6 +225,7 @@ fn a_damaged_checkpoint_falls_back_to_the_one_before() {
     );
 
     check_tensorboard_matches_csv(home, "damaged");
+    check_newer_versions_are_refused_clearly(home);
     check_sessions_commands(home);
 
     let out = command(
@@ -316,4 +317,47 @@ fn check_sessions_commands(home: &Path) {
     assert!(home.join("sessions/damaged").exists());
     run_ok(&["sessions", "rm", "damaged", "--yes"]);
     assert!(!home.join("sessions/damaged").exists());
+}
+
+/// A checkpoint or config written by a newer bertwork: a clear message, nothing lost,
+/// and no silent fall-back to an older checkpoint.
+fn check_newer_versions_are_refused_clearly(home: &Path) {
+    let session = home.join("sessions/damaged");
+    let resume = || {
+        let args: Vec<String> = ["resume", "damaged", "--headless", "--max-steps", "20"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let out = command(home, &args).output().unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        stderr
+    };
+    let metrics = std::fs::read(session.join("metrics.csv")).unwrap();
+    let state = session.join("checkpoints/step-00000014/state.json");
+    let original = std::fs::read_to_string(&state).unwrap();
+
+    std::fs::write(&state, original.replace("\"format\": 1", "\"format\": 99")).unwrap();
+    let stderr = resume();
+    assert!(
+        stderr.contains("newer bertwork") && stderr.contains("upgrade"),
+        "{stderr}"
+    );
+
+    let mut v: serde_json::Value = serde_json::from_str(&original).unwrap();
+    v["config"]["train"]["future_knob"] = 3.into();
+    std::fs::write(&state, serde_json::to_string(&v).unwrap()).unwrap();
+    let stderr = resume();
+    assert!(
+        stderr.contains("future_knob") && stderr.contains("newer"),
+        "{stderr}"
+    );
+
+    assert_eq!(
+        std::fs::read(session.join("metrics.csv")).unwrap(),
+        metrics,
+        "a refused resume leaves the session as it was"
+    );
+    std::fs::write(&state, original).unwrap();
 }

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
 
@@ -179,45 +179,73 @@ fn prune(root: &Path, keep: usize) -> Result<()> {
     Ok(())
 }
 
+/// Why a checkpoint cannot be used.
+#[derive(Debug)]
+pub enum Unusable {
+    /// Missing, torn or corrupt: an older checkpoint may stand in.
+    Damaged(anyhow::Error),
+    /// Written by a newer bertwork: using an older one would silently lose work.
+    Newer(anyhow::Error),
+}
+
 /// Reads and checks one checkpoint folder: state, format, and the files' CRCs.
-pub fn verify(dir: &Path) -> Result<CheckpointState> {
+pub fn verify(dir: &Path) -> std::result::Result<CheckpointState, Unusable> {
     let path = dir.join(STATE_FILE);
-    let bytes = std::fs::read(&path).with_context(|| format!("{} is missing", path.display()))?;
-    let state: CheckpointState = serde_json::from_slice(&bytes)
-        .with_context(|| format!("{} is not a valid checkpoint state", path.display()))?;
-    if state.format > FORMAT {
-        bail!(
-            "{} was written by a newer bertwork (checkpoint format {} > {FORMAT}); upgrade bertwork to resume it",
-            dir.display(),
-            state.format
-        );
+    let damaged = |e: anyhow::Error| Unusable::Damaged(e);
+    let bytes = std::fs::read(&path)
+        .with_context(|| format!("{} is missing", path.display()))
+        .map_err(damaged)?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not valid JSON", path.display()))
+        .map_err(damaged)?;
+    let format = value.get("format").and_then(|f| f.as_u64()).unwrap_or(0);
+    if format > u64::from(FORMAT) {
+        return Err(Unusable::Newer(anyhow::anyhow!(
+            "{} was written by a newer bertwork (checkpoint format {format} > {FORMAT}); upgrade bertwork to resume it",
+            dir.display()
+        )));
     }
+    // Valid JSON that does not fit: fields this version does not know.
+    let state: CheckpointState = serde_json::from_value(value).map_err(|e| {
+        Unusable::Newer(anyhow::anyhow!(
+            "{} does not fit this bertwork ({e}); was it written by a newer version? Upgrade bertwork to resume it",
+            path.display()
+        ))
+    })?;
     if state.crc32c.is_empty() {
-        bail!("{} lists no file checksums", path.display());
+        return Err(damaged(anyhow::anyhow!(
+            "{} lists no file checksums",
+            path.display()
+        )));
     }
     for (file, expected) in &state.crc32c {
-        let got = file_crc(&dir.join(file))?;
+        let got = file_crc(&dir.join(file)).map_err(damaged)?;
         if got != *expected {
-            bail!(
+            return Err(damaged(anyhow::anyhow!(
                 "{} is damaged (checksum mismatch)",
                 dir.join(file).display()
-            );
+            )));
         }
     }
     Ok(state)
 }
 
-/// The newest checkpoint that verifies, with a message for each newer one that did not.
-pub fn latest_good(session: &Session) -> (Option<(PathBuf, CheckpointState)>, Vec<String>) {
+/// Checkpoint folders found and messages about the ones skipped.
+pub type Found = (Option<(PathBuf, CheckpointState)>, Vec<String>);
+
+/// The newest checkpoint that verifies, with a message for each damaged newer one; an
+/// error when the newest usable-looking one comes from a newer bertwork.
+pub fn latest_good(session: &Session) -> Result<Found> {
     let mut skipped = Vec::new();
     for (_, dir) in list(&session.path(CHECKPOINTS_DIR)).into_iter().rev() {
         match verify(&dir) {
-            Ok(state) => return (Some((dir, state)), skipped),
-            Err(e) => skipped.push(format!(
+            Ok(state) => return Ok((Some((dir, state)), skipped)),
+            Err(Unusable::Newer(e)) => return Err(e),
+            Err(Unusable::Damaged(e)) => skipped.push(format!(
                 "checkpoint {} is unusable ({e:#}); falling back to the one before",
                 dir.display()
             )),
         }
     }
-    (None, skipped)
+    Ok((None, skipped))
 }
