@@ -254,13 +254,7 @@ fn ui_bench(mut config: Config, args: &BenchArgs) -> Result<ExitCode> {
 
 /// A full batch of `[CLS] A [SEP] B [SEP]` sequences of exactly `seq_len` tokens.
 fn synthetic(args: &BenchArgs, index: u64, device: tch::Device) -> DeviceBatch {
-    let specials = SpecialIds {
-        pad: 0,
-        unk: 1,
-        cls: 2,
-        sep: 3,
-        mask: 4,
-    };
+    let specials = SpecialIds::FIRST_FIVE;
     let mut rng = rng_for(7, "bench", index);
     let half = args.seq_len / 2;
     let examples: Vec<Example> = (0..args.batch_size)

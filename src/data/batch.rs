@@ -66,13 +66,7 @@ mod tests {
     use crate::data::rng_for;
     use crate::tokenizer::SpecialIds;
 
-    const S: SpecialIds = SpecialIds {
-        pad: 0,
-        unk: 1,
-        cls: 2,
-        sep: 3,
-        mask: 4,
-    };
+    const S: SpecialIds = SpecialIds::FIRST_FIVE;
 
     #[test]
     fn pads_at_the_end_with_segments_from_the_data() {

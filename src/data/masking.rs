@@ -61,13 +61,7 @@ mod tests {
     use super::*;
     use crate::data::rng_for;
 
-    const S: SpecialIds = SpecialIds {
-        pad: 0,
-        unk: 1,
-        cls: 2,
-        sep: 3,
-        mask: 4,
-    };
+    const S: SpecialIds = SpecialIds::FIRST_FIVE;
 
     fn config() -> MaskConfig {
         MaskConfig {

@@ -32,6 +32,15 @@ pub struct SpecialIds {
 }
 
 impl SpecialIds {
+    /// The layout of bertwork's own vocabularies: the five specials first.
+    pub const FIRST_FIVE: SpecialIds = SpecialIds {
+        pad: 0,
+        unk: 1,
+        cls: 2,
+        sep: 3,
+        mask: 4,
+    };
+
     pub fn contains(&self, id: u32) -> bool {
         id == self.pad || id == self.unk || id == self.cls || id == self.sep || id == self.mask
     }

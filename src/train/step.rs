@@ -132,13 +132,7 @@ mod tests {
             &BertConfig::new(vocab, c.dims().unwrap(), &c.model),
         );
         let mut opt = AdamW::new(&vs);
-        let specials = SpecialIds {
-            pad: 0,
-            unk: 1,
-            cls: 2,
-            sep: 3,
-            mask: 4,
-        };
+        let specials = SpecialIds::FIRST_FIVE;
         let mut rng = rng_for(1, "fit", 0);
         let examples: Vec<Example> = (0..16)
             .map(|_| {

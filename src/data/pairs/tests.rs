@@ -1,13 +1,7 @@
 use super::*;
 use crate::data::rng_for;
 
-const S: SpecialIds = SpecialIds {
-    pad: 0,
-    unk: 1,
-    cls: 2,
-    sep: 3,
-    mask: 4,
-};
+const S: SpecialIds = SpecialIds::FIRST_FIVE;
 
 /// Documents whose tokens encode (document, sentence, position): id = 100000 * (d + 1)
 /// + 100 * s + p, so an example tells where each of its tokens came from.
