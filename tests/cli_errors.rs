@@ -1,15 +1,9 @@
 //! Bad input gets one clear error line and a non-zero exit, never a panic.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn bertwork(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bertwork"))
-        .args(args)
-        .env("BERTWORK_HOME", home)
-        .output()
-        .expect("running bertwork")
-}
+mod common;
+use common::bertwork;
 
 /// Runs a command that must fail; returns its stderr after checking the basics.
 fn fails(home: &Path, args: &[&str], expect: &[&str]) -> String {

@@ -5,9 +5,10 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde::Deserialize;
+
+mod common;
 use tch::{Device, Kind, Tensor};
 
 #[derive(Deserialize)]
@@ -157,11 +158,10 @@ fn copy_fixture(to: &Path) {
 }
 
 fn import_fails(home: &Path, dir: &Path, expect: &str) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bertwork"))
-        .args(["import-hf", dir.to_str().unwrap(), "--session", "bad"])
-        .env("BERTWORK_HOME", home)
-        .output()
-        .unwrap();
+    let out = common::bertwork(
+        home,
+        &["import-hf", dir.to_str().unwrap(), "--session", "bad"],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success(),

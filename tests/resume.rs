@@ -40,9 +40,11 @@ fn base_args() -> Vec<String> {
     .collect()
 }
 
+mod common;
+
 fn command(home: &Path, args: &[String]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_bertwork"));
-    c.args(args).env("BERTWORK_HOME", home);
+    let mut c = common::command(home);
+    c.args(args);
     c
 }
 

@@ -1,18 +1,12 @@
 //! A short real run on the embedded corpus: the loss goes down, the session folder is
 //! complete, and the probe answers in HF's shape.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
-fn bertwork(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bertwork"))
-        .args(args)
-        .env("BERTWORK_HOME", home)
-        .output()
-        .expect("running bertwork")
-}
+mod common;
+use common::bertwork;
 
 fn json_lines(out: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&out.stdout)
