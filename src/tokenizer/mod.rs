@@ -77,8 +77,32 @@ fn pipeline(model: WordPiece) -> Tokenizer {
 fn word_counts<I, S>(texts: I) -> Result<Vec<(String, u64)>>
 where
     I: Iterator<Item = S>,
-    S: AsRef<str>,
+    S: AsRef<str> + Sync,
 {
+    let texts: Vec<S> = texts.collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = texts.len().div_ceil(threads).max(1);
+    // Normalising and pre-tokenizing is most of the work: one map per thread, merged.
+    let maps: Vec<Result<HashMap<String, u64>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = texts
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || count_words(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow!("word counting failed"))))
+            .collect()
+    });
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    for map in maps {
+        for (word, n) in map? {
+            *counts.entry(word).or_insert(0) += n;
+        }
+    }
+    Ok(counts.into_iter().collect())
+}
+
+fn count_words<S: AsRef<str>>(texts: &[S]) -> Result<HashMap<String, u64>> {
     let normalizer = BertNormalizer::new(true, true, None, true);
     let mut counts: HashMap<String, u64> = HashMap::new();
     for text in texts {
@@ -95,7 +119,7 @@ where
             }
         }
     }
-    Ok(counts.into_iter().collect())
+    Ok(counts)
 }
 
 fn special_tokens() -> Vec<AddedToken> {
@@ -111,7 +135,7 @@ impl WordPieceTokenizer {
     pub fn train<I, S>(texts: I, vocab_size: usize) -> Result<Self>
     where
         I: Iterator<Item = S>,
-        S: AsRef<str>,
+        S: AsRef<str> + Sync,
     {
         let counts = word_counts(texts)?;
         let vocab = learn::learn_vocab(&counts, vocab_size, 2, &SPECIAL_TOKENS, Some(1000));
