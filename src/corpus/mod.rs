@@ -17,18 +17,20 @@ pub struct TextCorpus {
     pub rows: u64,
 }
 
-/// Reads and sentence-splits every row of the corpus.
+/// Reads and sentence-splits every row of the corpus. Rows are cleaned and split in
+/// batches on all cores; documents keep the order of their rows.
 pub fn load_text(source: &CorpusSource, column: &str) -> Result<TextCorpus> {
+    const BATCH: usize = 4096;
     let mut corpus = TextCorpus::default();
+    let mut pending: Vec<String> = Vec::with_capacity(BATCH);
     corpus.rows = for_each_text(source, column, |_, text| {
-        let sentences = sentences::document_sentences(text);
-        if sentences.is_empty() {
-            corpus.empty_rows += 1;
-        } else {
-            corpus.documents.push(sentences);
+        pending.push(text.to_string());
+        if pending.len() == BATCH {
+            split_batch(&mut corpus, std::mem::take(&mut pending));
         }
         Ok(())
     })?;
+    split_batch(&mut corpus, pending);
     if corpus.documents.is_empty() {
         bail!(
             "corpus {} is empty: no row has text in column `{column}`",
@@ -36,4 +38,32 @@ pub fn load_text(source: &CorpusSource, column: &str) -> Result<TextCorpus> {
         );
     }
     Ok(corpus)
+}
+
+fn split_batch(corpus: &mut TextCorpus, texts: Vec<String>) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = texts.len().div_ceil(threads).max(1);
+    let parts: Vec<Vec<Vec<String>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = texts
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|t| sentences::document_sentences(t))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("sentence splitting does not panic"))
+            .collect()
+    });
+    for sentences in parts.into_iter().flatten() {
+        if sentences.is_empty() {
+            corpus.empty_rows += 1;
+        } else {
+            corpus.documents.push(sentences);
+        }
+    }
 }
