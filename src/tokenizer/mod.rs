@@ -90,7 +90,10 @@ where
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow!("word counting failed"))))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow!("word counting failed")))
+            })
             .collect()
     });
     let mut counts: HashMap<String, u64> = HashMap::new();
