@@ -128,6 +128,7 @@ impl Session {
 
     pub fn save_config(&self, config: &Config) -> Result<()> {
         let body = toml::to_string_pretty(config).context("serialising the config")?;
+        let body = crate::config::keys::annotate(&body);
         let text = format!(
             "# bertwork session `{}`: the resolved configuration of this run.\n# Keys and allowed values: see README.md (Configuration).\n\n{body}",
             self.name

@@ -53,6 +53,63 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// A short description of a key, for the comments of a session's `config.toml`.
+pub fn describe(section: &str, key: &str) -> Option<&'static str> {
+    Some(match (section, key) {
+        ("model", "preset") => {
+            "tiny 2/128, mini 4/256, small 4/512, medium 8/512, base 12/768, large 24/1024"
+        }
+        ("model", "layers" | "hidden" | "heads" | "intermediate") => "overrides the preset",
+        ("model", "max_position") => "size of the position table",
+        ("model", "position") => "learned | sinusoidal",
+        ("model", "dropout") => "hidden and attention dropout",
+        ("data", "corpus") => "CSV file; absent = the embedded IMDB sample",
+        ("data", "text_column") => "column holding the text",
+        ("data", "vocab_size") => "WordPiece vocabulary learnt from the corpus",
+        ("data", "vocab") => "an existing vocab.txt instead",
+        ("data", "max_seq_len") => "tokens per [CLS] A [SEP] B [SEP] example",
+        ("data", "heldout_fraction") => "documents held out for evaluation",
+        ("data", "mask_prob") => "share of tokens selected for MLM (80/10/10)",
+        ("data", "short_seq_prob") => "share of examples packed to a shorter length",
+        ("train", "epochs") => "passes over the training documents",
+        ("train", "max_steps") => "stop after this many optimizer steps (0 = no limit)",
+        ("train", "batch_size") => "examples per micro-batch",
+        ("train", "lr") => "peak learning rate (linear warmup, then linear decay)",
+        ("train", "warmup_steps") => "steps of linear warmup",
+        ("train", "weight_decay") => "AdamW decay, not on LayerNorm weights or biases",
+        ("train", "clip_norm") => "global gradient-norm clipping (0 = off)",
+        ("train", "grad_accum") => "micro-batches per optimizer step",
+        ("train", "seed") => "seeds split, pairs, masks, init and dropout",
+        ("train", "device") => "auto | cpu | cuda | cuda:N",
+        ("train", "precision") => "auto (bf16 + TF32 on CUDA) | fp32 | bf16",
+        ("train", "threads") => "libtorch CPU threads (0 = all cores)",
+        ("train", "log_every") => "steps per metric log",
+        ("train", "eval_every") => "held-out evaluation every N steps (0 = epoch ends)",
+        ("train", "checkpoint_every") => "extra checkpoint every N steps (0 = epoch ends only)",
+        ("train", "keep_checkpoints") => "newest checkpoints kept (plus the best)",
+        _ => return None,
+    })
+}
+
+/// `text` (TOML as `toml` writes it) with each known key's description appended.
+pub fn annotate(text: &str) -> String {
+    let mut section = String::new();
+    let mut out = String::with_capacity(text.len() * 2);
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.to_string();
+        }
+        out.push_str(line);
+        let key = line.split_once(" = ").map(|(k, _)| k.trim());
+        if let Some(note) = key.and_then(|k| describe(&section, k)) {
+            out.push_str("  # ");
+            out.push_str(note);
+        }
+        out.push('\n');
+    }
+    out
+}
+
 fn section_keys(section: &str) -> Result<&'static [&'static str]> {
     match SECTIONS.iter().find(|(name, _)| *name == section) {
         Some((_, keys)) => Ok(keys),

@@ -1,7 +1,7 @@
 //! Session configuration: the `[model]`, `[data]` and `[train]` sections of a TOML file,
 //! `--set section.key=value` overrides, presets and validation.
 
-mod keys;
+pub mod keys;
 mod presets;
 
 pub use presets::{ModelDims, PRESETS};

@@ -190,3 +190,18 @@ fn overrides_on_a_config_and_the_keys_that_changed() {
     let err = base.with_overrides(&["train.lr=-1".into()]).unwrap_err();
     assert!(err.to_string().contains("train.lr"), "{err}");
 }
+
+#[test]
+fn every_key_is_described_and_annotated_configs_load_back() {
+    for (section, keys) in keys::SECTIONS {
+        for key in *keys {
+            assert!(keys::describe(section, key).is_some(), "{section}.{key}");
+        }
+    }
+    let mut config = Config::default();
+    config.data.corpus = Some("reviews # with a hash.csv".into());
+    let text = keys::annotate(&toml::to_string_pretty(&config).unwrap());
+    assert!(text.contains("lr = 0.001  # peak learning rate"), "{text}");
+    let back: Config = toml::from_str(&text).unwrap();
+    assert_eq!(back, config);
+}
