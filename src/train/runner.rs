@@ -1,34 +1,34 @@
-//! The training loop on the trainer thread: epochs of optimizer steps, commands
-//! between steps, metrics, evaluation and checkpoints.
+//! The training loop on the trainer thread: epochs of optimizer steps, metrics and
+//! evaluation. Building the trainer is in `start.rs`, commands between steps in
+//! `control.rs`, records and checkpoints in `saving.rs`.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use crossbeam_channel::{Receiver, Sender};
 use tch::{nn::VarStore, Device};
 
-use super::checkpoint::{save_checkpoint, save_weights, CheckpointState, FORMAT, OPTIMIZER_FILE};
 use super::eval::evaluate;
 use super::metrics::{Interval, Totals};
 use super::optimizer::AdamW;
-use super::prepare::{mask_config, pair_config, prepare, Prepared};
-use super::probe_worker::{ProbeModel, ProbeSlot};
+use super::prepare::{mask_config, pair_config, Prepared};
+use super::probe_worker::ProbeSlot;
 use super::schedule::lr_at;
 use super::step::{losses, DeviceBatch};
-use super::{Start, TrainSetup};
+use super::TrainSetup;
 
 mod control;
+mod saving;
+mod start;
 use crate::config::Config;
 use crate::data::pairs::{epoch_examples, Example};
 use crate::data::prefetch::Prefetch;
 use crate::data::rng_for;
-use crate::model::{BertConfig, BertForPreTraining};
-use crate::protocol::{
-    Command, EvalMetrics, Event, FinishReason, Hyper, StartInfo, StepMetrics, Summary,
-};
+use crate::model::BertForPreTraining;
+use crate::protocol::{Command, EvalMetrics, Event, FinishReason, Hyper, Summary};
 use crate::records::Records;
-use crate::session::{Session, WEIGHTS_FILE};
+use crate::session::Session;
 
 /// Thread entry: runs, then always reports how it ended.
 pub fn run(setup: TrainSetup, commands: Receiver<Command>, events: Sender<Event>, slot: ProbeSlot) {
@@ -107,135 +107,8 @@ fn step_seed(seed: u64, step: u64) -> i64 {
 }
 
 impl Trainer {
-    fn new(
-        setup: TrainSetup,
-        commands: Receiver<Command>,
-        events: Sender<Event>,
-        slot: ProbeSlot,
-        start: Instant,
-    ) -> Result<Self> {
-        let TrainSetup {
-            config,
-            session,
-            start: from,
-        } = setup;
-        let device = crate::device::resolve(crate::device::parse(&config.train.device)?)?;
-        let threads = if config.train.threads == 0 {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        } else {
-            config.train.threads
-        };
-        tch::set_num_threads(threads as i32);
-        session.save_config(&config)?;
-        let data = prepare(&config, &session)?;
-        if data.stats.empty_rows > 0 {
-            let _ = events.send(Event::Warning {
-                message: format!(
-                    "{} rows had no text and were skipped",
-                    data.stats.empty_rows
-                ),
-            });
-        }
-        tch::manual_seed(config.train.seed as i64);
-        let bert_config =
-            BertConfig::new(data.tokenizer.vocab_size(), config.dims()?, &config.model);
-        let mut vs = VarStore::new(device);
-        let model = BertForPreTraining::new(&vs.root(), &bert_config);
-        let mut opt = AdamW::new(&vs);
-        let mut resumed: Option<CheckpointState> = None;
-        match &from {
-            Start::Fresh => {}
-            Start::Weights(path) => {
-                vs.load(path)
-                    .with_context(|| format!("cannot load weights from {}", path.display()))?;
-            }
-            Start::Checkpoint { dir, state, .. } => {
-                vs.load(dir.join(WEIGHTS_FILE))
-                    .with_context(|| format!("cannot load {}", dir.display()))?;
-                opt.load(&dir.join(OPTIMIZER_FILE), state.step)?;
-                resumed = Some((**state).clone());
-            }
-        }
-        let records = Records::open(&session, resumed.as_ref().map(|s| (s.step, s.rows)))?;
-        {
-            let mut probe = ProbeModel::new(&bert_config, data.tokenizer.clone(), device);
-            probe.refresh(&vs);
-            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(probe);
-        }
-        let mixed = crate::device::setup_precision(device, &config.train.precision);
-        Ok(Self {
-            config,
-            session,
-            data,
-            vs,
-            model,
-            opt,
-            device,
-            commands,
-            events,
-            slot,
-            step: 0,
-            epoch: 0,
-            total_steps: 0,
-            paused: false,
-            pending: Vec::new(),
-            last_eval: None,
-            last_snapshot: Instant::now(),
-            start,
-            elapsed_before: 0.0,
-            batches_done: 0,
-            steps_in_epoch: 0,
-            resume_cursor: None,
-            last_checkpoint: None,
-            records,
-            mixed,
-        }
-        .resumed_from(resumed, from))
-    }
-
-    /// Picks up the position of a checkpoint and logs the changes made for the resume.
-    fn resumed_from(mut self, state: Option<CheckpointState>, from: Start) -> Self {
-        if let Some(state) = state {
-            self.step = state.step;
-            self.epoch = state.epoch;
-            self.pending = state.pending;
-            self.elapsed_before = state.elapsed_s;
-            self.resume_cursor = Some((state.batches_done, state.steps_in_epoch));
-            self.last_checkpoint = Some(state.step);
-        }
-        if let Start::Checkpoint { changes, .. } = from {
-            for (key, value) in changes {
-                self.record_change(&key, &value, "resume");
-            }
-        }
-        self
-    }
-
     fn elapsed(&self) -> f64 {
         self.elapsed_before + self.start.elapsed().as_secs_f64()
-    }
-
-    /// Writes a record; a failure (disk full, ...) is reported, not fatal.
-    fn record(&mut self, result: Result<()>) {
-        if let Err(e) = result {
-            self.emit(Event::Warning {
-                message: format!("cannot write the session's records: {e:#}"),
-            });
-        }
-    }
-
-    pub(super) fn record_change(&mut self, key: &str, value: &str, source: &str) {
-        let r = self
-            .records
-            .change(key, value, self.step + 1, self.epoch, source);
-        self.record(r);
-    }
-
-    fn emit_step(&mut self, mut m: StepMetrics) {
-        m.memory = crate::device::memory(self.device);
-        let r = self.records.step(&m);
-        self.record(r);
-        self.emit(Event::Step(m));
     }
 
     fn emit(&self, event: Event) {
@@ -269,47 +142,6 @@ impl Trainer {
             self.data.tokenizer.specials,
             &mut rng,
         )
-    }
-
-    fn started(&mut self) -> Result<()> {
-        let examples = self.epoch_examples(self.epoch).len();
-        let steps = self.steps_in(examples);
-        let done = self.resume_cursor.map_or(0, |c| c.1);
-        self.plan_total(steps, done);
-        let dims = self.config.dims()?;
-        let s = &self.data.stats;
-        let info = StartInfo {
-            session: self.session.name.clone(),
-            session_dir: self.session.dir.clone(),
-            config: self.config.clone(),
-            layers: dims.layers,
-            hidden: dims.hidden,
-            heads: dims.heads,
-            intermediate: dims.intermediate,
-            parameters: self.model.config.parameter_count(),
-            device: crate::device::describe(self.device),
-            corpus: s.corpus.clone(),
-            documents: s.documents,
-            train_documents: self.data.train.num_documents(),
-            heldout_documents: self.data.heldout.num_documents(),
-            sentences: s.sentences,
-            tokens: s.tokens,
-            vocab_size: self.data.tokenizer.vocab_size(),
-            unk_rate: s.unk_rate,
-            train_examples: examples,
-            heldout_examples: s.heldout_examples,
-            heldout_random_next: s.heldout_random_next,
-            steps_per_epoch: steps,
-            total_steps: self.total_steps,
-            prepare_seconds: s.seconds,
-            corpus_cached: s.cached,
-        };
-        self.emit(Event::Started(Box::new(info)));
-        if self.step > 0 {
-            let history = crate::records::read_history(&self.session);
-            self.emit(Event::History(Box::new(history)));
-        }
-        Ok(())
     }
 
     fn train(&mut self) -> Result<Summary> {
@@ -411,46 +243,6 @@ impl Trainer {
         let r = self.records.eval(&m, self.elapsed());
         self.record(r);
         self.emit(Event::Eval(m));
-    }
-
-    fn checkpoint(&mut self) -> Result<()> {
-        let start = Instant::now();
-        let r = self.records.sync();
-        self.record(r);
-        let state = CheckpointState {
-            format: FORMAT,
-            step: self.step,
-            epoch: self.epoch,
-            batches_done: self.batches_done,
-            steps_in_epoch: self.steps_in_epoch,
-            elapsed_s: self.elapsed(),
-            config: self.config.clone(),
-            pending: self.pending.clone(),
-            heldout_mlm_loss: self
-                .last_eval
-                .as_ref()
-                .filter(|e| e.step == self.step)
-                .map(|e| e.mlm_loss),
-            rows: self.records.rows(),
-            crc32c: Vec::new(),
-        };
-        let path = save_checkpoint(
-            &self.vs,
-            &self.opt,
-            &self.session,
-            &state,
-            self.config.train.keep_checkpoints,
-        )
-        .context("saving a checkpoint")?;
-        save_weights(&self.vs, &self.session.path(WEIGHTS_FILE))?;
-        self.session.save_config(&self.config)?;
-        self.last_checkpoint = Some(self.step);
-        self.emit(Event::CheckpointSaved {
-            path,
-            step: self.step,
-            seconds: start.elapsed().as_secs_f64(),
-        });
-        Ok(())
     }
 
     /// Accumulates `grad_accum` micro-batches and takes one optimizer step.

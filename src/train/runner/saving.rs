@@ -1,0 +1,76 @@
+//! What the trainer writes into the session as it goes: records (metrics, changes,
+//! TensorBoard) and checkpoints.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use super::super::checkpoint::{save_checkpoint, save_weights, CheckpointState, FORMAT};
+use super::Trainer;
+use crate::protocol::{Event, StepMetrics};
+use crate::session::WEIGHTS_FILE;
+
+impl Trainer {
+    /// Writes a record; a failure (disk full, ...) is reported, not fatal.
+    pub(super) fn record(&mut self, result: Result<()>) {
+        if let Err(e) = result {
+            self.emit(Event::Warning {
+                message: format!("cannot write the session's records: {e:#}"),
+            });
+        }
+    }
+
+    pub(super) fn record_change(&mut self, key: &str, value: &str, source: &str) {
+        let r = self
+            .records
+            .change(key, value, self.step + 1, self.epoch, source);
+        self.record(r);
+    }
+
+    pub(super) fn emit_step(&mut self, mut m: StepMetrics) {
+        m.memory = crate::device::memory(self.device);
+        let r = self.records.step(&m);
+        self.record(r);
+        self.emit(Event::Step(m));
+    }
+
+    pub(super) fn checkpoint(&mut self) -> Result<()> {
+        let start = Instant::now();
+        let r = self.records.sync();
+        self.record(r);
+        let state = CheckpointState {
+            format: FORMAT,
+            step: self.step,
+            epoch: self.epoch,
+            batches_done: self.batches_done,
+            steps_in_epoch: self.steps_in_epoch,
+            elapsed_s: self.elapsed(),
+            config: self.config.clone(),
+            pending: self.pending.clone(),
+            heldout_mlm_loss: self
+                .last_eval
+                .as_ref()
+                .filter(|e| e.step == self.step)
+                .map(|e| e.mlm_loss),
+            rows: self.records.rows(),
+            crc32c: Vec::new(),
+        };
+        let path = save_checkpoint(
+            &self.vs,
+            &self.opt,
+            &self.session,
+            &state,
+            self.config.train.keep_checkpoints,
+        )
+        .context("saving a checkpoint")?;
+        save_weights(&self.vs, &self.session.path(WEIGHTS_FILE))?;
+        self.session.save_config(&self.config)?;
+        self.last_checkpoint = Some(self.step);
+        self.emit(Event::CheckpointSaved {
+            path,
+            step: self.step,
+            seconds: start.elapsed().as_secs_f64(),
+        });
+        Ok(())
+    }
+}
