@@ -65,6 +65,22 @@ pub fn save_weights(vs: &VarStore, path: &Path) -> Result<()> {
     write_atomic_with(path, |tmp| vs.save(tmp).map_err(std::io::Error::other))
 }
 
+/// Makes `checkpoint`'s weights the session's latest `model.safetensors` without
+/// writing them again: a hard link renamed into place (atomic), or a copy where the
+/// file system has no hard links.
+pub fn publish_weights(checkpoint: &Path, session: &Session) -> Result<()> {
+    let from = checkpoint.join(WEIGHTS_FILE);
+    let to = session.path(WEIGHTS_FILE);
+    let tmp = session.path(&format!(".tmp-{}-link-{WEIGHTS_FILE}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    if std::fs::hard_link(&from, &tmp).is_err() {
+        std::fs::copy(&from, &tmp).with_context(|| format!("cannot copy {}", from.display()))?;
+    }
+    std::fs::rename(&tmp, &to).with_context(|| format!("cannot write {}", to.display()))?;
+    sync_dir(&session.dir);
+    Ok(())
+}
+
 fn step_dir_name(step: u64) -> String {
     format!("step-{step:08}")
 }

@@ -5,10 +5,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use super::super::checkpoint::{save_checkpoint, save_weights, CheckpointState, FORMAT};
+use super::super::checkpoint::{publish_weights, save_checkpoint, CheckpointState, FORMAT};
 use super::Trainer;
 use crate::protocol::{Event, StepMetrics};
-use crate::session::WEIGHTS_FILE;
 
 impl Trainer {
     /// Writes a record; a failure (disk full, ...) is reported, not fatal.
@@ -63,7 +62,7 @@ impl Trainer {
             self.config.train.keep_checkpoints,
         )
         .context("saving a checkpoint")?;
-        save_weights(&self.vs, &self.session.path(WEIGHTS_FILE))?;
+        publish_weights(&path, &self.session)?;
         self.session.save_config(&self.config)?;
         self.last_checkpoint = Some(self.step);
         self.emit(Event::CheckpointSaved {
