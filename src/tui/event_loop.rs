@@ -32,7 +32,7 @@ pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Option<Summary
     });
     let ticker = tick(Duration::from_millis(500));
     let mut app = App::new();
-    app.memory = memory_line();
+    app.memory = crate::device::rss_line();
     let mut dirty = true;
     // Once the trainer has finished its channel closes; the dashboard stays open.
     let mut events = handle.events.clone();
@@ -69,7 +69,7 @@ pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Option<Summary
             recv(ticker) -> _ => {
                 // On CUDA the step logs carry the GPU figures instead.
                 if app.history.steps.last().is_none_or(|m| m.memory.is_none()) {
-                    app.memory = memory_line();
+                    app.memory = crate::device::rss_line();
                 }
                 Vec::new()
             },
@@ -87,10 +87,4 @@ pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Option<Summary
             }
         }
     }
-}
-
-/// Memory for the dashboard: the GPU figures of the last step log on CUDA, else the
-/// process's resident memory.
-pub fn memory_line() -> String {
-    crate::device::rss_line()
 }

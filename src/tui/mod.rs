@@ -14,8 +14,6 @@ mod snapshot_tests;
 mod terminal;
 mod theme;
 
-pub use event_loop::memory_line;
-
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
