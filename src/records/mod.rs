@@ -253,61 +253,71 @@ impl Records {
 /// skipped).
 pub fn read_history(session: &Session) -> History {
     let mut history = History::default();
+    // The files always have these headers: another layout is moved aside on open.
+    let m = |name: &str| column(METRICS_HEADER, name);
     if let Ok(mut reader) = csv::Reader::from_path(session.path(METRICS_FILE)) {
         for row in reader.records().filter_map(|r| r.ok()) {
-            let f = |i: usize| {
-                row.get(i)
+            let f = |name: &str| {
+                row.get(m(name))
                     .and_then(|v| v.parse::<f64>().ok())
                     .unwrap_or(f64::NAN)
             };
             let (Some(step), Some(epoch)) = (
-                row.get(0).and_then(|v| v.parse::<u64>().ok()),
-                row.get(1).and_then(|v| v.parse::<usize>().ok()),
+                row.get(m("step")).and_then(|v| v.parse::<u64>().ok()),
+                row.get(m("epoch")).and_then(|v| v.parse::<usize>().ok()),
             ) else {
                 continue;
             };
-            match row.get(2) {
+            match row.get(m("split")) {
                 Some("train") => history.steps.push(StepMetrics {
                     step,
                     epoch,
                     epoch_progress: 0.0,
-                    mlm_loss: f(5),
-                    mlm_acc: f(6),
-                    nsp_loss: f(7),
-                    nsp_acc: f(8),
-                    lr: f(10),
-                    grad_norm: f(11),
-                    tokens_per_s: f(12),
-                    data_wait: f(13),
-                    elapsed_s: f(3),
+                    mlm_loss: f("mlm_loss"),
+                    mlm_acc: f("mlm_acc"),
+                    nsp_loss: f("nsp_loss"),
+                    nsp_acc: f("nsp_acc"),
+                    lr: f("lr"),
+                    grad_norm: f("grad_norm"),
+                    tokens_per_s: f("tokens_per_s"),
+                    data_wait: f("data_wait"),
+                    elapsed_s: f("wall_s"),
                     memory: None,
                 }),
                 Some("heldout") => history.evals.push(EvalMetrics {
                     step,
                     epoch,
-                    mlm_loss: f(5),
-                    mlm_acc: f(6),
-                    perplexity: f(9),
-                    nsp_loss: f(7),
-                    nsp_acc: f(8),
+                    mlm_loss: f("mlm_loss"),
+                    mlm_acc: f("mlm_acc"),
+                    perplexity: f("perplexity"),
+                    nsp_loss: f("nsp_loss"),
+                    nsp_acc: f("nsp_acc"),
                     seconds: 0.0,
                 }),
                 _ => {}
             }
         }
     }
+    let c = |name: &str| column(CHANGES_HEADER, name);
     if let Ok(mut reader) = csv::Reader::from_path(session.path(CHANGES_FILE)) {
         for row in reader.records().filter_map(|r| r.ok()) {
             if let (Some(step), Some(key), Some(value)) = (
-                row.get(0).and_then(|v| v.parse::<u64>().ok()),
-                row.get(3),
-                row.get(4),
+                row.get(c("step")).and_then(|v| v.parse::<u64>().ok()),
+                row.get(c("key")),
+                row.get(c("value")),
             ) {
                 history.changes.push((step, format!("{key}={value}")));
             }
         }
     }
     history
+}
+
+fn column(header: &[&str], name: &str) -> usize {
+    header
+        .iter()
+        .position(|h| *h == name)
+        .expect("a column of bertwork's own header")
 }
 
 fn tagged(split: &str, scalars: &[(&str, f64)]) -> Vec<(String, f64)> {
