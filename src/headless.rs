@@ -63,11 +63,17 @@ fn install_ctrl_c(commands: crossbeam_channel::Sender<Command>) {
 struct Printer {
     json: bool,
     bar: Option<ProgressBar>,
+    /// The held-out no-context MLM loss, once started.
+    floor: Option<f64>,
 }
 
 impl Printer {
     fn new(json: bool) -> Self {
-        Self { json, bar: None }
+        Self {
+            json,
+            bar: None,
+            floor: None,
+        }
     }
 
     fn line(&self, text: String) {
@@ -111,8 +117,17 @@ impl Printer {
                 }
             }
             Event::Eval(m) => self.line(format!(
-                "eval  step {:>6} | held-out mlm {:.3} acc {:.3} ppl {:.1} | nsp {:.3} acc {:.3}",
-                m.step, m.mlm_loss, m.mlm_acc, m.perplexity, m.nsp_loss, m.nsp_acc
+                "eval  step {:>6} | held-out mlm {:.3} acc {:.3} ppl {:.1} | nsp {:.3} acc {:.3}{}",
+                m.step,
+                m.mlm_loss,
+                m.mlm_acc,
+                m.perplexity,
+                m.nsp_loss,
+                m.nsp_acc,
+                self.floor.map_or(String::new(), |f| format!(
+                    " | vs no-context {:+.3}",
+                    m.mlm_loss - f
+                ))
             )),
             Event::EpochEnd {
                 epoch,
@@ -168,6 +183,7 @@ impl Printer {
     }
 
     fn started(&mut self, s: &StartInfo) {
+        self.floor = Some(s.no_context_mlm_loss).filter(|f| f.is_finite());
         self.line(format!(
             "session {} ({})\nmodel {}L/{}H/{}A, {} parameters, device {}\ncorpus {}: {} documents ({} train, {} held out), {} sentences, {} tokens, vocab {}, [UNK] {:.2}%\n{} training examples per epoch, {} steps per epoch, {} steps in all; prepared in {:.1}s{}",
             s.session, s.session_dir.display(), s.layers, s.hidden, s.heads,
@@ -176,6 +192,11 @@ impl Printer {
             s.unk_rate * 100.0, s.train_examples, s.steps_per_epoch, s.total_steps, s.prepare_seconds,
             if s.corpus_cached { " (tokenized corpus from the cache)" } else { "" }
         ));
+        if let Some(f) = self.floor {
+            self.line(format!(
+                "no-context floor: held-out MLM loss {f:.3} (unigram + shown token); above it the model does not use context yet"
+            ));
+        }
         if std::io::stderr().is_terminal() {
             let bar = ProgressBar::new(s.total_steps);
             bar.set_style(

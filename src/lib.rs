@@ -5,6 +5,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod corpus;
+pub mod cpu_threads;
 pub mod data;
 pub mod device;
 pub mod headless;

@@ -179,6 +179,10 @@ pub struct StartInfo {
     pub heldout_examples: usize,
     /// Share of random-B (label 1) examples in the held-out set.
     pub heldout_random_next: f64,
+    /// Held-out MLM loss of the best predictor that ignores context: the unigram where
+    /// it sees `[MASK]`, the shown token weighed against a random replacement elsewhere.
+    /// Above it the model does not use context yet (the early "unigram plateau").
+    pub no_context_mlm_loss: f64,
     pub steps_per_epoch: u64,
     pub total_steps: u64,
     pub prepare_seconds: f64,

@@ -34,7 +34,7 @@ fn a_front_end_can_drive_the_trainer() {
         "train.epochs=3",
         "train.max_steps=0",
         "train.device=\"cpu\"",
-        "train.threads=1",
+        "train.threads=2",
         "data.vocab_size=1000",
     ]
     .iter()
@@ -48,6 +48,11 @@ fn a_front_end_can_drive_the_trainer() {
         unreachable!()
     };
     assert!(info.steps_per_epoch > 10 && info.heldout_documents == 100);
+    // The probe thread limits itself to one thread; the trainer keeps its two.
+    assert!(info.device.ends_with("(2 threads)"), "{}", info.device);
+    // Masking's no-context floor sits between a perfect model and ln(vocab).
+    let floor = info.no_context_mlm_loss;
+    assert!(floor > 3.0 && floor < (1000f64).ln(), "floor {floor}");
     assert!(
         (info.heldout_random_next - 0.5).abs() < 0.1,
         "NSP balance {}",

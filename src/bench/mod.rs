@@ -127,13 +127,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| config.train.device.clone());
     let device = crate::device::resolve(crate::device::parse(&device_name)?)?;
-    let threads = args.threads.unwrap_or(config.train.threads);
-    let threads = if threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        threads
-    };
-    tch::set_num_threads(threads as i32);
+    crate::cpu_threads::use_threads(args.threads.unwrap_or(config.train.threads));
     tch::manual_seed(config.train.seed as i64);
 
     let dims = config.dims()?;

@@ -2,6 +2,7 @@
 
 pub mod batch;
 pub mod cache;
+pub mod floor;
 pub mod masking;
 pub mod pairs;
 pub mod prefetch;

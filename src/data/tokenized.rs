@@ -125,6 +125,11 @@ impl TokenizedCorpus {
         self.tokens.len()
     }
 
+    /// Every token id, documents and sentences back to back.
+    pub fn token_ids(&self) -> &[u32] {
+        &self.tokens
+    }
+
     /// Bytes held by the token buffer and offsets.
     pub fn heap_bytes(&self) -> usize {
         self.tokens.capacity() * 4

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::corpus::{self, CorpusSource, TextCorpus};
 use crate::data::batch::collate;
 use crate::data::cache::{Cache, RowCounts};
+use crate::data::floor::{no_context_loss, Unigram};
 use crate::data::masking::MaskConfig;
 use crate::data::pairs::{epoch_examples, PairConfig};
 use crate::data::{rng_for, HostBatch, TokenizedCorpus};
@@ -35,6 +36,8 @@ pub struct CorpusStats {
     pub unk_rate: f64,
     pub heldout_examples: usize,
     pub heldout_random_next: f64,
+    /// Held-out MLM loss of the best predictor that ignores context (`data::floor`).
+    pub no_context_mlm_loss: f64,
     pub seconds: f64,
     /// Tokenizer and tokenized corpus came from `<home>/cache`.
     pub cached: bool,
@@ -148,6 +151,8 @@ pub fn prepare(config: &Config, session: &Session) -> Result<Prepared> {
         .map(|(i, chunk)| collate(chunk, &mask, &mut rng_for(seed, "eval-mask", i as u64)))
         .collect();
     let random = heldout_examples.iter().filter(|e| e.random_next).count();
+    let unigram = Unigram::fit(&train, &mask);
+    let no_context_mlm_loss = no_context_loss(&unigram, &mask, &eval_batches);
     let stats = CorpusStats {
         corpus: source.describe(),
         rows: rows.rows,
@@ -158,6 +163,7 @@ pub fn prepare(config: &Config, session: &Session) -> Result<Prepared> {
         unk_rate: unk_count as f64 / all.num_tokens().max(1) as f64,
         heldout_examples: heldout_examples.len(),
         heldout_random_next: random as f64 / heldout_examples.len().max(1) as f64,
+        no_context_mlm_loss,
         seconds: start.elapsed().as_secs_f64(),
         cached: was_cached,
     };

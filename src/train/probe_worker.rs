@@ -45,11 +45,17 @@ impl ProbeModel {
 }
 
 pub fn run(requests: Receiver<ProbeRequest>, slot: ProbeSlot, events: Sender<Event>) {
-    // One thread is plenty for a single sequence and leaves the cores to training.
-    tch::set_num_threads(1);
+    let mut limited = false;
     for request in requests {
         let start = Instant::now();
         let guard = slot.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_some() && !limited {
+            // One thread is plenty for a single sequence and leaves the cores to
+            // training. Set once the trainer has settled its own count (before it
+            // filled the slot): see `cpu_threads`.
+            crate::cpu_threads::use_threads(1);
+            limited = true;
+        }
         let not_ready = || "the model is not ready yet (the corpus is being prepared)".to_string();
         let event = match request {
             ProbeRequest::FillMask { id, text, top_k } => {

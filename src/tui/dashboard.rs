@@ -13,26 +13,25 @@ use super::history::{debiased_ema, Window};
 use super::theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let [charts, stats] = Layout::vertical([Constraint::Min(8), Constraint::Length(7)]).areas(area);
+    let [charts, stats] = Layout::vertical([Constraint::Min(8), Constraint::Length(8)]).areas(area);
     let [mlm, nsp] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(charts);
+    let floor = app.info.as_ref().map(|i| i.no_context_mlm_loss);
     loss_chart(
         frame,
         mlm,
         app,
-        "MLM loss",
-        theme::MLM,
-        |m| m.mlm_loss,
-        |e| e.mlm_loss,
+        ("MLM loss", theme::MLM),
+        (|m| m.mlm_loss, |e| e.mlm_loss),
+        floor.filter(|f| f.is_finite()),
     );
     loss_chart(
         frame,
         nsp,
         app,
-        "NSP loss",
-        theme::NSP,
-        |m| m.nsp_loss,
-        |e| e.nsp_loss,
+        ("NSP loss", theme::NSP),
+        (|m| m.nsp_loss, |e| e.nsp_loss),
+        None,
     );
     draw_stats(frame, stats, app);
 }
@@ -40,14 +39,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 type StepField = fn(&crate::protocol::StepMetrics) -> f64;
 type EvalField = fn(&crate::protocol::EvalMetrics) -> f64;
 
+/// One loss chart: raw and smoothed train loss, held-out points, change markers and,
+/// where given, a reference level drawn as a dashed line (the no-context floor).
 fn loss_chart(
     frame: &mut Frame,
     area: Rect,
     app: &App,
-    name: &str,
-    color: ratatui::style::Color,
-    f: StepField,
-    g: EvalField,
+    (name, color): (&str, ratatui::style::Color),
+    (f, g): (StepField, EvalField),
+    reference: Option<f64>,
 ) {
     let raw = app.history.series(app.window, f);
     let smooth = debiased_ema(&raw, app.smoothing);
@@ -69,6 +69,7 @@ fn loss_chart(
         .iter()
         .chain(&evals)
         .map(|p| p.1)
+        .chain(reference)
         .filter(|y| y.is_finite());
     let (mut y0, mut y1) = ys.fold((f64::MAX, f64::MIN), |(lo, hi), y| (lo.min(y), hi.max(y)));
     if y1 - y0 < 1e-6 {
@@ -85,6 +86,13 @@ fn loss_chart(
                 .collect()
         })
         .collect();
+    let level: Vec<(f64, f64)> = reference
+        .map(|y| {
+            (0..=40)
+                .map(|i| (x0 + (x1 - x0) * i as f64 / 40.0, y))
+                .collect()
+        })
+        .unwrap_or_default();
     let mut sets = vec![
         Dataset::default()
             .name("raw")
@@ -105,6 +113,16 @@ fn loss_chart(
             .style(Style::default().fg(theme::EVAL))
             .data(&evals),
     ];
+    if !level.is_empty() {
+        sets.push(
+            Dataset::default()
+                .name("no context")
+                .marker(Marker::Dot)
+                .graph_type(GraphType::Scatter)
+                .style(Style::default().fg(theme::FLOOR))
+                .data(&level),
+        );
+    }
     for m in &markers {
         sets.push(
             Dataset::default()
@@ -141,6 +159,27 @@ fn eta(app: &App) -> String {
     format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
+/// Where the held-out MLM loss stands against the no-context floor.
+fn context_line(app: &App, heldout: Option<f64>) -> Line<'static> {
+    let Some(floor) = app
+        .info
+        .as_ref()
+        .map(|i| i.no_context_mlm_loss)
+        .filter(|f| f.is_finite())
+    else {
+        return Line::raw("");
+    };
+    let verdict = match heldout {
+        None => "(a held-out MLM loss above it: context not used yet)".to_string(),
+        Some(h) if h > floor => format!("held-out {:.3} above it: context not used yet", h - floor),
+        Some(h) => format!("held-out {:.3} below it: the model uses context", floor - h),
+    };
+    Line::from(vec![
+        Span::raw(format!("no-context floor {floor:.3}   ")),
+        Span::styled(verdict, theme::dim()),
+    ])
+}
+
 fn draw_stats(frame: &mut Frame, area: Rect, app: &App) {
     let fmt = |v: Option<f64>, d: usize| v.map_or("-".to_string(), |v| format!("{v:.d$}"));
     let last = app.history.last();
@@ -168,6 +207,7 @@ fn draw_stats(frame: &mut Frame, area: Rect, app: &App) {
             fmt(last.map(|m| m.nsp_acc), 3),
             fmt(eval.map(|e| e.nsp_acc), 3),
         )),
+        context_line(app, eval.map(|e| e.mlm_loss)),
         Line::raw(format!(
             "lr {}   grad norm {}   {} tokens/s   data wait {}%",
             last.map_or("-".into(), |m| format!("{:.2e}", m.lr)),

@@ -32,12 +32,7 @@ impl Trainer {
             start: from,
         } = setup;
         let device = crate::device::resolve(crate::device::parse(&config.train.device)?)?;
-        let threads = if config.train.threads == 0 {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        } else {
-            config.train.threads
-        };
-        tch::set_num_threads(threads as i32);
+        crate::cpu_threads::use_threads(config.train.threads);
         session.save_config(&config)?;
         let data = prepare(&config, &session)?;
         if data.stats.empty_rows > 0 {
@@ -151,6 +146,7 @@ impl Trainer {
             train_examples: examples,
             heldout_examples: s.heldout_examples,
             heldout_random_next: s.heldout_random_next,
+            no_context_mlm_loss: s.no_context_mlm_loss,
             steps_per_epoch: steps,
             total_steps: self.total_steps,
             prepare_seconds: s.seconds,

@@ -45,6 +45,7 @@ pub fn start_info() -> Box<StartInfo> {
         train_examples: 7451,
         heldout_examples: 457,
         heldout_random_next: 0.508,
+        no_context_mlm_loss: 6.08,
         steps_per_epoch: 233,
         total_steps: 2330,
         prepare_seconds: 1.6,

@@ -1,0 +1,123 @@
+//! The no-context floor: the held-out MLM loss of the best predictor that ignores the
+//! sentence and looks only at the token shown at a scored position.
+//!
+//! Such a predictor knows the training unigram `p` and the masking rule. Where it sees
+//! `[MASK]` the answer is drawn from `p`. Where it sees a real token `s`, the position
+//! was either kept (the answer is `s`) or replaced by a uniform random token `r` (the
+//! answer is anything, drawn from `p`); kept and random are equally likely (10% each),
+//! so the posterior is `q(t | s) = p(t) (1[t = s] + r(s)) / (p(s) + r(s))`.
+//!
+//! Early in training BERT sits on this floor for a long time (the "unigram plateau"): a
+//! held-out MLM loss above it means the model does not use context yet; the first words
+//! that fit a sentence appear only once the loss goes below it.
+
+use super::masking::{MaskConfig, IGNORE};
+use super::{HostBatch, TokenizedCorpus};
+
+/// Add-one smoothed unigram over the tokens masking can select (all but `[CLS]`,
+/// `[SEP]`, `[PAD]`, `[MASK]`), from the training split.
+pub struct Unigram {
+    probs: Vec<f64>,
+}
+
+impl Unigram {
+    pub fn fit(train: &TokenizedCorpus, mask: &MaskConfig) -> Self {
+        let s = mask.specials;
+        let selectable = |id: usize| {
+            let id = id as u32;
+            id != s.cls && id != s.sep && id != s.pad && id != s.mask
+        };
+        let mut counts = vec![0u64; mask.vocab_size];
+        for &t in train.token_ids() {
+            if let Some(c) = counts.get_mut(t as usize) {
+                *c += 1;
+            }
+        }
+        let (mut total, mut kinds) = (0u64, 0u64);
+        for (id, &c) in counts.iter().enumerate() {
+            if selectable(id) {
+                total += c;
+                kinds += 1;
+            }
+        }
+        let denominator = (total + kinds).max(1) as f64;
+        let probs = counts
+            .iter()
+            .enumerate()
+            .map(|(id, &c)| {
+                if selectable(id) {
+                    (c + 1) as f64 / denominator
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        Self { probs }
+    }
+
+    fn p(&self, id: i64) -> f64 {
+        usize::try_from(id)
+            .ok()
+            .and_then(|i| self.probs.get(i))
+            .copied()
+            .unwrap_or(0.0)
+    }
+}
+
+/// Probability of each token under the random-replacement draw (uniform over the
+/// non-special ids, as `masking::random_token` draws).
+fn random_draw(id: i64, mask: &MaskConfig) -> f64 {
+    let specials = [
+        mask.specials.pad,
+        mask.specials.unk,
+        mask.specials.cls,
+        mask.specials.sep,
+        mask.specials.mask,
+    ];
+    let mut distinct = specials.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let drawable = mask.vocab_size.saturating_sub(distinct.len()).max(1);
+    match u32::try_from(id) {
+        Ok(id) if (id as usize) < mask.vocab_size && !mask.specials.contains(id) => {
+            1.0 / drawable as f64
+        }
+        _ => 0.0,
+    }
+}
+
+/// Negative log-probability the no-context predictor gives the `label` at a position
+/// that shows `shown`.
+pub fn position_loss(unigram: &Unigram, mask: &MaskConfig, shown: i64, label: i64) -> f64 {
+    let p_label = unigram.p(label);
+    let q = if shown == mask.specials.mask as i64 {
+        p_label
+    } else {
+        let r = random_draw(shown, mask);
+        let same = if shown == label { 1.0 } else { 0.0 };
+        p_label * (same + r) / (unigram.p(shown) + r)
+    };
+    -q.max(f64::MIN_POSITIVE).ln()
+}
+
+/// Mean no-context loss over the scored positions of `batches` (the fixed held-out
+/// batches, so it compares directly with the held-out MLM loss).
+pub fn no_context_loss(unigram: &Unigram, mask: &MaskConfig, batches: &[HostBatch]) -> f64 {
+    let (mut sum, mut n) = (0.0, 0usize);
+    for b in batches {
+        for (&shown, &label) in b.input_ids.iter().zip(&b.mlm_labels) {
+            if label != IGNORE {
+                sum += position_loss(unigram, mask, shown, label);
+                n += 1;
+            }
+        }
+    }
+    if n == 0 {
+        f64::NAN
+    } else {
+        sum / n as f64
+    }
+}
+
+#[cfg(test)]
+mod tests;

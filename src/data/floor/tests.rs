@@ -1,0 +1,184 @@
+use rand::Rng;
+
+use super::*;
+use crate::data::masking::mask_in_place;
+use crate::data::rng_for;
+use crate::tokenizer::SpecialIds;
+
+const S: SpecialIds = SpecialIds::FIRST_FIVE;
+const VOCAB: usize = 300;
+
+fn config() -> MaskConfig {
+    MaskConfig {
+        prob: 0.15,
+        vocab_size: VOCAB,
+        specials: S,
+    }
+}
+
+/// A Zipf-like unigram over ids 5..VOCAB (the true distribution of the test data).
+fn zipf() -> Vec<f64> {
+    let mut p = vec![0.0; VOCAB];
+    for (rank, id) in (5..VOCAB).enumerate() {
+        p[id] = 1.0 / (rank as f64 + 2.0);
+    }
+    let total: f64 = p.iter().sum();
+    p.iter().map(|x| x / total).collect()
+}
+
+fn draw(p: &[f64], rng: &mut impl Rng) -> u32 {
+    let mut u: f64 = rng.random();
+    for (id, &x) in p.iter().enumerate() {
+        if u < x {
+            return id as u32;
+        }
+        u -= x;
+    }
+    (VOCAB - 1) as u32
+}
+
+/// Documents of independent tokens: context carries no information, so the no-context
+/// predictor is the best possible one here.
+fn iid_corpus(p: &[f64], tokens: usize, seed: u64) -> TokenizedCorpus {
+    let mut rng = rng_for(seed, "floor-test", 0);
+    let mut c = TokenizedCorpus::default();
+    for _ in 0..tokens / 100 {
+        let sentences: Vec<Vec<u32>> = (0..4)
+            .map(|_| (0..25).map(|_| draw(p, &mut rng)).collect())
+            .collect();
+        c.push_document(sentences.iter().map(Vec::as_slice));
+    }
+    c
+}
+
+/// (shown, label) at every scored position of `n` masked i.i.d. sequences.
+fn scored_positions(p: &[f64], n: usize) -> Vec<(i64, i64)> {
+    let mut rng = rng_for(2, "floor-test", 1);
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let mut ids: Vec<u32> = std::iter::once(S.cls)
+            .chain((0..60).map(|_| draw(p, &mut rng)))
+            .chain(std::iter::once(S.sep))
+            .collect();
+        let labels = mask_in_place(&mut ids, &config(), &mut rng);
+        for (i, &label) in labels.iter().enumerate() {
+            if label != IGNORE {
+                out.push((ids[i] as i64, label));
+            }
+        }
+    }
+    out
+}
+
+/// The posterior with the kept branch weighted `w` times the random one (1 = the rule).
+fn weighted_loss(u: &Unigram, mask: &MaskConfig, shown: i64, label: i64, w: f64) -> f64 {
+    if shown == mask.specials.mask as i64 {
+        return -u.p(label).ln();
+    }
+    let r = random_draw(shown, mask);
+    let same = if shown == label { w } else { 0.0 };
+    -(u.p(label) * (same + r) / (w * u.p(shown) + r)).ln()
+}
+
+#[test]
+fn matches_the_closed_form_expectation_of_the_masking_rule() {
+    let p = zipf();
+    let mask = config();
+    let unigram = Unigram::fit(&iid_corpus(&p, 300_000, 1), &mask);
+    let positions = scored_positions(&p, 8000);
+    let mc: f64 = positions
+        .iter()
+        .map(|&(s, t)| position_loss(&unigram, &mask, s, t))
+        .sum::<f64>()
+        / positions.len() as f64;
+    // 80% [MASK], 10% random (uniform over non-specials), 10% kept; answer ~ p.
+    let r = 1.0 / (VOCAB - 5) as f64;
+    let mut expected = 0.0;
+    for t in 5..VOCAB as i64 {
+        let pt = p[t as usize];
+        let masked = position_loss(&unigram, &mask, S.mask as i64, t);
+        let kept = position_loss(&unigram, &mask, t, t);
+        let random: f64 = (5..VOCAB as i64)
+            .map(|s| r * position_loss(&unigram, &mask, s, t))
+            .sum();
+        expected += pt * (0.8 * masked + 0.1 * kept + 0.1 * random);
+    }
+    assert!(
+        (mc - expected).abs() < 0.03,
+        "Monte Carlo {mc} vs closed form {expected} over {} positions",
+        positions.len()
+    );
+}
+
+#[test]
+fn no_other_use_of_the_shown_token_does_better_on_context_free_data() {
+    let p = zipf();
+    let mask = config();
+    let unigram = Unigram::fit(&iid_corpus(&p, 300_000, 1), &mask);
+    let positions = scored_positions(&p, 8000);
+    let mean = |w: f64| {
+        positions
+            .iter()
+            .map(|&(s, t)| weighted_loss(&unigram, &mask, s, t, w))
+            .sum::<f64>()
+            / positions.len() as f64
+    };
+    let floor = mean(1.0);
+    let rule: f64 = positions
+        .iter()
+        .map(|&(s, t)| position_loss(&unigram, &mask, s, t))
+        .sum::<f64>()
+        / positions.len() as f64;
+    assert!((floor - rule).abs() < 1e-12);
+    // Plain unigram everywhere (ignores the shown token entirely).
+    let unigram_only = positions
+        .iter()
+        .map(|&(_, t)| -unigram.p(t).ln())
+        .sum::<f64>()
+        / positions.len() as f64;
+    assert!(
+        unigram_only > floor + 0.05,
+        "unigram {unigram_only} vs floor {floor}"
+    );
+    for w in [0.25, 0.5, 2.0, 4.0] {
+        assert!(mean(w) > floor, "weight {w}: {} <= {floor}", mean(w));
+    }
+}
+
+#[test]
+fn a_mask_costs_the_unigram_surprise_and_a_shown_unk_is_certain() {
+    let mask = config();
+    let mut c = TokenizedCorpus::default();
+    c.push_document([[5u32, 5, 5, 6].as_slice()]);
+    let u = Unigram::fit(&c, &mask);
+    // Add-one over the 296 selectable ids (5..300 plus [UNK]): 4 tokens + 296.
+    let p5: f64 = 4.0 / 300.0;
+    assert!((position_loss(&u, &mask, S.mask as i64, 5) + p5.ln()).abs() < 1e-12);
+    // [UNK] is never a random replacement: seen at a scored position, it was kept.
+    assert!(position_loss(&u, &mask, S.unk as i64, S.unk as i64).abs() < 1e-12);
+    // A token shown but answered with another one can only be a random replacement.
+    let r: f64 = 1.0 / 295.0;
+    let q = (2.0 / 300.0) * r / (p5 + r);
+    assert!((position_loss(&u, &mask, 5, 6) + q.ln()).abs() < 1e-12);
+}
+
+#[test]
+fn mean_over_held_out_batches_counts_only_scored_positions() {
+    let mask = config();
+    let mut c = TokenizedCorpus::default();
+    c.push_document([[5u32, 6].as_slice()]);
+    let u = Unigram::fit(&c, &mask);
+    let batch = HostBatch {
+        batch: 1,
+        seq: 4,
+        input_ids: vec![S.cls as i64, S.mask as i64, 6, S.sep as i64],
+        token_type_ids: vec![0; 4],
+        attention_mask: vec![1; 4],
+        mlm_labels: vec![IGNORE, 5, IGNORE, IGNORE],
+        nsp_labels: vec![0],
+        real_tokens: 4,
+    };
+    let expected = position_loss(&u, &mask, S.mask as i64, 5);
+    assert!((no_context_loss(&u, &mask, &[batch]) - expected).abs() < 1e-12);
+    assert!(no_context_loss(&u, &mask, &[]).is_nan());
+}
