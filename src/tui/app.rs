@@ -97,6 +97,13 @@ impl App {
         self.history.last().map_or(0, |m| m.step)
     }
 
+    /// The last held-out MLM loss minus the no-context floor.
+    pub fn above_floor(&self) -> Option<f64> {
+        let floor = self.info.as_ref()?.no_context_mlm_loss;
+        let gap = self.history.last_eval()?.mlm_loss - floor;
+        gap.is_finite().then_some(gap)
+    }
+
     fn finished(&self) -> bool {
         matches!(self.status, Status::Finished(_))
     }
@@ -124,7 +131,7 @@ impl App {
         }
         if self.typing() {
             let command = match self.panel {
-                Panel::Probe => self.probe.on_key(key, self.step()),
+                Panel::Probe => self.probe.on_key(key, self.step(), self.above_floor()),
                 _ => self
                     .hyper
                     .on_key(key, self.info.as_ref().map(|i| &i.config)),

@@ -30,6 +30,9 @@ pub struct Entry {
     pub text: String,
     /// Training step when it was asked.
     pub step: u64,
+    /// Held-out MLM loss minus the no-context floor at the last evaluation before it
+    /// was asked (above 0: the model did not use context yet).
+    pub above_floor: Option<f64>,
     pub latency_ms: f64,
     pub outcome: Outcome,
 }
@@ -56,15 +59,21 @@ impl ProbeState {
         }
     }
 
-    /// Keys while the panel has focus; returns a command to send, if any.
-    pub fn on_key(&mut self, key: KeyEvent, step: u64) -> Option<Command> {
+    /// Keys while the panel has focus; returns a command to send, if any. `step` and
+    /// `above_floor` describe the model a probe is asked of.
+    pub fn on_key(
+        &mut self,
+        key: KeyEvent,
+        step: u64,
+        above_floor: Option<f64>,
+    ) -> Option<Command> {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
             KeyCode::Char('t') if ctrl => {
                 self.pair_mode = !self.pair_mode;
                 self.message = None;
             }
-            KeyCode::Enter => return self.submit(step),
+            KeyCode::Enter => return self.submit(step, above_floor),
             KeyCode::Up => self.browse_by(1),
             KeyCode::Down => self.browse_by(-1),
             KeyCode::Esc => self.focused = false,
@@ -112,7 +121,7 @@ impl ProbeState {
         }
     }
 
-    fn submit(&mut self, step: u64) -> Option<Command> {
+    fn submit(&mut self, step: u64, above_floor: Option<f64>) -> Option<Command> {
         let text = self.input.value().trim().to_string();
         if text.is_empty() {
             return None;
@@ -148,6 +157,7 @@ impl ProbeState {
                 id,
                 text,
                 step,
+                above_floor,
                 latency_ms: 0.0,
                 outcome: Outcome::Pending,
             },
@@ -253,6 +263,12 @@ fn entry_lines(e: &Entry, width: usize) -> Vec<Line<'static>> {
             bar(r.is_next, bar_width)
         ))),
         Outcome::Fill(r) => {
+            if let Some(gap) = e.above_floor.filter(|g| *g > 0.0) {
+                lines.push(Line::styled(
+                    format!("  not using context yet (held-out MLM loss {gap:.2} above the no-context floor): expect frequent words"),
+                    Style::default().fg(theme::WARN),
+                ));
+            }
             for (i, preds) in r.masks.iter().enumerate() {
                 if r.masks.len() > 1 {
                     lines.push(Line::styled(format!("  [MASK] {}", i + 1), theme::dim()));

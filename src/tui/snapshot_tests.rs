@@ -78,6 +78,7 @@ fn probe_panel_with_answers() {
             id: 2,
             text: "it rained. | we stayed in.".into(),
             step: 590,
+            above_floor: Some(0.52),
             latency_ms: 9.0,
             outcome: Outcome::Pair(NextSentenceResult {
                 a: "it rained.".into(),
@@ -89,6 +90,7 @@ fn probe_panel_with_answers() {
             id: 1,
             text: "this movie was [MASK] .".into(),
             step: 580,
+            above_floor: Some(0.52),
             latency_ms: 14.0,
             outcome: Outcome::Fill(FillMaskResult {
                 text: "this movie was [MASK] .".into(),

@@ -192,6 +192,29 @@ fn a_probe_is_sent_and_its_answer_filed() {
 }
 
 #[test]
+fn a_probe_records_where_the_model_stood_against_the_no_context_floor() {
+    let mut app = App::new();
+    app.on_key(ch('2'));
+    let ask = |app: &mut App| {
+        app.probe.input = tui_input::Input::new("this movie was [MASK] .".into());
+        app.on_key(key(KeyCode::Enter));
+        app.probe.entries[0].above_floor
+    };
+    assert_eq!(ask(&mut app), None, "nothing known before the start");
+    app.on_event(Event::Started(start_info()));
+    app.on_event(Event::Step(step(10)));
+    assert_eq!(ask(&mut app), None, "no evaluation yet");
+    app.on_event(Event::Eval(eval(233)));
+    let gap = ask(&mut app).unwrap();
+    assert!((gap - (6.6 - 6.08)).abs() < 1e-9, "{gap}");
+    app.on_event(Event::Eval(EvalMetrics {
+        mlm_loss: 5.5,
+        ..eval(466)
+    }));
+    assert!(ask(&mut app).unwrap() < 0.0);
+}
+
+#[test]
 fn pair_mode_sends_two_sentences() {
     let mut app = App::new();
     app.on_key(ch('2'));
