@@ -1,0 +1,127 @@
+//! Reading a session's records back: the step logs, evaluations and changes a resumed
+//! workbench replays on its charts.
+
+use super::{CHANGES_FILE, CHANGES_HEADER, METRICS_FILE, METRICS_HEADER};
+use crate::protocol::{EvalMetrics, History, StepMetrics};
+use crate::session::Session;
+
+/// Reads a session's `metrics.csv` and `changes.csv` back (rows that do not parse are
+/// skipped).
+pub fn read_history(session: &Session) -> History {
+    let mut history = History::default();
+    // The files always have these headers: another layout is moved aside on open.
+    let m = |name: &str| column(METRICS_HEADER, name);
+    if let Ok(mut reader) = csv::Reader::from_path(session.path(METRICS_FILE)) {
+        for row in reader.records().filter_map(|r| r.ok()) {
+            let f = |name: &str| {
+                row.get(m(name))
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .unwrap_or(f64::NAN)
+            };
+            let (Some(step), Some(epoch)) = (
+                row.get(m("step")).and_then(|v| v.parse::<u64>().ok()),
+                row.get(m("epoch")).and_then(|v| v.parse::<usize>().ok()),
+            ) else {
+                continue;
+            };
+            match row.get(m("split")) {
+                Some("train") => history.steps.push(StepMetrics {
+                    step,
+                    epoch,
+                    epoch_progress: 0.0,
+                    mlm_loss: f("mlm_loss"),
+                    mlm_acc: f("mlm_acc"),
+                    nsp_loss: f("nsp_loss"),
+                    nsp_acc: f("nsp_acc"),
+                    lr: f("lr"),
+                    grad_norm: f("grad_norm"),
+                    tokens_per_s: f("tokens_per_s"),
+                    data_wait: f("data_wait"),
+                    elapsed_s: f("wall_s"),
+                    memory: None,
+                }),
+                Some("heldout") => history.evals.push(EvalMetrics {
+                    step,
+                    epoch,
+                    mlm_loss: f("mlm_loss"),
+                    mlm_acc: f("mlm_acc"),
+                    perplexity: f("perplexity"),
+                    nsp_loss: f("nsp_loss"),
+                    nsp_acc: f("nsp_acc"),
+                    seconds: 0.0,
+                }),
+                _ => {}
+            }
+        }
+    }
+    let c = |name: &str| column(CHANGES_HEADER, name);
+    if let Ok(mut reader) = csv::Reader::from_path(session.path(CHANGES_FILE)) {
+        for row in reader.records().filter_map(|r| r.ok()) {
+            if let (Some(step), Some(key), Some(value)) = (
+                row.get(c("step")).and_then(|v| v.parse::<u64>().ok()),
+                row.get(c("key")),
+                row.get(c("value")),
+            ) {
+                history.changes.push((step, format!("{key}={value}")));
+            }
+        }
+    }
+    history
+}
+
+fn column(header: &[&str], name: &str) -> usize {
+    header
+        .iter()
+        .position(|h| *h == name)
+        .expect("a column of bertwork's own header")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::Records;
+
+    #[test]
+    fn history_reads_back_what_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let session = Session {
+            name: "h".into(),
+            dir: dir.path().to_path_buf(),
+        };
+        let mut records = Records::open(&session, None).unwrap();
+        let step = StepMetrics {
+            step: 10,
+            epoch: 0,
+            epoch_progress: 0.0,
+            mlm_loss: 7.5,
+            mlm_acc: 0.25,
+            nsp_loss: 0.69,
+            nsp_acc: 0.5,
+            lr: 1e-4,
+            grad_norm: 1.5,
+            tokens_per_s: 1000.0,
+            data_wait: 0.0,
+            elapsed_s: 2.0,
+            memory: None,
+        };
+        records.step(&step).unwrap();
+        let eval = EvalMetrics {
+            step: 10,
+            epoch: 0,
+            mlm_loss: 7.0,
+            mlm_acc: 0.3,
+            perplexity: 7f64.exp(),
+            nsp_loss: 0.6,
+            nsp_acc: 0.7,
+            seconds: 0.0,
+        };
+        records.eval(&eval, 2.5).unwrap();
+        records
+            .change("train.lr", "0.0005", 11, 0, "command")
+            .unwrap();
+        let h = read_history(&session);
+        assert_eq!(h.steps, vec![step]);
+        assert_eq!(h.evals, vec![eval]);
+        assert_eq!(h.changes, vec![(11, "train.lr=0.0005".to_string())]);
+    }
+}
