@@ -22,11 +22,6 @@ pub struct Unigram {
 
 impl Unigram {
     pub fn fit(train: &TokenizedCorpus, mask: &MaskConfig) -> Self {
-        let s = mask.specials;
-        let selectable = |id: usize| {
-            let id = id as u32;
-            id != s.cls && id != s.sep && id != s.pad && id != s.mask
-        };
         let mut counts = vec![0u64; mask.vocab_size];
         for &t in train.token_ids() {
             if let Some(c) = counts.get_mut(t as usize) {
@@ -35,7 +30,7 @@ impl Unigram {
         }
         let (mut total, mut kinds) = (0u64, 0u64);
         for (id, &c) in counts.iter().enumerate() {
-            if selectable(id) {
+            if mask.selectable(id as u32) {
                 total += c;
                 kinds += 1;
             }
@@ -45,7 +40,7 @@ impl Unigram {
             .iter()
             .enumerate()
             .map(|(id, &c)| {
-                if selectable(id) {
+                if mask.selectable(id as u32) {
                     (c + 1) as f64 / denominator
                 } else {
                     0.0
@@ -64,26 +59,9 @@ impl Unigram {
     }
 }
 
-/// Probability of each token under the random-replacement draw (uniform over the
-/// non-special ids, as `masking::random_token` draws).
+/// Probability that a random replacement shows `id`.
 fn random_draw(id: i64, mask: &MaskConfig) -> f64 {
-    let specials = [
-        mask.specials.pad,
-        mask.specials.unk,
-        mask.specials.cls,
-        mask.specials.sep,
-        mask.specials.mask,
-    ];
-    let mut distinct = specials.to_vec();
-    distinct.sort_unstable();
-    distinct.dedup();
-    let drawable = mask.vocab_size.saturating_sub(distinct.len()).max(1);
-    match u32::try_from(id) {
-        Ok(id) if (id as usize) < mask.vocab_size && !mask.specials.contains(id) => {
-            1.0 / drawable as f64
-        }
-        _ => 0.0,
-    }
+    u32::try_from(id).map_or(0.0, |id| mask.random_token_prob(id))
 }
 
 /// Negative log-probability the no-context predictor gives the `label` at a position

@@ -17,15 +17,39 @@ pub struct MaskConfig {
     pub specials: SpecialIds,
 }
 
+impl MaskConfig {
+    /// Whether masking may select `id` (every token but `[CLS]`, `[SEP]`, `[PAD]` and
+    /// `[MASK]`; `[UNK]` may be selected).
+    pub fn selectable(&self, id: u32) -> bool {
+        let s = self.specials;
+        id != s.cls && id != s.sep && id != s.pad && id != s.mask
+    }
+
+    /// Probability that a random replacement is `id` (uniform over the non-special
+    /// ids, as [`random_token`] draws them).
+    pub fn random_token_prob(&self, id: u32) -> f64 {
+        if id as usize >= self.vocab_size || self.specials.contains(id) {
+            return 0.0;
+        }
+        let s = self.specials;
+        let mut ids = [s.pad, s.unk, s.cls, s.sep, s.mask];
+        ids.sort_unstable();
+        let mut specials = 0;
+        for (i, &x) in ids.iter().enumerate() {
+            if (x as usize) < self.vocab_size && (i == 0 || ids[i - 1] != x) {
+                specials += 1;
+            }
+        }
+        1.0 / (self.vocab_size - specials).max(1) as f64
+    }
+}
+
 /// Masks `ids` in place and returns the labels (original id at selected positions,
 /// [`IGNORE`] elsewhere). `[CLS]`, `[SEP]`, `[PAD]` and `[MASK]` are never selected.
 pub fn mask_in_place(ids: &mut [u32], config: &MaskConfig, rng: &mut impl Rng) -> Vec<i64> {
     let s = config.specials;
     let candidates: Vec<usize> = (0..ids.len())
-        .filter(|&i| {
-            let id = ids[i];
-            id != s.cls && id != s.sep && id != s.pad && id != s.mask
-        })
+        .filter(|&i| config.selectable(ids[i]))
         .collect();
     let mut labels = vec![IGNORE; ids.len()];
     if candidates.is_empty() {

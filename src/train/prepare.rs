@@ -132,11 +132,7 @@ pub fn prepare(config: &Config, session: &Session) -> Result<Prepared> {
     };
     let (train, heldout) = all.split(config.data.heldout_fraction, config.train.seed)?;
     let unk = tokenizer.specials.unk;
-    let unk_count = (0..all.num_documents())
-        .flat_map(|d| all.document(d))
-        .flatten()
-        .filter(|&&t| t == unk)
-        .count();
+    let unk_count = all.token_ids().iter().filter(|&&t| t == unk).count();
     let seed = config.train.seed;
     let heldout_examples = epoch_examples(
         &heldout,

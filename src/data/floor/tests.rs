@@ -70,6 +70,11 @@ fn scored_positions(p: &[f64], n: usize) -> Vec<(i64, i64)> {
     out
 }
 
+/// Mean of `loss(shown, label)` over the positions.
+fn mean_over(positions: &[(i64, i64)], loss: impl Fn(i64, i64) -> f64) -> f64 {
+    positions.iter().map(|&(s, t)| loss(s, t)).sum::<f64>() / positions.len() as f64
+}
+
 /// The posterior with the kept branch weighted `w` times the random one (1 = the rule).
 fn weighted_loss(u: &Unigram, mask: &MaskConfig, shown: i64, label: i64, w: f64) -> f64 {
     if shown == mask.specials.mask as i64 {
@@ -86,11 +91,7 @@ fn matches_the_closed_form_expectation_of_the_masking_rule() {
     let mask = config();
     let unigram = Unigram::fit(&iid_corpus(&p, 300_000, 1), &mask);
     let positions = scored_positions(&p, 8000);
-    let mc: f64 = positions
-        .iter()
-        .map(|&(s, t)| position_loss(&unigram, &mask, s, t))
-        .sum::<f64>()
-        / positions.len() as f64;
+    let mc = mean_over(&positions, |s, t| position_loss(&unigram, &mask, s, t));
     // 80% [MASK], 10% random (uniform over non-specials), 10% kept; answer ~ p.
     let r = 1.0 / (VOCAB - 5) as f64;
     let mut expected = 0.0;
@@ -116,26 +117,12 @@ fn no_other_use_of_the_shown_token_does_better_on_context_free_data() {
     let mask = config();
     let unigram = Unigram::fit(&iid_corpus(&p, 300_000, 1), &mask);
     let positions = scored_positions(&p, 8000);
-    let mean = |w: f64| {
-        positions
-            .iter()
-            .map(|&(s, t)| weighted_loss(&unigram, &mask, s, t, w))
-            .sum::<f64>()
-            / positions.len() as f64
-    };
+    let mean = |w: f64| mean_over(&positions, |s, t| weighted_loss(&unigram, &mask, s, t, w));
     let floor = mean(1.0);
-    let rule: f64 = positions
-        .iter()
-        .map(|&(s, t)| position_loss(&unigram, &mask, s, t))
-        .sum::<f64>()
-        / positions.len() as f64;
+    let rule = mean_over(&positions, |s, t| position_loss(&unigram, &mask, s, t));
     assert!((floor - rule).abs() < 1e-12);
     // Plain unigram everywhere (ignores the shown token entirely).
-    let unigram_only = positions
-        .iter()
-        .map(|&(_, t)| -unigram.p(t).ln())
-        .sum::<f64>()
-        / positions.len() as f64;
+    let unigram_only = mean_over(&positions, |_, t| -unigram.p(t).ln());
     assert!(
         unigram_only > floor + 0.05,
         "unigram {unigram_only} vs floor {floor}"
