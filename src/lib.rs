@@ -11,6 +11,7 @@ pub mod device;
 pub mod headless;
 pub mod hf;
 pub mod model;
+pub mod parallel;
 pub mod probe;
 pub mod protocol;
 pub mod records;

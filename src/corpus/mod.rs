@@ -41,23 +41,10 @@ pub fn load_text(source: &CorpusSource, column: &str) -> Result<TextCorpus> {
 }
 
 fn split_batch(corpus: &mut TextCorpus, texts: Vec<String>) {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = texts.len().div_ceil(threads).max(1);
-    let parts: Vec<Vec<Vec<String>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = texts
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|t| sentences::document_sentences(t))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("sentence splitting does not panic"))
-            .collect()
+    let parts = crate::parallel::map_chunks(&texts, |part| {
+        part.iter()
+            .map(|t| sentences::document_sentences(t))
+            .collect::<Vec<_>>()
     });
     for sentences in parts.into_iter().flatten() {
         if sentences.is_empty() {

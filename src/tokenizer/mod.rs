@@ -80,22 +80,8 @@ where
     S: AsRef<str> + Sync,
 {
     let texts: Vec<S> = texts.collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = texts.len().div_ceil(threads).max(1);
     // Normalising and pre-tokenizing is most of the work: one map per thread, merged.
-    let maps: Vec<Result<HashMap<String, u64>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = texts
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || count_words(part)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow!("word counting failed")))
-            })
-            .collect()
-    });
+    let maps = crate::parallel::map_chunks(&texts, |part| count_words(part));
     let mut counts: HashMap<String, u64> = HashMap::new();
     for map in maps {
         for (word, n) in map? {
