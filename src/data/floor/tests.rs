@@ -85,12 +85,36 @@ fn weighted_loss(u: &Unigram, mask: &MaskConfig, shown: i64, label: i64, w: f64)
     -(u.p(label) * (same + r) / (w * u.p(shown) + r)).ln()
 }
 
-#[test]
-fn matches_the_closed_form_expectation_of_the_masking_rule() {
+/// Context-free data with a known unigram, a unigram fitted on a training sample of
+/// it, and the scored positions of other masked sequences.
+struct Fixture {
+    p: Vec<f64>,
+    mask: MaskConfig,
+    unigram: Unigram,
+    positions: Vec<(i64, i64)>,
+}
+
+fn fixture() -> Fixture {
     let p = zipf();
     let mask = config();
     let unigram = Unigram::fit(&iid_corpus(&p, 300_000, 1), &mask);
     let positions = scored_positions(&p, 8000);
+    Fixture {
+        p,
+        mask,
+        unigram,
+        positions,
+    }
+}
+
+#[test]
+fn matches_the_closed_form_expectation_of_the_masking_rule() {
+    let Fixture {
+        p,
+        mask,
+        unigram,
+        positions,
+    } = fixture();
     let mc = mean_over(&positions, |s, t| position_loss(&unigram, &mask, s, t));
     // 80% [MASK], 10% random (uniform over non-specials), 10% kept; answer ~ p.
     let r = 1.0 / (VOCAB - 5) as f64;
@@ -113,10 +137,12 @@ fn matches_the_closed_form_expectation_of_the_masking_rule() {
 
 #[test]
 fn no_other_use_of_the_shown_token_does_better_on_context_free_data() {
-    let p = zipf();
-    let mask = config();
-    let unigram = Unigram::fit(&iid_corpus(&p, 300_000, 1), &mask);
-    let positions = scored_positions(&p, 8000);
+    let Fixture {
+        mask,
+        unigram,
+        positions,
+        ..
+    } = fixture();
     let mean = |w: f64| mean_over(&positions, |s, t| weighted_loss(&unigram, &mask, s, t, w));
     let floor = mean(1.0);
     let rule = mean_over(&positions, |s, t| position_loss(&unigram, &mask, s, t));
