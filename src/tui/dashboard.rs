@@ -94,44 +94,14 @@ fn loss_chart(
         })
         .unwrap_or_default();
     let mut sets = vec![
-        Dataset::default()
-            .name("raw")
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(Style::default().fg(theme::RAW))
-            .data(&raw),
-        Dataset::default()
-            .name("smoothed")
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(Style::default().fg(color))
-            .data(&smooth),
-        Dataset::default()
-            .name("held-out")
-            .marker(Marker::Dot)
-            .graph_type(GraphType::Scatter)
-            .style(Style::default().fg(theme::EVAL))
-            .data(&evals),
+        line(&raw, theme::RAW).name("raw"),
+        line(&smooth, color).name("smoothed"),
+        dots(&evals, theme::EVAL).name("held-out"),
     ];
     if !level.is_empty() {
-        sets.push(
-            Dataset::default()
-                .name("no context")
-                .marker(Marker::Dot)
-                .graph_type(GraphType::Scatter)
-                .style(Style::default().fg(theme::FLOOR))
-                .data(&level),
-        );
+        sets.push(dots(&level, theme::FLOOR).name("no context"));
     }
-    for m in &markers {
-        sets.push(
-            Dataset::default()
-                .marker(Marker::Dot)
-                .graph_type(GraphType::Scatter)
-                .style(Style::default().fg(theme::MARKER))
-                .data(m),
-        );
-    }
+    sets.extend(markers.iter().map(|m| dots(m, theme::MARKER)));
     let label = |v: f64| Span::raw(format!("{v:.2}"));
     let chart = Chart::new(sets)
         .block(Block::default().borders(Borders::ALL).title(title))
@@ -145,6 +115,22 @@ fn loss_chart(
             label(y1),
         ]));
     frame.render_widget(chart, area);
+}
+
+fn line(data: &[(f64, f64)], color: ratatui::style::Color) -> Dataset<'_> {
+    Dataset::default()
+        .marker(Marker::Braille)
+        .graph_type(GraphType::Line)
+        .style(Style::default().fg(color))
+        .data(data)
+}
+
+fn dots(data: &[(f64, f64)], color: ratatui::style::Color) -> Dataset<'_> {
+    Dataset::default()
+        .marker(Marker::Dot)
+        .graph_type(GraphType::Scatter)
+        .style(Style::default().fg(color))
+        .data(data)
 }
 
 fn eta(app: &App) -> String {
