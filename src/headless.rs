@@ -11,6 +11,7 @@ use crate::cli::{ProbeArgs, TrainArgs};
 use crate::protocol::{Command, Event, FinishReason, StartInfo};
 use crate::session::Session;
 use crate::train::{TrainSetup, TrainerHandle};
+use crossbeam_channel::select;
 
 pub fn train(args: &TrainArgs) -> Result<ExitCode> {
     let config = args.resolve()?;
@@ -19,45 +20,48 @@ pub fn train(args: &TrainArgs) -> Result<ExitCode> {
 }
 
 /// Runs a prepared setup (a new run or a resume) to the end, printing progress.
+///
+/// Exit status: 0 when the run completed, 1 when it failed, 128 + N when signal N
+/// (SIGINT, SIGTERM, SIGHUP) stopped it (after saving; a second signal quits at once).
 pub fn run(setup: TrainSetup, json: bool) -> Result<ExitCode> {
+    // Holds the session's lock until the process ends, after the trainer thread.
+    let _session = setup.session.clone();
+    let signals = crate::signals::listen()?;
     let handle = TrainerHandle::spawn(setup);
-    install_ctrl_c(handle.commands.clone());
     let mut out = Printer::new(json);
     let mut reason = FinishReason::Failed;
-    for event in handle.events.iter() {
-        if let Event::Error { message } = &event {
-            if message.contains("training is paused") {
-                // Nobody is here to resume: stop and keep the last good weights.
+    let mut stopped_by: Option<i32> = None;
+    loop {
+        select! {
+            recv(signals) -> signal => {
+                let Ok(signal) = signal else { continue };
+                let name = crate::signals::name(signal);
+                if stopped_by.is_some() {
+                    out.note(&format!("{name} again: exiting without saving"));
+                    std::process::exit(crate::signals::exit_status(signal).into());
+                }
+                stopped_by = Some(signal);
+                out.note(&format!(
+                    "{name}: finishing the current step and saving (send it again to quit at once)"
+                ));
                 let _ = handle.commands.send(Command::Stop);
             }
-        }
-        out.event(&event);
-        if let Event::Finished(summary) = &event {
-            reason = summary.reason;
-            break;
+            recv(handle.events) -> event => {
+                let Ok(event) = event else { break };
+                out.event(&event);
+                if let Event::Finished(summary) = &event {
+                    reason = summary.reason;
+                    break;
+                }
+            }
         }
     }
     handle.join();
-    Ok(match reason {
-        FinishReason::Failed => ExitCode::FAILURE,
+    Ok(match (reason, stopped_by) {
+        (FinishReason::Failed, _) => ExitCode::FAILURE,
+        (_, Some(signal)) => ExitCode::from(crate::signals::exit_status(signal)),
         _ => ExitCode::SUCCESS,
     })
-}
-
-/// First Ctrl-C: stop gracefully (finish the step, save). Second: exit at once.
-fn install_ctrl_c(commands: crossbeam_channel::Sender<Command>) {
-    let mut pressed = false;
-    let _ = ctrlc::set_handler(move || {
-        if pressed {
-            eprintln!("\ninterrupted again: exiting without saving");
-            std::process::exit(130);
-        }
-        pressed = true;
-        eprintln!(
-            "\ninterrupted: finishing the current step and saving (Ctrl-C again to quit at once)"
-        );
-        let _ = commands.send(Command::Stop);
-    });
 }
 
 struct Printer {
@@ -76,13 +80,26 @@ impl Printer {
         }
     }
 
+    /// A line on stdout. Write errors are ignored: a closed pipe (`| head`) or a hung
+    /// up terminal must not stop training before it saves.
     fn line(&self, text: String) {
         match &self.bar {
             Some(bar) => bar.println(text),
             None => {
-                println!("{text}");
-                let _ = std::io::stdout().flush();
+                let mut stdout = std::io::stdout().lock();
+                let _ = writeln!(stdout, "{text}").and_then(|_| stdout.flush());
             }
+        }
+    }
+
+    /// A line on stderr (errors, notes about signals), errors ignored as in `line`.
+    fn note(&self, text: &str) {
+        let write = || {
+            let _ = writeln!(std::io::stderr(), "{text}");
+        };
+        match &self.bar {
+            Some(bar) => bar.suspend(write),
+            None => write(),
         }
     }
 
@@ -100,8 +117,8 @@ impl Printer {
         }
         if self.json {
             if let Ok(s) = serde_json::to_string(event) {
-                println!("{s}");
-                let _ = std::io::stdout().flush();
+                let mut stdout = std::io::stdout().lock();
+                let _ = writeln!(stdout, "{s}").and_then(|_| stdout.flush());
             }
             return;
         }
@@ -151,13 +168,7 @@ impl Printer {
                 change.value_string()
             )),
             Event::Warning { message } => self.line(format!("warning: {message}")),
-            Event::Error { message } => {
-                if let Some(bar) = &self.bar {
-                    bar.suspend(|| eprintln!("error: {message}"));
-                } else {
-                    eprintln!("error: {message}");
-                }
-            }
+            Event::Error { message } => self.note(&format!("error: {message}")),
             Event::Finished(s) => {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();

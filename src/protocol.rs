@@ -251,5 +251,9 @@ pub struct Summary {
     pub epoch: usize,
     pub elapsed_s: f64,
     pub last_eval: Option<EvalMetrics>,
+    /// The session folder, where the run saved (`None` when nothing was saved: a run
+    /// that failed before its first checkpoint).
     pub session_dir: Option<PathBuf>,
+    /// Why a `Failed` run failed, in full (also sent as an `Error` event).
+    pub error: Option<String>,
 }

@@ -43,7 +43,7 @@ pub fn run(args: &ResumeArgs) -> Result<ExitCode> {
 
 /// The setup of a resume and the warnings to show (checkpoints that were skipped).
 pub fn setup(args: &ResumeArgs) -> Result<(TrainSetup, Vec<String>)> {
-    let session = Session::open(&args.name)?;
+    let session = Session::open_to_write(&args.name)?;
     let (found, mut warnings) = latest_good(&session)?;
     let sets = args.overrides();
     let Some((dir, state)) = found else {

@@ -220,7 +220,8 @@ fn dir_size(dir: &Path) -> u64 {
 }
 
 fn remove(name: &str, yes: bool) -> Result<ExitCode> {
-    let session = Session::open(name)?;
+    // Locked before asking, so a run cannot start (or be running) while it is removed.
+    let session = Session::open_to_write(name)?;
     let size = dir_size(&session.dir) as f64 / 1e6;
     if !yes {
         if !std::io::stdin().is_terminal() {

@@ -276,10 +276,7 @@ fn synthetic(args: &BenchArgs, index: u64, device: tch::Device) -> DeviceBatch {
 
 fn pipeline(config: &Config, path: &std::path::Path, args: &BenchArgs) -> Result<PipelineResult> {
     let home = tempfile_dir()?;
-    let session = crate::session::Session {
-        name: "bench".into(),
-        dir: home.clone(),
-    };
+    let session = crate::session::Session::scratch("bench", home.clone());
     let mut config = config.clone();
     config.data.corpus = Some(path.to_path_buf());
     config.train.batch_size = args.batch_size;

@@ -23,10 +23,7 @@ pub struct ProbeLatency {
 
 pub fn measure(config: &Config, probes: usize) -> Result<ProbeLatency> {
     let home = std::env::temp_dir().join(format!("bertwork-probe-bench-{}", std::process::id()));
-    let session = Session {
-        name: "probe-bench".into(),
-        dir: home.join("s"),
-    };
+    let session = Session::scratch("probe-bench", home.join("s"));
     std::fs::create_dir_all(&session.dir)?;
     let handle = TrainerHandle::spawn(TrainSetup::fresh(config.clone(), session));
     let mut first_step = None;

@@ -62,10 +62,7 @@ pub fn measure(config: &Config, block: u64, blocks_each: usize) -> Result<UiOver
     config.train.max_steps = warm + block * total_blocks;
     config.train.epochs = 1000;
     let home = std::env::temp_dir().join(format!("bertwork-ui-bench-{}", std::process::id()));
-    let session = Session {
-        name: "ui-bench".into(),
-        dir: home.join("s"),
-    };
+    let session = Session::scratch("ui-bench", home.join("s"));
     std::fs::create_dir_all(&session.dir)?;
     let handle = TrainerHandle::spawn(TrainSetup::fresh(config, session));
     let sink = std::fs::OpenOptions::new().write(true).open("/dev/null")?;

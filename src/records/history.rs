@@ -84,10 +84,7 @@ mod tests {
     #[test]
     fn history_reads_back_what_was_written() {
         let dir = tempfile::tempdir().unwrap();
-        let session = Session {
-            name: "h".into(),
-            dir: dir.path().to_path_buf(),
-        };
+        let session = Session::scratch("h", dir.path().to_path_buf());
         let mut records = Records::open(&session, None).unwrap();
         let step = StepMetrics {
             step: 10,

@@ -42,10 +42,10 @@ pub fn run(setup: TrainSetup, commands: Receiver<Command>, events: Sender<Event>
             Err(e)
         }
     };
-    let session_dir = session.dir;
     let summary = summary.unwrap_or_else(|e| {
+        let message = format!("{e:#}");
         let _ = events.send(Event::Error {
-            message: format!("{e:#}"),
+            message: message.clone(),
         });
         Summary {
             reason: FinishReason::Failed,
@@ -53,7 +53,9 @@ pub fn run(setup: TrainSetup, commands: Receiver<Command>, events: Sender<Event>
             epoch: 0,
             elapsed_s: start.elapsed().as_secs_f64(),
             last_eval: None,
-            session_dir: Some(session_dir),
+            // Only a folder that still holds saved work is worth pointing at.
+            session_dir: session.has_saved_work().then(|| session.dir.clone()),
+            error: Some(message),
         }
     });
     let _ = events.send(Event::Finished(summary));
@@ -225,6 +227,7 @@ impl Trainer {
             elapsed_s: self.elapsed(),
             last_eval: self.last_eval.clone(),
             session_dir: Some(self.session.dir.clone()),
+            error: None,
         })
     }
 

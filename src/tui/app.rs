@@ -206,7 +206,18 @@ impl App {
         Vec::new()
     }
 
-    fn stop_and_save(&mut self) -> Vec<Action> {
+    /// A termination signal (SIGTERM, SIGHUP, SIGINT): stop gracefully, save and leave,
+    /// as Ctrl-C does.
+    pub fn on_signal(&mut self, name: &str) -> Vec<Action> {
+        self.popup = None;
+        self.log.push(
+            Level::Warning,
+            format!("{name} received: send it again to quit at once without saving"),
+        );
+        self.stop_and_save()
+    }
+
+    pub fn stop_and_save(&mut self) -> Vec<Action> {
         if self.finished() {
             return vec![Action::Exit];
         }

@@ -13,9 +13,20 @@ use super::terminal::Term;
 use crate::protocol::Summary;
 use crate::train::TrainerHandle;
 
-/// Runs until the user leaves. Returns the trainer's summary after a graceful stop
-/// (or a finished run), `None` when the user quit without saving.
-pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Option<Summary>> {
+/// How the workbench ended.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The trainer's summary after a graceful stop or a finished run; `None` when the
+    /// user quit without saving, or a second signal cut the stop short.
+    pub summary: Option<Summary>,
+    /// The termination signal that stopped the run, if one did.
+    pub signal: Option<i32>,
+}
+
+/// Runs until the user leaves, the run has stopped after a termination signal, or a
+/// second signal asks to leave at once. If the terminal goes away (SIGHUP, a closed
+/// window), drawing stops and the run still stops and saves.
+pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Outcome> {
     let (input_tx, input_rx) = unbounded();
     std::thread::Builder::new()
         .name("bertwork-input".into())
@@ -26,10 +37,10 @@ pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Option<Summary
                 }
             }
         })?;
-    let (signal_tx, signal_rx) = unbounded();
-    let _ = ctrlc::set_handler(move || {
-        let _ = signal_tx.send(());
-    });
+    let signals = crate::signals::listen()?;
+    let mut outcome = Outcome::default();
+    let mut input_rx = input_rx;
+    let mut screen = true;
     let ticker = tick(Duration::from_millis(500));
     let mut app = App::new();
     app.memory = crate::device::rss_line();
@@ -37,8 +48,15 @@ pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Option<Summary
     // Once the trainer has finished its channel closes; the dashboard stays open.
     let mut events = handle.events.clone();
     loop {
-        if dirty {
-            terminal.draw(|f| draw(f, &app))?;
+        if dirty && screen {
+            if terminal.draw(|f| draw(f, &app)).is_err() {
+                // The terminal is gone: nobody can answer, so stop and save.
+                screen = false;
+                input_rx = crossbeam_channel::never();
+                for action in app.stop_and_save() {
+                    send(handle, action);
+                }
+            }
             dirty = false;
         }
         let actions = select! {
@@ -46,7 +64,10 @@ pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Option<Summary
                 Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => app.on_key(k),
                 Ok(TermEvent::Resize(_, _)) => Vec::new(),
                 Ok(_) => continue,
-                Err(_) => Vec::new(),
+                Err(_) => {
+                    input_rx = crossbeam_channel::never();
+                    Vec::new()
+                }
             },
             recv(events) -> ev => match ev {
                 Ok(ev) => {
@@ -62,10 +83,14 @@ pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Option<Summary
                     Vec::new()
                 }
             },
-            recv(signal_rx) -> _ => app.on_key(crossterm::event::KeyEvent::new(
-                crossterm::event::KeyCode::Char('c'),
-                crossterm::event::KeyModifiers::CONTROL,
-            )),
+            recv(signals) -> signal => {
+                let Ok(signal) = signal else { continue };
+                if outcome.signal.is_some() {
+                    return Ok(outcome); // a second signal: leave at once
+                }
+                outcome.signal = Some(signal);
+                app.on_signal(crate::signals::name(signal))
+            },
             recv(ticker) -> _ => {
                 // On CUDA the step logs carry the GPU figures instead.
                 if app.history.steps.last().is_none_or(|m| m.memory.is_none()) {
@@ -76,15 +101,20 @@ pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Option<Summary
         };
         dirty = true;
         for action in actions {
-            match action {
-                Action::Send(cmd) => {
-                    let _ = handle.commands.send(cmd);
+            if action == Action::Exit {
+                if screen {
+                    let _ = terminal.draw(|f| draw(f, &app));
                 }
-                Action::Exit => {
-                    terminal.draw(|f| draw(f, &app))?;
-                    return Ok(app.summary.clone());
-                }
+                outcome.summary = app.summary.clone();
+                return Ok(outcome);
             }
+            send(handle, action);
         }
+    }
+}
+
+fn send(handle: &TrainerHandle, action: Action) {
+    if let Action::Send(cmd) = action {
+        let _ = handle.commands.send(cmd);
     }
 }

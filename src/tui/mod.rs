@@ -14,12 +14,13 @@ mod snapshot_tests;
 mod terminal;
 mod theme;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 
 use crate::cli::TrainArgs;
+use crate::protocol::FinishReason;
 use crate::session::Session;
 use crate::train::{TrainSetup, TrainerHandle};
 
@@ -42,24 +43,48 @@ pub fn open(setup: TrainSetup) -> Result<ExitCode> {
         eprintln!("bertwork: not a terminal, so training headless (use --headless to say so)");
         return crate::headless::run(setup, false);
     }
+    // Holds the session's lock until the process ends, even after the trainer thread.
+    let _session = setup.session.clone();
     let log_file = setup.session.path("stderr.log");
     let handle = TrainerHandle::spawn(setup);
     let mut guard = terminal::TerminalGuard::enter(&log_file)?;
     let outcome = event_loop::run(guard.terminal(), &handle);
     drop(guard);
-    let summary = outcome?;
-    match summary {
-        Some(s) => {
-            if let Some(dir) = &s.session_dir {
-                println!("session saved in {}", dir.display());
-            }
-            handle.join();
-            Ok(ExitCode::SUCCESS)
+    let outcome = outcome?;
+    let signal = outcome.signal;
+    let Some(summary) = outcome.summary else {
+        if let Some(signal) = signal {
+            say(&format!(
+                "{} again: quit without saving; earlier checkpoints stay in the session folder",
+                crate::signals::name(signal)
+            ));
+            std::process::exit(crate::signals::exit_status(signal).into());
         }
-        None => {
-            println!("quit without saving; earlier checkpoints stay in the session folder");
-            // The trainer is mid-step; leave without waiting for it.
-            std::process::exit(0);
-        }
+        say("quit without saving; earlier checkpoints stay in the session folder");
+        // The trainer is mid-step; leave without waiting for it.
+        std::process::exit(0);
+    };
+    handle.join();
+    if summary.reason == FinishReason::Failed {
+        // The workbench showed it; the normal screen keeps it, in full.
+        bail!(
+            "{}",
+            summary
+                .error
+                .as_deref()
+                .unwrap_or("training failed (see the Log panel)")
+        );
     }
+    if let Some(dir) = &summary.session_dir {
+        say(&format!("session saved in {}", dir.display()));
+    }
+    Ok(match signal {
+        Some(signal) => ExitCode::from(crate::signals::exit_status(signal)),
+        None => ExitCode::SUCCESS,
+    })
+}
+
+/// A line on stdout; a terminal that has gone away (SIGHUP) is not an error.
+fn say(text: &str) {
+    let _ = writeln!(std::io::stdout(), "{text}");
 }

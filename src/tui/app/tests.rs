@@ -288,6 +288,7 @@ fn quit_popup_choices() {
         epoch: 0,
         elapsed_s: 1.0,
         last_eval: None,
+        error: None,
         session_dir: Some("/tmp/x".into()),
     };
     assert_eq!(
@@ -307,6 +308,7 @@ fn finished_run_stays_open_until_q() {
         elapsed_s: 1.0,
         last_eval: None,
         session_dir: None,
+        error: None,
     };
     assert!(app.on_event(Event::Finished(summary)).is_empty());
     assert_eq!(app.status, Status::Finished(FinishReason::Completed));

@@ -7,14 +7,19 @@
 //!   tokenizer.json       the same tokenizer for HF / `tokenizers`
 //!   model.safetensors    latest weights (HF state-dict key names)
 //!   checkpoints/step-N/  periodic checkpoints (the last `train.keep_checkpoints`)
+//!   .lock                held by the one process writing to the session (`lock.rs`)
 //! ```
+
+mod lock;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 
 use crate::config::Config;
+pub use lock::{SessionLock, LOCK_FILE};
 
 pub const CONFIG_FILE: &str = "config.toml";
 pub const WEIGHTS_FILE: &str = "model.safetensors";
@@ -65,16 +70,29 @@ pub fn check_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// A session folder.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A session folder. Sessions opened to write ([`Session::create`],
+/// [`Session::open_to_write`]) hold its lock for as long as any clone lives.
+#[derive(Debug, Clone)]
 pub struct Session {
     pub name: String,
     pub dir: PathBuf,
+    lock: Option<Arc<SessionLock>>,
 }
 
+impl PartialEq for Session {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.dir == other.dir
+    }
+}
+
+impl Eq for Session {}
+
 impl Session {
-    /// Creates (or reuses) the folder for a new training run. Without a name, one is
-    /// made from the time and preset.
+    /// Creates (or reuses) the folder for a new training run and locks it. Without a
+    /// name, one is made from the time and preset.
+    ///
+    /// Errors: a bad name, a session that already has weights, or one in use by another
+    /// process.
     pub fn create(name: Option<&str>, preset: &str) -> Result<Self> {
         let name = match name {
             Some(n) => n.to_string(),
@@ -82,18 +100,40 @@ impl Session {
         };
         check_name(&name)?;
         let dir = sessions_root()?.join(&name);
-        if dir.join(WEIGHTS_FILE).exists() {
+        let exists = || {
             bail!(
                 "session `{name}` already exists in {}; choose another --session name (or remove it)",
                 dir.display()
-            );
+            )
+        };
+        if dir.join(WEIGHTS_FILE).exists() {
+            return exists();
         }
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create session folder {}", dir.display()))?;
-        Ok(Self { name, dir })
+        let lock = SessionLock::acquire(&dir, &name)?;
+        // Checked again under the lock: another process may have finished creating it.
+        if dir.join(WEIGHTS_FILE).exists() {
+            return exists();
+        }
+        Ok(Self {
+            name,
+            dir,
+            lock: Some(Arc::new(lock)),
+        })
     }
 
-    /// Opens an existing session; the error lists the sessions that exist.
+    /// Opens an existing session to write to it (resume, remove, ...): locks it.
+    ///
+    /// Errors: as [`Session::open`], or the session is in use by another process.
+    pub fn open_to_write(name: &str) -> Result<Self> {
+        let mut session = Self::open(name)?;
+        session.lock = Some(Arc::new(SessionLock::acquire(&session.dir, name)?));
+        Ok(session)
+    }
+
+    /// Opens an existing session to read it (no lock: readers see the atomically
+    /// replaced files of a session in use); the error lists the sessions that exist.
     pub fn open(name: &str) -> Result<Self> {
         check_name(name)?;
         let dir = sessions_root()?.join(name);
@@ -112,12 +152,28 @@ impl Session {
         Ok(Self {
             name: name.to_string(),
             dir,
+            lock: None,
         })
+    }
+
+    /// A session in `dir` that nothing else knows about (benches' scratch folders,
+    /// tests): no lock is taken.
+    pub fn scratch(name: &str, dir: PathBuf) -> Self {
+        Self {
+            name: name.to_string(),
+            dir,
+            lock: None,
+        }
+    }
+
+    /// Whether the folder holds weights or checkpoints (work a failure must not lose).
+    pub fn has_saved_work(&self) -> bool {
+        self.path(WEIGHTS_FILE).exists() || self.path(CHECKPOINTS_DIR).exists()
     }
 
     /// Removes the folder of a run that failed before saving any weights.
     pub fn discard_if_untrained(&self) {
-        if !self.path(WEIGHTS_FILE).exists() && !self.path(CHECKPOINTS_DIR).exists() {
+        if !self.has_saved_work() {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }

@@ -1,0 +1,64 @@
+//! Termination signals, handled by both front ends like Ctrl-C: the first one stops
+//! training gracefully (finish the step, checkpoint, exit), a second one exits at once.
+//!
+//! Job schedulers, `docker stop`, systemd and `timeout` send SIGTERM; closing a
+//! terminal or losing an SSH connection sends SIGHUP. signal-hook's iterator turns each
+//! delivery into a message on a channel, so no work happens in the signal handler.
+
+use anyhow::{Context, Result};
+use crossbeam_channel::{unbounded, Receiver};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+/// The signals treated as "stop and save".
+pub const TERMINATION: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
+
+/// Starts listening: each termination signal delivered to the process arrives as its
+/// number. Installing the handlers replaces the default action (dying at once).
+///
+/// Errors: the handlers cannot be registered.
+pub fn listen() -> Result<Receiver<i32>> {
+    let mut signals = Signals::new(TERMINATION).context("cannot install signal handlers")?;
+    let (tx, rx) = unbounded();
+    std::thread::Builder::new()
+        .name("bertwork-signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                if tx.send(signal).is_err() {
+                    return;
+                }
+            }
+        })
+        .context("cannot start the signal thread")?;
+    Ok(rx)
+}
+
+/// `SIGTERM` for 15, ...
+pub fn name(signal: i32) -> &'static str {
+    match signal {
+        SIGINT => "SIGINT",
+        SIGTERM => "SIGTERM",
+        SIGHUP => "SIGHUP",
+        _ => "a signal",
+    }
+}
+
+/// The exit status of a run stopped by `signal`: 128 + its number, the shell's
+/// convention (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP), whether it saved first
+/// or was stopped at once by a second signal.
+pub fn exit_status(signal: i32) -> u8 {
+    (128 + signal).clamp(0, 255) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_statuses_follow_the_shell_convention() {
+        assert_eq!(exit_status(SIGINT), 130);
+        assert_eq!(exit_status(SIGTERM), 143);
+        assert_eq!(exit_status(SIGHUP), 129);
+        assert_eq!(name(SIGHUP), "SIGHUP");
+    }
+}
