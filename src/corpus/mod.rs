@@ -1,6 +1,7 @@
 //! From a CSV of raw reviews to documents made of clean sentences.
 
 pub mod clean;
+pub mod fingerprint;
 mod reader;
 pub mod sentences;
 

@@ -3,6 +3,7 @@
 pub mod batch;
 pub mod cache;
 pub mod floor;
+pub mod heldout;
 pub mod masking;
 pub mod pairs;
 pub mod prefetch;

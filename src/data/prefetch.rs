@@ -20,8 +20,10 @@ pub struct Prefetch {
 }
 
 impl Prefetch {
-    /// Streams `examples` in order as batches of `batch_size`, skipping the first
-    /// `skip` batches; masks are drawn from a stream fixed by (`seed`, `epoch`).
+    /// Streams `examples` in order as batches of `batch_size`, starting at example
+    /// `skip` (the epoch's examples already trained on, whatever batch size they were
+    /// trained at); each batch's masks are drawn from a stream fixed by (`seed`,
+    /// `epoch`, the index of its first example).
     pub fn spawn(
         examples: Arc<Vec<Example>>,
         batch_size: usize,
@@ -34,10 +36,12 @@ impl Prefetch {
         let handle = std::thread::Builder::new()
             .name("bertwork-batches".into())
             .spawn(move || {
-                for (i, chunk) in examples.chunks(batch_size).enumerate().skip(skip) {
-                    // One stream per batch: a resumed epoch masks its batches exactly as
-                    // the uninterrupted run did.
-                    let mut rng = rng_for(seed, "mask", epoch << 32 | i as u64);
+                let rest = examples.get(skip..).unwrap_or_default();
+                for (i, chunk) in rest.chunks(batch_size.max(1)).enumerate() {
+                    // One stream per batch, keyed by where it starts: a resumed epoch
+                    // masks its batches exactly as the uninterrupted run did.
+                    let first = (skip + i * batch_size) as u64;
+                    let mut rng = rng_for(seed, "mask", epoch << 32 | first);
                     if tx.send(collate(chunk, &mask, &mut rng)).is_err() {
                         return;
                     }

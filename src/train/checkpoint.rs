@@ -29,9 +29,14 @@ pub struct CheckpointState {
     pub step: u64,
     /// The epoch in progress (0-based).
     pub epoch: usize,
-    /// Batches of `epoch` already trained on (the data cursor).
+    /// Batches of `epoch` already trained on, at the batch size of the time (kept for
+    /// checkpoints written before `examples_done`).
     #[serde(default)]
     pub batches_done: usize,
+    /// Examples of `epoch` already trained on: the data cursor, which stays right when
+    /// the batch size changes between stops.
+    #[serde(default)]
+    pub examples_done: Option<usize>,
     /// Optimizer steps taken in `epoch`.
     #[serde(default)]
     pub steps_in_epoch: u64,
@@ -52,6 +57,15 @@ pub struct CheckpointState {
     /// CRC-32C of each file in the folder, checked before a resume trusts it.
     #[serde(default)]
     pub crc32c: Vec<(String, u32)>,
+}
+
+impl CheckpointState {
+    /// Examples of the current epoch already trained on; older checkpoints count batches
+    /// of `config.train.batch_size` (constant within an epoch).
+    pub fn examples_done(&self) -> usize {
+        self.examples_done
+            .unwrap_or(self.batches_done * self.config.train.batch_size)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,10 +7,12 @@ use std::time::Instant;
 use anyhow::Result;
 
 use crate::config::Config;
+use crate::corpus::fingerprint::Fingerprint;
 use crate::corpus::{self, CorpusSource, TextCorpus};
 use crate::data::batch::collate;
 use crate::data::cache::{Cache, RowCounts};
 use crate::data::floor::{no_context_loss, Unigram};
+use crate::data::heldout::HeldoutSpec;
 use crate::data::masking::MaskConfig;
 use crate::data::pairs::{epoch_examples, PairConfig};
 use crate::data::{rng_for, HostBatch, TokenizedCorpus};
@@ -100,9 +102,19 @@ fn learn(
     Ok((tokenizer, Some(text)))
 }
 
+/// Reads (or takes from the cache) the corpus, checks that it is the content the
+/// session was made from, and builds the held-out set from the session's fixed recipe.
+///
+/// Errors: an unreadable or changed corpus, a corpus too small to split, a damaged
+/// session file.
 pub fn prepare(config: &Config, session: &Session) -> Result<Prepared> {
     let start = Instant::now();
     let source = CorpusSource::from_option(config.data.corpus.as_deref());
+    let fingerprint = Fingerprint::of(&source)?;
+    let recorded = Fingerprint::recorded(&session.dir)?;
+    if let (Some(then), Some(now)) = (&recorded, &fingerprint) {
+        then.check_same(now, &session.name)?;
+    }
     let cache = crate::session::home()
         .ok()
         .and_then(|home| Cache::new(&home, &source, &config.data.text_column));
@@ -134,15 +146,17 @@ pub fn prepare(config: &Config, session: &Session) -> Result<Prepared> {
     let unk = tokenizer.specials.unk;
     let unk_count = all.token_ids().iter().filter(|&&t| t == unk).count();
     let seed = config.train.seed;
+    // Held-out examples and masks follow the session's first recipe, not later changes.
+    let fixed = HeldoutSpec::for_session(&session.dir, config)?.apply(config);
     let heldout_examples = epoch_examples(
         &heldout,
-        pair_config(config),
+        pair_config(&fixed),
         tokenizer.specials,
         &mut rng_for(seed, "eval-pairs", 0),
     );
-    let mask = mask_config(config, &tokenizer);
+    let mask = mask_config(&fixed, &tokenizer);
     let eval_batches: Vec<HostBatch> = heldout_examples
-        .chunks(config.train.batch_size.max(1))
+        .chunks(fixed.train.batch_size.max(1))
         .enumerate()
         .map(|(i, chunk)| collate(chunk, &mask, &mut rng_for(seed, "eval-mask", i as u64)))
         .collect();
@@ -163,6 +177,10 @@ pub fn prepare(config: &Config, session: &Session) -> Result<Prepared> {
         seconds: start.elapsed().as_secs_f64(),
         cached: was_cached,
     };
+    if let (None, Some(mut fingerprint)) = (recorded, fingerprint) {
+        fingerprint.rows = Some(rows.rows);
+        fingerprint.save(&session.dir)?;
+    }
     Ok(Prepared {
         tokenizer: Arc::new(tokenizer),
         train: Arc::new(train),

@@ -88,8 +88,8 @@ struct Trainer {
     start: Instant,
     /// Training time of the runs this one resumes.
     elapsed_before: f64,
-    /// Batches of the current epoch already trained on, and optimizer steps in it.
-    batches_done: usize,
+    /// Examples of the current epoch already trained on, and optimizer steps in it.
+    examples_done: usize,
     steps_in_epoch: u64,
     /// Where the first epoch of this run picks up (a resume mid-epoch).
     resume_cursor: Option<(usize, u64)>,
@@ -123,12 +123,12 @@ impl Trainer {
         batches.div_ceil(t.grad_accum) as u64
     }
 
-    /// Total optimizer steps: done so far + this epoch's + the rest at the same size,
-    /// capped by max_steps.
-    fn plan_total(&mut self, steps_this_epoch: u64, done_in_epoch: u64) {
+    /// Total optimizer steps: done so far + what is left of this epoch + the later
+    /// epochs at `steps_per_epoch`, capped by max_steps.
+    fn plan_total(&mut self, left_this_epoch: u64, steps_per_epoch: u64) {
         let t = &self.config.train;
         let epochs_after = t.epochs.saturating_sub(self.epoch + 1) as u64;
-        let total = self.step - done_in_epoch + steps_this_epoch * (1 + epochs_after);
+        let total = self.step + left_this_epoch + steps_per_epoch * epochs_after;
         self.total_steps = if t.max_steps > 0 {
             total.min(t.max_steps)
         } else {
@@ -154,11 +154,13 @@ impl Trainer {
             if skip == 0 {
                 self.apply_pending();
             }
-            (self.batches_done, self.steps_in_epoch) = (skip, done);
             let epoch_start = Instant::now();
             let examples = Arc::new(self.epoch_examples(self.epoch));
+            let skip = skip.min(examples.len());
+            (self.examples_done, self.steps_in_epoch) = (skip, done);
             let steps_this_epoch = self.steps_in(examples.len());
-            self.plan_total(steps_this_epoch, done);
+            self.plan_total(self.steps_in(examples.len() - skip), steps_this_epoch);
+            let epoch_size = examples.len().max(1) as f64;
             let t = &self.config.train;
             let prefetch = Prefetch::spawn(
                 examples,
@@ -182,7 +184,7 @@ impl Trainer {
                 self.steps_in_epoch += 1;
                 let t = self.config.train.clone();
                 if self.step.is_multiple_of(t.log_every) {
-                    let progress = self.steps_in_epoch as f64 / steps_this_epoch.max(1) as f64;
+                    let progress = self.examples_done as f64 / epoch_size;
                     let elapsed = self.elapsed();
                     self.emit_step(interval.finish(self.step, self.epoch, progress, elapsed));
                 }
@@ -199,7 +201,7 @@ impl Trainer {
             }
             self.end_epoch(epoch_start);
             self.epoch += 1;
-            (self.batches_done, self.steps_in_epoch) = (0, 0);
+            (self.examples_done, self.steps_in_epoch) = (0, 0);
             // Every epoch boundary is a point a resume can continue from.
             self.checkpoint()?;
         }
@@ -266,7 +268,7 @@ impl Trainer {
                 break;
             };
             interval.wait_s += wait.elapsed().as_secs_f64();
-            self.batches_done += 1;
+            self.examples_done += host.batch;
             let batch = DeviceBatch::new(&host, self.device);
             let out = tch::autocast(self.mixed, || losses(&self.model, &batch, true));
             if !out.is_finite() {

@@ -33,8 +33,9 @@ impl Trainer {
         } = setup;
         let device = crate::device::resolve(crate::device::parse(&config.train.device)?)?;
         crate::cpu_threads::use_threads(config.train.threads);
-        session.save_config(&config)?;
         let data = prepare(&config, &session)?;
+        // Only once the data checks passed: a refused resume leaves the config as it was.
+        session.save_config(&config)?;
         if data.stats.empty_rows > 0 {
             let _ = events.send(Event::Warning {
                 message: format!(
@@ -90,7 +91,7 @@ impl Trainer {
             last_snapshot: Instant::now(),
             start,
             elapsed_before: 0.0,
-            batches_done: 0,
+            examples_done: 0,
             steps_in_epoch: 0,
             resume_cursor: None,
             last_checkpoint: None,
@@ -105,9 +106,10 @@ impl Trainer {
         if let Some(state) = state {
             self.step = state.step;
             self.epoch = state.epoch;
+            let examples_done = state.examples_done();
             self.pending = state.pending;
             self.elapsed_before = state.elapsed_s;
-            self.resume_cursor = Some((state.batches_done, state.steps_in_epoch));
+            self.resume_cursor = Some((examples_done, state.steps_in_epoch));
             self.last_checkpoint = Some(state.step);
         }
         if let Start::Checkpoint { changes, .. } = from {
@@ -121,8 +123,8 @@ impl Trainer {
     pub(super) fn started(&mut self) -> Result<()> {
         let examples = self.epoch_examples(self.epoch).len();
         let steps = self.steps_in(examples);
-        let done = self.resume_cursor.map_or(0, |c| c.1);
-        self.plan_total(steps, done);
+        let skip = self.resume_cursor.map_or(0, |c| c.0);
+        self.plan_total(self.steps_in(examples.saturating_sub(skip)), steps);
         let dims = self.config.dims()?;
         let s = &self.data.stats;
         let info = StartInfo {
