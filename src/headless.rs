@@ -183,7 +183,12 @@ impl Printer {
                 };
                 let mut text = format!("{how} at step {} after {:.1}s", s.step, s.elapsed_s);
                 if let Some(dir) = &s.session_dir {
-                    if s.reason != FinishReason::Failed {
+                    if s.reason == FinishReason::Failed {
+                        text.push_str(&format!(
+                            "; the session keeps its last good checkpoint in {}",
+                            dir.display()
+                        ));
+                    } else {
                         text.push_str(&format!("; session saved in {}", dir.display()));
                     }
                 }

@@ -65,6 +65,7 @@ pub fn setup(args: &ResumeArgs) -> Result<(TrainSetup, Vec<String>)> {
                 config,
                 session,
                 start: Start::Weights(weights),
+                interactive: false,
             },
             warnings,
         ));
@@ -86,6 +87,7 @@ pub fn setup(args: &ResumeArgs) -> Result<(TrainSetup, Vec<String>)> {
                 state: Box::new(state),
                 changes,
             },
+            interactive: false,
         },
         warnings,
     ))

@@ -84,9 +84,7 @@ impl Fingerprint {
         if self.bytes == now.bytes && self.crc32c == now.crc32c {
             return Ok(());
         }
-        let rows = self
-            .rows
-            .map_or(String::new(), |r| format!(", {r} rows"));
+        let rows = self.rows.map_or(String::new(), |r| format!(", {r} rows"));
         let size = if self.bytes == now.bytes {
             format!("same size ({} bytes), different content", now.bytes)
         } else {
@@ -122,15 +120,23 @@ mod tests {
         std::fs::write(&csv, "review\n\"a c.\"\n").unwrap();
         let now = Fingerprint::of(&source).unwrap().unwrap();
         let err = recorded.check_same(&now, "s").unwrap_err().to_string();
-        assert!(err.contains("same size (14 bytes), different content"), "{err}");
+        assert!(
+            err.contains("same size (14 bytes), different content"),
+            "{err}"
+        );
         // Rows appended.
         std::fs::write(&csv, "review\n\"a b.\"\n\"c d.\"\n").unwrap();
         let now = Fingerprint::of(&source).unwrap().unwrap();
         let err = recorded.check_same(&now, "s").unwrap_err().to_string();
         assert!(err.contains("14 bytes, 1 rows then, 21 bytes now"), "{err}");
-        assert!(err.contains("session `s`") && err.contains("bertwork train"), "{err}");
-        assert!(Fingerprint::of(&CorpusSource::File(dir.path().join("none.csv")))
-            .unwrap()
-            .is_none());
+        assert!(
+            err.contains("session `s`") && err.contains("bertwork train"),
+            "{err}"
+        );
+        assert!(
+            Fingerprint::of(&CorpusSource::File(dir.path().join("none.csv")))
+                .unwrap()
+                .is_none()
+        );
     }
 }

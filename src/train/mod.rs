@@ -4,6 +4,7 @@
 pub mod checkpoint;
 pub mod eval;
 pub mod metrics;
+pub mod non_finite;
 pub mod optimizer;
 pub mod prepare;
 mod probe_worker;
@@ -28,6 +29,9 @@ pub struct TrainSetup {
     pub config: Config,
     pub session: Session,
     pub start: Start,
+    /// A person can answer (the workbench): a recoverable non-finite step pauses for a
+    /// lower learning rate instead of ending the run as failed.
+    pub interactive: bool,
 }
 
 impl TrainSetup {
@@ -37,6 +41,7 @@ impl TrainSetup {
             config,
             session,
             start: Start::Fresh,
+            interactive: false,
         }
     }
 }

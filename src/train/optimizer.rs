@@ -15,6 +15,25 @@ struct Param {
     decay: bool,
 }
 
+/// Which tensor of a variable [`AdamW::first_non_finite`] found broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TensorPart {
+    Weight,
+    Gradient,
+    /// One of AdamW's moment estimates (from the checkpoint's optimizer state).
+    Moment,
+}
+
+/// A variable holding inf or NaN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NonFiniteTensor {
+    pub part: TensorPart,
+    /// The variable's name (HF key).
+    pub name: String,
+    /// NaN among the values (else only ±inf).
+    pub has_nan: bool,
+}
+
 pub struct AdamW {
     params: Vec<(String, Param)>,
     /// Optimizer steps taken (for bias correction).
@@ -63,6 +82,28 @@ impl AdamW {
             .sum(tch::Kind::Float)
             .sqrt()
             .double_value(&[])
+    }
+
+    /// The first variable (by name) whose weight, gradient or AdamW moment holds a
+    /// non-finite value, in that order of search: where a non-finite loss or gradient
+    /// norm came from.
+    pub fn first_non_finite(&self) -> Option<NonFiniteTensor> {
+        let _guard = tch::no_grad_guard();
+        let bad = |t: &Tensor| t.defined() && !bool::try_from(t.isfinite().all()).unwrap_or(true);
+        let find = |part: TensorPart, pick: &dyn Fn(&Param) -> Tensor| {
+            self.params.iter().find_map(|(name, p)| {
+                let t = pick(p);
+                bad(&t).then(|| NonFiniteTensor {
+                    part,
+                    name: name.clone(),
+                    has_nan: bool::try_from(t.isnan().any()).unwrap_or(false),
+                })
+            })
+        };
+        find(TensorPart::Weight, &|p| p.var.shallow_clone())
+            .or_else(|| find(TensorPart::Gradient, &|p| p.var.grad()))
+            .or_else(|| find(TensorPart::Moment, &|p| p.exp_avg.shallow_clone()))
+            .or_else(|| find(TensorPart::Moment, &|p| p.exp_avg_sq.shallow_clone()))
     }
 
     /// Scales gradients so their global norm is at most `max_norm` (0 = off), given the

@@ -11,6 +11,7 @@ use tch::{nn::VarStore, Device};
 
 use super::eval::evaluate;
 use super::metrics::{Interval, Totals};
+use super::non_finite::diagnose;
 use super::optimizer::AdamW;
 use super::prepare::{mask_config, pair_config, Prepared};
 use super::probe_worker::ProbeSlot;
@@ -97,6 +98,13 @@ struct Trainer {
     records: Records,
     /// Forward passes under bf16 autocast (CUDA only).
     mixed: bool,
+    /// See [`TrainSetup::interactive`].
+    interactive: bool,
+    /// The weights came from a file (a resume or an import), at step `first_step`.
+    loaded: bool,
+    first_step: u64,
+    /// Why the run must end as failed; saving is skipped when `false`.
+    failure: Option<(String, bool)>,
 }
 
 /// The dropout seed of optimizer step `step`: each step's random stream depends only
@@ -178,6 +186,10 @@ impl Trainer {
                 }
                 match self.optimizer_step(&prefetch, &mut interval)? {
                     StepResult::EndOfEpoch => break,
+                    StepResult::Failed => {
+                        reason = FinishReason::Failed;
+                        break 'epochs;
+                    }
                     StepResult::Skipped => continue,
                     StepResult::Done => {}
                 }
@@ -218,18 +230,27 @@ impl Trainer {
     }
 
     fn finish(&mut self, reason: FinishReason) -> Result<Summary> {
-        if self.last_checkpoint != Some(self.step) {
+        let (error, save) = match self.failure.take() {
+            Some((message, save)) => (Some(message), save),
+            None => (None, true),
+        };
+        if save && self.last_checkpoint != Some(self.step) {
             self.checkpoint()?;
         }
-        self.session.save_config(&self.config)?;
+        if save {
+            self.session.save_config(&self.config)?;
+        }
         Ok(Summary {
             reason,
             step: self.step,
             epoch: self.epoch,
             elapsed_s: self.elapsed(),
             last_eval: self.last_eval.clone(),
-            session_dir: Some(self.session.dir.clone()),
-            error: None,
+            session_dir: self
+                .session
+                .has_saved_work()
+                .then(|| self.session.dir.clone()),
+            error,
         })
     }
 
@@ -290,17 +311,7 @@ impl Trainer {
             bad = Some(format!("gradient norm {norm}"));
         }
         if let Some(what) = bad {
-            self.opt.zero_grad();
-            self.emit(Event::Error {
-                message: format!(
-                    "non-finite values at step {} ({what}): the step was skipped and the weights of step {} kept; training is paused, lower train.lr and resume",
-                    self.step + 1,
-                    self.step
-                ),
-            });
-            self.paused = true;
-            self.emit(Event::Paused { step: self.step });
-            return Ok(StepResult::Skipped);
+            return Ok(self.non_finite(&what));
         }
         self.opt.clip(norm, clip);
         let lr = lr_at(
@@ -315,6 +326,39 @@ impl Trainer {
         interval.add(&step_totals, lr, norm);
         self.refresh_probe();
         Ok(StepResult::Done)
+    }
+
+    /// A step whose loss or gradient norm (`what`) was not finite: the step is skipped
+    /// and the weights of the step before kept; the run pauses for a lower learning rate
+    /// (workbench, when the weights are fine) or ends as failed, naming the broken
+    /// tensor.
+    fn non_finite(&mut self, what: &str) -> StepResult {
+        let found = self.opt.first_non_finite();
+        self.opt.zero_grad();
+        let lr = lr_at(
+            self.config.train.lr,
+            self.step,
+            self.config.train.warmup_steps,
+            self.total_steps,
+        );
+        let loaded = self.loaded && self.step == self.first_step;
+        let d = diagnose(what, self.step + 1, loaded, found.as_ref(), lr);
+        if d.recoverable && self.interactive {
+            self.emit(Event::Error {
+                message: format!(
+                    "{}. The step was skipped and the weights of step {} kept; training is paused: lower lr in the Hyperparameters panel, then press space",
+                    d.message, self.step
+                ),
+            });
+            self.paused = true;
+            self.emit(Event::Paused { step: self.step });
+            return StepResult::Skipped;
+        }
+        self.emit(Event::Error {
+            message: d.message.clone(),
+        });
+        self.failure = Some((d.message, d.recoverable));
+        StepResult::Failed
     }
 
     /// Copies the weights to the probe thread's model, at most twice a second, and
@@ -336,4 +380,6 @@ enum StepResult {
     Done,
     Skipped,
     EndOfEpoch,
+    /// Non-finite values the run cannot continue from (`Trainer::failure` says why).
+    Failed,
 }

@@ -38,13 +38,14 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
 
 /// Opens the workbench on a prepared setup (a new run or a resume); headless output
 /// when stdout is not a terminal.
-pub fn open(setup: TrainSetup) -> Result<ExitCode> {
+pub fn open(mut setup: TrainSetup) -> Result<ExitCode> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!("bertwork: not a terminal, so training headless (use --headless to say so)");
         return crate::headless::run(setup, false);
     }
     // Holds the session's lock until the process ends, even after the trainer thread.
     let _session = setup.session.clone();
+    setup.interactive = true;
     let log_file = setup.session.path("stderr.log");
     let handle = TrainerHandle::spawn(setup);
     let mut guard = terminal::TerminalGuard::enter(&log_file)?;

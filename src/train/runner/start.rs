@@ -30,6 +30,7 @@ impl Trainer {
             config,
             session,
             start: from,
+            interactive,
         } = setup;
         let device = crate::device::resolve(crate::device::parse(&config.train.device)?)?;
         crate::cpu_threads::use_threads(config.train.threads);
@@ -97,6 +98,10 @@ impl Trainer {
             last_checkpoint: None,
             records,
             mixed,
+            interactive,
+            loaded: !matches!(from, Start::Fresh),
+            first_step: 0,
+            failure: None,
         }
         .resumed_from(resumed, from))
     }
@@ -105,6 +110,7 @@ impl Trainer {
     pub(super) fn resumed_from(mut self, state: Option<CheckpointState>, from: Start) -> Self {
         if let Some(state) = state {
             self.step = state.step;
+            self.first_step = state.step;
             self.epoch = state.epoch;
             let examples_done = state.examples_done();
             self.pending = state.pending;
