@@ -10,6 +10,7 @@
 //!   .lock                held by the one process writing to the session (`lock.rs`)
 //! ```
 
+pub mod disk;
 mod lock;
 
 use std::io::Write;

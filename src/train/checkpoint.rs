@@ -119,22 +119,33 @@ pub fn save_checkpoint(
     if partial.exists() {
         std::fs::remove_dir_all(&partial)?;
     }
-    std::fs::create_dir_all(&partial)
-        .with_context(|| format!("cannot create {}", partial.display()))?;
-    save_weights(vs, &partial.join(WEIGHTS_FILE))?;
-    let opt_path = partial.join(OPTIMIZER_FILE);
-    write_atomic_with(&opt_path, |tmp| {
-        opt.save(tmp).map_err(std::io::Error::other)
-    })?;
-    let mut state = state.clone();
-    state.crc32c = [WEIGHTS_FILE, OPTIMIZER_FILE]
-        .iter()
-        .map(|f| Ok((f.to_string(), file_crc(&partial.join(f))?)))
-        .collect::<Result<_>>()?;
-    write_atomic(
-        &partial.join(STATE_FILE),
-        &serde_json::to_vec_pretty(&state)?,
-    )?;
+    let written = (|| {
+        std::fs::create_dir_all(&partial)
+            .with_context(|| format!("cannot create {}", partial.display()))?;
+        save_weights(vs, &partial.join(WEIGHTS_FILE))?;
+        let opt_path = partial.join(OPTIMIZER_FILE);
+        write_atomic_with(&opt_path, |tmp| {
+            opt.save(tmp).map_err(std::io::Error::other)
+        })?;
+        let mut state = state.clone();
+        state.crc32c = [WEIGHTS_FILE, OPTIMIZER_FILE]
+            .iter()
+            .map(|f| Ok((f.to_string(), file_crc(&partial.join(f))?)))
+            .collect::<Result<_>>()?;
+        write_atomic(
+            &partial.join(STATE_FILE),
+            &serde_json::to_vec_pretty(&state)?,
+        )?;
+        Ok(state)
+    })();
+    let state = match written {
+        Ok(state) => state,
+        Err(e) => {
+            // A half-written folder is of no use, and it holds space a full disk needs.
+            let _ = std::fs::remove_dir_all(&partial);
+            return Err(e);
+        }
+    };
     let dir = root.join(&name);
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?; // saved twice at one step: the newer wins

@@ -156,6 +156,23 @@ impl Trainer {
 
     fn train(&mut self) -> Result<Summary> {
         self.started()?;
+        let reason = match self.epochs() {
+            Ok(reason) => reason,
+            Err(e) => {
+                let message = format!("{e:#}");
+                self.emit(Event::Error {
+                    message: message.clone(),
+                });
+                // Saving again after a failed save (a full disk) would only fail again.
+                self.failure = Some((message, false));
+                FinishReason::Failed
+            }
+        };
+        self.finish(reason)
+    }
+
+    /// The epochs of the run, until done, stopped or failed.
+    fn epochs(&mut self) -> Result<FinishReason> {
         let mut reason = FinishReason::Completed;
         'epochs: while self.epoch < self.config.train.epochs {
             let (skip, done) = self.resume_cursor.take().unwrap_or_default();
@@ -217,7 +234,7 @@ impl Trainer {
             // Every epoch boundary is a point a resume can continue from.
             self.checkpoint()?;
         }
-        self.finish(reason)
+        Ok(reason)
     }
 
     fn end_epoch(&mut self, epoch_start: Instant) {
@@ -234,12 +251,16 @@ impl Trainer {
             Some((message, save)) => (Some(message), save),
             None => (None, true),
         };
-        if save && self.last_checkpoint != Some(self.step) {
-            self.checkpoint()?;
-        }
-        if save {
-            self.session.save_config(&self.config)?;
-        }
+        let (reason, error) = match save.then(|| self.save_final()) {
+            Some(Err(e)) => {
+                let message = format!("{e:#}");
+                self.emit(Event::Error {
+                    message: message.clone(),
+                });
+                (FinishReason::Failed, Some(message))
+            }
+            _ => (reason, error),
+        };
         Ok(Summary {
             reason,
             step: self.step,
@@ -252,6 +273,13 @@ impl Trainer {
                 .then(|| self.session.dir.clone()),
             error,
         })
+    }
+
+    fn save_final(&mut self) -> Result<()> {
+        if self.last_checkpoint != Some(self.step) {
+            self.checkpoint()?;
+        }
+        self.session.save_config(&self.config)
     }
 
     fn eval(&mut self) {

@@ -3,11 +3,13 @@
 
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::super::checkpoint::{publish_weights, save_checkpoint, CheckpointState, FORMAT};
 use super::Trainer;
 use crate::protocol::{Event, StepMetrics};
+use crate::session::disk::{available_bytes, human_bytes, is_disk_full};
+use crate::session::CHECKPOINTS_DIR;
 
 impl Trainer {
     /// Writes a record; a failure (disk full, ...) is reported, not fatal.
@@ -31,6 +33,32 @@ impl Trainer {
         let r = self.records.step(&m);
         self.record(r);
         self.emit(Event::Step(m));
+    }
+
+    /// One line for a checkpoint that could not be written: a full disk says so, with
+    /// the free space; both say where the session stands and how to go on.
+    fn save_failure(&self, e: &anyhow::Error) -> String {
+        let root = self.session.path(CHECKPOINTS_DIR);
+        let intact = match self.last_checkpoint {
+            Some(step) => format!("the session is intact at step {step}, its last checkpoint"),
+            None => "no checkpoint of this run was saved".to_string(),
+        };
+        let resume = format!("`bertwork resume {}`", self.session.name);
+        if is_disk_full(e) {
+            let free = available_bytes(&self.session.dir)
+                .map_or(String::new(), |b| format!(" ({} free)", human_bytes(b)));
+            format!(
+                "disk full: cannot save the checkpoint of step {} in {}{free}; {intact}; free some space, then {resume}",
+                self.step,
+                root.display()
+            )
+        } else {
+            format!(
+                "cannot save the checkpoint of step {} in {}: {e:#}; {intact}; fix the cause, then {resume}",
+                self.step,
+                root.display()
+            )
+        }
     }
 
     pub(super) fn checkpoint(&mut self) -> Result<()> {
@@ -62,9 +90,12 @@ impl Trainer {
             &state,
             self.config.train.keep_checkpoints,
         )
-        .context("saving a checkpoint")?;
-        publish_weights(&path, &self.session)?;
-        self.session.save_config(&self.config)?;
+        .and_then(|path| {
+            publish_weights(&path, &self.session)?;
+            self.session.save_config(&self.config)?;
+            Ok(path)
+        })
+        .map_err(|e| anyhow::anyhow!(self.save_failure(&e)))?;
         self.last_checkpoint = Some(self.step);
         self.emit(Event::CheckpointSaved {
             path,
