@@ -38,6 +38,8 @@ pub enum Status {
 pub enum Popup {
     Help,
     Quit,
+    /// The run failed: its error in full (`summary.error`).
+    Failure,
 }
 
 /// What the event loop must do after an update.
@@ -192,7 +194,7 @@ impl App {
 
     fn on_popup_key(&mut self, popup: Popup, key: KeyEvent) -> Vec<Action> {
         match popup {
-            Popup::Help => self.popup = None,
+            Popup::Help | Popup::Failure => self.popup = None,
             Popup::Quit => match key.code {
                 KeyCode::Char('s') | KeyCode::Enter => {
                     self.popup = None;
@@ -371,6 +373,9 @@ impl App {
                     _ => format!("finished ({:?}) at step {}", summary.reason, summary.step),
                 };
                 self.log.push(Level::Info, text);
+                if summary.reason == FinishReason::Failed {
+                    self.popup = Some(Popup::Failure);
+                }
                 self.summary = Some(summary);
                 if self.exit_when_finished {
                     return vec![Action::Exit];

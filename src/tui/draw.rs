@@ -51,6 +51,14 @@ pub fn draw(frame: &mut Frame, app: &App) {
     match app.popup {
         Some(Popup::Help) => overlay::help(frame, area),
         Some(Popup::Quit) => overlay::quit(frame, area),
+        Some(Popup::Failure) => overlay::failure(
+            frame,
+            area,
+            app.summary
+                .as_ref()
+                .and_then(|s| s.error.as_deref())
+                .unwrap_or("training failed"),
+        ),
         None => {}
     }
 }

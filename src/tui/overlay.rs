@@ -1,8 +1,9 @@
-//! The help overlay and the quit popup, drawn over the current panel.
+//! The help overlay, the quit popup and a failed run's error, drawn over the current
+//! panel.
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::theme;
@@ -75,6 +76,29 @@ pub fn quit(frame: &mut Frame, area: Rect) {
                 .borders(Borders::ALL)
                 .title(" Quit? ")
                 .title_style(theme::title()),
+        ),
+        popup,
+    );
+}
+
+/// A failed run's error, wrapped in full (the status line would cut it).
+pub fn failure(frame: &mut Frame, area: Rect, message: &str) {
+    let width = area.width.saturating_sub(4).clamp(20, 90);
+    let text_width = width.saturating_sub(2).max(1) as usize;
+    let wrapped_lines = message.chars().count().div_ceil(text_width) as u16 + 1;
+    let popup = centered(area, width, wrapped_lines + 4);
+    let lines = vec![
+        Line::raw(message.to_string()),
+        Line::raw(""),
+        Line::styled("any key closes this; q then quits", theme::dim()),
+    ];
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Training failed ")
+                .title_style(theme::title().fg(theme::ERROR)),
         ),
         popup,
     );

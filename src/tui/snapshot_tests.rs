@@ -134,3 +134,29 @@ fn small_terminals_do_not_panic() {
         render(&app, w, h);
     }
 }
+
+#[test]
+fn a_failed_run_shows_its_error_in_full() {
+    let mut app = App::new();
+    let message = "corpus /tmp/twelve.csv is too small: 12 documents give 0 held-out documents at data.heldout_fraction = 0.05; use a corpus of at least 40 documents or raise data.heldout_fraction";
+    app.on_event(Event::Error {
+        message: message.into(),
+    });
+    app.on_event(Event::Finished(crate::protocol::Summary {
+        reason: crate::protocol::FinishReason::Failed,
+        step: 0,
+        epoch: 0,
+        elapsed_s: 0.1,
+        last_eval: None,
+        session_dir: None,
+        error: Some(message.into()),
+    }));
+    assert_eq!(app.popup, Some(Popup::Failure));
+    let screen = render(&app, 100, 30);
+    // Every word of the message is on the screen, however it was wrapped.
+    let shown: String = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    for word in message.split_whitespace() {
+        assert!(shown.contains(word), "`{word}` missing:\n{screen}");
+    }
+    insta::assert_snapshot!(screen);
+}
