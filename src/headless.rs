@@ -38,7 +38,7 @@ pub fn run(setup: TrainSetup, json: bool) -> Result<ExitCode> {
                 let name = crate::signals::name(signal);
                 if stopped_by.is_some() {
                     out.note(&format!("{name} again: exiting without saving"));
-                    std::process::exit(crate::signals::exit_status(signal).into());
+                    crate::signals::exit_now(crate::signals::exit_status(signal));
                 }
                 stopped_by = Some(signal);
                 out.note(&format!(

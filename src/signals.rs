@@ -50,6 +50,17 @@ pub fn exit_status(signal: i32) -> u8 {
     (128 + signal).clamp(0, 255) as u8
 }
 
+/// Ends the process at once with `status`, for "quit without saving": stdout and
+/// stderr are flushed, then `_exit` skips the exit-time destructors, which would tear
+/// libtorch down under a trainer thread that is mid-step (and make it report a crash).
+pub fn exit_now(status: u8) -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: _exit ends the process without running anything else.
+    unsafe { libc::_exit(status.into()) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -75,9 +75,9 @@ fn run(home: &Path, args: &[String]) {
     );
 }
 
-/// Runs until a step log at or past `step`, then sends `signal`; returns whether
-/// the process exited successfully.
-fn run_until(home: &Path, args: &[String], step: u64, signal: i32) -> bool {
+/// Runs until a step log at or past `step`, then sends `signal`; returns the exit
+/// status (`None` when a signal ended the process).
+fn run_until(home: &Path, args: &[String], step: u64, signal: i32) -> Option<i32> {
     let mut child = command(home, args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -95,7 +95,7 @@ fn run_until(home: &Path, args: &[String], step: u64, signal: i32) -> bool {
             sent = true;
         }
     }
-    child.wait().unwrap().success()
+    child.wait().unwrap().code()
 }
 
 /// (split, step) -> the metric columns, from metrics.csv; fails on duplicates.
@@ -155,15 +155,21 @@ fn stopped_or_killed_runs_resume_exactly() {
     let home = dir.path();
     run(home, &train_args("straight"));
 
-    // Ctrl-C: the trainer finishes its step, checkpoints and exits 0.
-    assert!(run_until(home, &train_args("stopped"), 9, libc::SIGINT));
+    // Ctrl-C: the trainer finishes its step, checkpoints and exits 128 + SIGINT.
+    assert_eq!(
+        run_until(home, &train_args("stopped"), 9, libc::SIGINT),
+        Some(130)
+    );
     let stopped = metrics(home, "stopped");
     assert!(stopped.len() < 30, "the run was stopped early");
     run(home, &resume_args("stopped"));
     assert_same_run(home, "straight", "stopped");
 
     // kill -9 after a checkpoint: the rows written after it are dropped on resume.
-    assert!(!run_until(home, &train_args("killed"), 14, libc::SIGKILL));
+    assert_eq!(
+        run_until(home, &train_args("killed"), 14, libc::SIGKILL),
+        None
+    );
     run(home, &resume_args("killed"));
     assert_same_run(home, "straight", "killed");
 

@@ -179,3 +179,74 @@ fn workbench_in_tmux() {
     let session = home.join("sessions/e2e");
     assert!(session.join("model.safetensors").exists() && session.join("config.toml").exists());
 }
+
+/// The pid of the bertwork process whose command line contains `marker`.
+fn pid_of(marker: &str) -> i32 {
+    let out = Command::new("pgrep")
+        .args(["-f", &format!("^{}.*{marker}", env!("CARGO_BIN_EXE_bertwork"))])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no bertwork process for {marker}"))
+}
+
+#[test]
+fn sigterm_in_the_workbench_saves_restores_the_terminal_and_exits_143() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let corpus = small_corpus(dir.path());
+    let command = format!(
+        "BERTWORK_HOME={} {} tui --corpus {} --session term-e2e --set train.batch_size=8 \
+         --set data.max_seq_len=48 --set train.log_every=1 --set train.threads=1 \
+         --set data.vocab_size=800 --set data.heldout_fraction=0.1; echo EXIT=$?; sleep 60",
+        home.display(),
+        env!("CARGO_BIN_EXE_bertwork"),
+        corpus.display()
+    );
+    let t = Tmux::start("bertwork-term", &command);
+    t.wait_for("training", 60, |s| step_of(s).unwrap_or(0) >= 3);
+    // SAFETY: a signal to the workbench process this test started.
+    unsafe { libc::kill(pid_of("term-e2e"), libc::SIGTERM) };
+    let s = t.wait_for("exit", 60, |s| s.contains("EXIT="));
+    assert!(s.contains("EXIT=143"), "{s}");
+    assert!(s.contains("session saved in"), "{s}");
+    assert!(!s.contains("1 Dashboard"), "the alternate screen was not left:\n{s}");
+    let checkpoints = home.join("sessions/term-e2e/checkpoints");
+    assert!(std::fs::read_dir(checkpoints).unwrap().count() > 0);
+}
+
+#[test]
+fn a_failed_workbench_run_says_why_in_full_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let corpus = dir.path().join("twelve.csv");
+    let mut text = String::from("review,sentiment\n");
+    for i in 0..12 {
+        text.push_str(&format!("\"review number {i} was fine. it was long.\",positive\n"));
+    }
+    std::fs::write(&corpus, text).unwrap();
+    let command = format!(
+        "BERTWORK_HOME={} {} tui --corpus {} --session small; echo EXIT=$?; sleep 60",
+        home.display(),
+        env!("CARGO_BIN_EXE_bertwork"),
+        corpus.display()
+    );
+    let t = Tmux::start("bertwork-fail", &command);
+    let s = t.wait_for("the failure popup", 60, |s| s.contains("Training failed"));
+    assert!(s.contains("raise data.heldout_fraction"), "cut short:\n{s}");
+    t.keys(&["Escape", "q"]);
+    let s = t.wait_for("exit", 30, |s| s.contains("EXIT="));
+    assert!(s.contains("EXIT=1"), "{s}");
+    // In full, whatever the terminal's wrapping.
+    let flat: String = s.split_whitespace().collect();
+    assert!(
+        flat.contains("error:thecorpushas12documents")
+            && flat.contains("usealargercorpusorraisedata.heldout_fraction"),
+        "{s}"
+    );
+    assert!(!s.contains("session saved"), "{s}");
+    assert!(!home.join("sessions/small").exists());
+}

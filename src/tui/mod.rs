@@ -59,11 +59,11 @@ pub fn open(mut setup: TrainSetup) -> Result<ExitCode> {
                 "{} again: quit without saving; earlier checkpoints stay in the session folder",
                 crate::signals::name(signal)
             ));
-            std::process::exit(crate::signals::exit_status(signal).into());
+            crate::signals::exit_now(crate::signals::exit_status(signal));
         }
         say("quit without saving; earlier checkpoints stay in the session folder");
         // The trainer is mid-step; leave without waiting for it.
-        std::process::exit(0);
+        crate::signals::exit_now(0);
     };
     handle.join();
     if summary.reason == FinishReason::Failed {
