@@ -219,4 +219,20 @@ fn bad_hf_folders_get_clear_errors() {
         &edit_config("vocab", "vocab_size", 500.into()),
         "vocab_size = 500",
     );
+    // A weight holding inf: refused here rather than failing every step later.
+    let inf = dir.path().join("inf");
+    copy_fixture(&inf);
+    let path = inf.join("model.safetensors");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let key = "bert.encoder.layer.0.output.dense.weight";
+    let at = 8 + n + header[key]["data_offsets"][0].as_u64().unwrap() as usize;
+    bytes[at..at + 4].copy_from_slice(&f32::INFINITY.to_le_bytes());
+    std::fs::write(&path, bytes).unwrap();
+    import_fails(
+        &home,
+        &inf,
+        &format!("`{key}` holds infinite or NaN values"),
+    );
 }

@@ -183,7 +183,10 @@ fn workbench_in_tmux() {
 /// The pid of the bertwork process whose command line contains `marker`.
 fn pid_of(marker: &str) -> i32 {
     let out = Command::new("pgrep")
-        .args(["-f", &format!("^{}.*{marker}", env!("CARGO_BIN_EXE_bertwork"))])
+        .args([
+            "-f",
+            &format!("^{}.*{marker}", env!("CARGO_BIN_EXE_bertwork")),
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -213,7 +216,10 @@ fn sigterm_in_the_workbench_saves_restores_the_terminal_and_exits_143() {
     let s = t.wait_for("exit", 60, |s| s.contains("EXIT="));
     assert!(s.contains("EXIT=143"), "{s}");
     assert!(s.contains("session saved in"), "{s}");
-    assert!(!s.contains("1 Dashboard"), "the alternate screen was not left:\n{s}");
+    assert!(
+        !s.contains("1 Dashboard"),
+        "the alternate screen was not left:\n{s}"
+    );
     let checkpoints = home.join("sessions/term-e2e/checkpoints");
     assert!(std::fs::read_dir(checkpoints).unwrap().count() > 0);
 }
@@ -225,7 +231,9 @@ fn a_failed_workbench_run_says_why_in_full_and_exits_1() {
     let corpus = dir.path().join("twelve.csv");
     let mut text = String::from("review,sentiment\n");
     for i in 0..12 {
-        text.push_str(&format!("\"review number {i} was fine. it was long.\",positive\n"));
+        text.push_str(&format!(
+            "\"review number {i} was fine. it was long.\",positive\n"
+        ));
     }
     std::fs::write(&corpus, text).unwrap();
     let command = format!(

@@ -157,7 +157,15 @@ fn load_weights(dir: &Path, vs: &VarStore) -> Result<Vec<String>> {
                 .flatten()
         });
         match found {
-            Some(t) if t.size() == var.size() => var.copy_(t),
+            Some(t) if t.size() == var.size() => {
+                if !bool::try_from(t.isfinite().all()).unwrap_or(true) {
+                    bail!(
+                        "{}: `{name}` holds infinite or NaN values; a model with non-finite weights can be neither trained nor probed: fix the source checkpoint",
+                        path.display()
+                    );
+                }
+                var.copy_(t)
+            }
             Some(t) => bail!(
                 "{}: `{name}` has shape {:?}, config.json implies {:?}",
                 path.display(),
