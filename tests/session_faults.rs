@@ -298,6 +298,7 @@ fn a_resume_with_another_batch_size_trains_each_example_once() {
     let csv = corpus(dir.path(), "c.csv", 200);
     let common_sets = ["--set", "data.max_seq_len=32", "--set", "train.epochs=1"];
     let mut args = vec!["train", "--headless", "--json", "--session", "r"];
+    assert_eq!(args[4], "r");
     args.extend_from_slice(&["--corpus", csv.to_str().unwrap()]);
     args.extend_from_slice(&common_sets);
     args.extend_from_slice(&["--set", "train.batch_size=4", "--set", "train.max_steps=10"]);

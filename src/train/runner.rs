@@ -18,6 +18,7 @@ use super::probe_worker::ProbeSlot;
 use super::schedule::lr_at;
 use super::step::{losses, DeviceBatch};
 use super::TrainSetup;
+use crate::data::pairs::PairConfig;
 
 mod control;
 mod saving;
@@ -94,6 +95,8 @@ struct Trainer {
     steps_in_epoch: u64,
     /// Where the first epoch of this run picks up (a resume mid-epoch).
     resume_cursor: Option<(usize, u64)>,
+    /// The pair settings of the epoch a resume picks up mid-way (epoch, settings).
+    resumed_pairs: Option<(usize, PairConfig)>,
     last_checkpoint: Option<u64>,
     records: Records,
     /// Forward passes under bf16 autocast (CUDA only).
@@ -144,11 +147,17 @@ impl Trainer {
         };
     }
 
+    /// The examples of `epoch`: a resumed epoch is rebuilt as it began (its cursor
+    /// counts those examples); new pair settings apply from the next one.
     fn epoch_examples(&self, epoch: usize) -> Vec<Example> {
         let mut rng = rng_for(self.config.train.seed, "pairs", epoch as u64);
+        let pairs = match self.resumed_pairs {
+            Some((e, pairs)) if e == epoch => pairs,
+            _ => pair_config(&self.config),
+        };
         epoch_examples(
             &self.data.train,
-            pair_config(&self.config),
+            pairs,
             self.data.tokenizer.specials,
             &mut rng,
         )

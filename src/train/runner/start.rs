@@ -9,7 +9,7 @@ use tch::nn::VarStore;
 
 use super::super::checkpoint::{CheckpointState, OPTIMIZER_FILE};
 use super::super::optimizer::AdamW;
-use super::super::prepare::prepare;
+use super::super::prepare::{pair_config, prepare};
 use super::super::probe_worker::{ProbeModel, ProbeSlot};
 use super::super::{Start, TrainSetup};
 use super::Trainer;
@@ -95,6 +95,7 @@ impl Trainer {
             examples_done: 0,
             steps_in_epoch: 0,
             resume_cursor: None,
+            resumed_pairs: None,
             last_checkpoint: None,
             records,
             mixed,
@@ -117,6 +118,19 @@ impl Trainer {
             self.elapsed_before = state.elapsed_s;
             self.resume_cursor = Some((examples_done, state.steps_in_epoch));
             self.last_checkpoint = Some(state.step);
+            let (then, now) = (pair_config(&state.config), pair_config(&self.config));
+            if examples_done > 0 && then != now {
+                self.resumed_pairs = Some((state.epoch, then));
+                let _ = self.events.send(Event::Warning {
+                    message: format!(
+                        "data.max_seq_len / data.short_seq_prob apply from epoch {}: epoch {} resumes mid-way with the examples it began with ({} / {})",
+                        state.epoch + 2,
+                        state.epoch + 1,
+                        then.max_seq_len,
+                        then.short_seq_prob
+                    ),
+                });
+            }
         }
         if let Start::Checkpoint { changes, .. } = from {
             for (key, value) in changes {
