@@ -9,35 +9,19 @@ use std::process::{Command, Stdio};
 
 const STEPS: &str = "30";
 
-/// A small, quick model on the embedded corpus, logging every step.
+/// A small, quick model on the embedded corpus, logging every step, evaluating every
+/// 10 and checkpointing every 4.
 fn base_args() -> Vec<String> {
-    [
-        "--set",
-        "model.layers=1",
-        "--set",
-        "model.hidden=64",
-        "--set",
-        "model.heads=2",
-        "--set",
-        "data.max_seq_len=48",
-        "--set",
-        "train.batch_size=16",
-        "--set",
-        "train.log_every=1",
-        "--set",
-        "train.eval_every=10",
-        "--set",
-        "train.checkpoint_every=4",
-        "--set",
-        "train.threads=1",
-        "--set",
-        "train.device=\"cpu\"",
-        "--set",
-        "data.vocab_size=1000",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    common::QUICK_MODEL
+        .iter()
+        .chain(&[
+            "--set",
+            "train.eval_every=10",
+            "--set",
+            "train.checkpoint_every=4",
+        ])
+        .map(|s| s.to_string())
+        .collect()
 }
 
 mod common;

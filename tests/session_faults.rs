@@ -10,27 +10,7 @@ use std::time::Duration;
 
 mod common;
 
-/// A quick model (1 layer, 64 wide) on one thread.
-const QUICK: &[&str] = &[
-    "--set",
-    "model.layers=1",
-    "--set",
-    "model.hidden=64",
-    "--set",
-    "model.heads=2",
-    "--set",
-    "data.max_seq_len=48",
-    "--set",
-    "train.batch_size=16",
-    "--set",
-    "train.log_every=1",
-    "--set",
-    "train.threads=1",
-    "--set",
-    "train.device=\"cpu\"",
-    "--set",
-    "data.vocab_size=1000",
-];
+use common::QUICK_MODEL as QUICK;
 
 fn run(home: &Path, args: &[&str]) -> Output {
     common::bertwork(home, args)
