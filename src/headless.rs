@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::cli::{ProbeArgs, TrainArgs};
 use crate::protocol::{Command, Event, FinishReason, StartInfo};
 use crate::session::Session;
+use crate::terminal_text::escape;
 use crate::train::{TrainSetup, TrainerHandle};
 
 pub fn train(args: &TrainArgs) -> Result<ExitCode> {
@@ -76,7 +77,10 @@ impl Printer {
         }
     }
 
+    /// Prints one or more lines; anything they quote from a user's file (a warning
+    /// naming a column, a path) has its control characters escaped.
     fn line(&self, text: String) {
+        let text = crate::terminal_text::escape_lines(&text).into_owned();
         match &self.bar {
             Some(bar) => bar.println(text),
             None => {
@@ -152,6 +156,7 @@ impl Printer {
             )),
             Event::Warning { message } => self.line(format!("warning: {message}")),
             Event::Error { message } => {
+                let message = crate::terminal_text::escape_lines(message);
                 if let Some(bar) = &self.bar {
                     bar.suspend(|| eprintln!("error: {message}"));
                 } else {
@@ -244,11 +249,12 @@ pub fn probe(args: &ProbeArgs) -> Result<ExitCode> {
     for (i, preds) in r.masks.iter().enumerate() {
         println!("[MASK] #{}", i + 1);
         for p in preds {
+            // Tokens come from the session's vocab.txt, which may be any user's file.
             println!(
                 "  {:>6.2}%  {:<14} {}",
                 p.score * 100.0,
-                p.token_str,
-                p.sequence
+                escape(&p.token_str),
+                escape(&p.sequence)
             );
         }
     }

@@ -19,6 +19,7 @@ pub mod resume;
 pub mod saved;
 pub mod session;
 pub mod sessions_cmd;
+pub mod terminal_text;
 pub mod tokenizer;
 pub mod train;
 pub mod tui;

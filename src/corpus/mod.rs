@@ -1,8 +1,11 @@
 //! From a CSV of raw reviews to documents made of clean sentences.
 
 pub mod clean;
+mod header;
+mod lines;
 mod reader;
 pub mod sentences;
+mod sniff;
 
 pub use reader::{for_each_text, CorpusSource, EMBEDDED_CSV, EMBEDDED_NAME};
 
