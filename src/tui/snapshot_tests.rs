@@ -134,3 +134,43 @@ fn small_terminals_do_not_panic() {
         render(&app, w, h);
     }
 }
+
+/// Text from a user's files (a warning quoting a column name, an error, tokens of a
+/// given vocab.txt) is drawn with its control characters escaped, never raw.
+#[test]
+fn text_from_files_is_drawn_escaped() {
+    let mut app = training_app();
+    app.log
+        .push_at("09:03:00".into(), Level::Warning, "column `a\u{1b}[2Jb`");
+    app.log
+        .push_at("09:04:00".into(), Level::Error, "bad \u{9b}31m row\u{8}");
+    let preds = vec![Prediction {
+        score: 0.5,
+        token: 7,
+        token_str: "x\u{1b}]0;t\u{7}".into(),
+        sequence: "a x\u{1b}]0;t\u{7} b".into(),
+    }];
+    app.probe.entries = vec![super::probe_panel::Entry {
+        id: 1,
+        text: "a [MASK] b".into(),
+        step: 1,
+        above_floor: None,
+        latency_ms: 1.0,
+        outcome: Outcome::Fill(FillMaskResult {
+            text: "a [MASK] b".into(),
+            masks: vec![preds],
+        }),
+    }];
+    for (panel, shown) in [
+        (Panel::Log, &["a\\x1b[2Jb", "bad \\u{9b}31m row\\x08"][..]),
+        (Panel::Probe, &["x\\x1b]0;t\\x07", "a x\\x1b]0;t\\x07 b"][..]),
+        (Panel::Dashboard, &["last error: bad \\u{9b}31m row\\x08"][..]),
+    ] {
+        app.panel = panel;
+        let screen = render(&app, 160, 30);
+        assert!(!screen.contains(|c: char| c.is_control() && c != '\n'));
+        for s in shown {
+            assert!(screen.contains(s), "{panel:?}: `{s}` not in\n{screen}");
+        }
+    }
+}
