@@ -194,3 +194,75 @@ fn short_run_lowers_the_loss_and_the_session_can_be_probed() {
         std::fs::read(session.join("vocab.txt")).unwrap()
     );
 }
+
+/// What a user's files put on the terminal is escaped: a corpus path with ESC in the
+/// headless lines, tokens of a given vocab.txt with ESC/BEL in the CLI probe.
+#[test]
+fn text_from_files_reaches_the_terminal_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let csv = home.join("re\u{1b}[2Jviews.csv");
+    let rows: String = (0..40)
+        .map(|i| format!("\"the movie {i} was good. it was bad.\",x\n"))
+        .collect();
+    std::fs::write(&csv, format!("review,label\n{rows}")).unwrap();
+    let vocab = home.join("vocab.txt");
+    let tokens = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\nmovie\nwas\ngood\nit\nbad\n.\nx\u{1b}[31m\n##\u{1b}]0;t\u{7}\n";
+    std::fs::write(&vocab, tokens).unwrap();
+    let no_raw = |what: &str, out: &Output| {
+        for text in [&out.stdout, &out.stderr] {
+            let text = String::from_utf8_lossy(text);
+            assert!(
+                !text.contains(|c: char| c.is_control() && c != '\n'),
+                "{what}: raw control characters in {text:?}"
+            );
+        }
+    };
+    let out = bertwork(
+        home,
+        &[
+            "train",
+            "--headless",
+            "--session",
+            "esc",
+            "--corpus",
+            csv.to_str().unwrap(),
+            "--vocab",
+            vocab.to_str().unwrap(),
+            "--max-steps",
+            "1",
+            "--set",
+            "train.device=cpu",
+            "--set",
+            "data.max_seq_len=32",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    no_raw("train", &out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("re\\x1b[2Jviews.csv"));
+
+    let out = bertwork(
+        home,
+        &[
+            "probe",
+            "--session",
+            "esc",
+            "--top-k",
+            "14",
+            "the [MASK] was good .",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    no_raw("probe", &out);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("x\\x1b[31m"), "{shown}");
+    assert!(shown.contains("\\x1b]0;t\\x07"), "{shown}");
+}
