@@ -266,3 +266,71 @@ fn text_from_files_reaches_the_terminal_escaped() {
     assert!(shown.contains("x\\x1b[31m"), "{shown}");
     assert!(shown.contains("\\x1b]0;t\\x07"), "{shown}");
 }
+
+/// Short documents of one sentence (tweets): split into real IsNext pairs, so no
+/// warning; documents of one word cannot be, and the run says what that does to NSP.
+#[test]
+fn one_sentence_documents_keep_nsp_balanced_or_say_why_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let words = ["great", "awful", "fine", "loved", "meh", "boring", "superb"];
+    let run = |name: &str, rows: String| {
+        let csv = home.join(format!("{name}.csv"));
+        std::fs::write(&csv, format!("review,label\n{rows}")).unwrap();
+        let out = bertwork(
+            home,
+            &[
+                "train",
+                "--headless",
+                "--json",
+                "--session",
+                name,
+                "--corpus",
+                csv.to_str().unwrap(),
+                "--max-steps",
+                "1",
+                "--set",
+                "train.device=cpu",
+                "--set",
+                "data.vocab_size=100",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json_lines(&out)
+    };
+    let warnings = |events: &[Value]| -> Vec<String> {
+        events
+            .iter()
+            .filter(|e| e["event"] == "warning")
+            .map(|e| e["message"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let tweets: String = (0..150)
+        .map(|i| {
+            format!(
+                "\"{} movie number {i} {}\",x\n",
+                words[i % 7],
+                words[(i / 7) % 7]
+            )
+        })
+        .collect();
+    let events = run("tweets", tweets);
+    assert!(warnings(&events).is_empty(), "{:?}", warnings(&events));
+
+    let single: String = (0..150)
+        .map(|i| format!("\"{}\",x\n", words[i % 7]))
+        .collect();
+    let events = run("single", single);
+    let w = warnings(&events);
+    assert!(
+        w.iter().any(
+            |m| m.contains("only 0% of the training examples are IsNext pairs")
+                && m.contains("model.nsp=false")
+        ),
+        "{w:?}"
+    );
+}

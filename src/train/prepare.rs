@@ -43,10 +43,11 @@ pub struct CorpusStats {
     pub cached: bool,
 }
 
-pub fn pair_config(config: &Config) -> PairConfig {
+pub fn pair_config(config: &Config, tokenizer: &WordPieceTokenizer) -> PairConfig {
     PairConfig {
         max_seq_len: config.data.max_seq_len,
         short_seq_prob: config.data.short_seq_prob,
+        word_starts: tokenizer.word_starts().into(),
     }
 }
 
@@ -136,7 +137,7 @@ pub fn prepare(config: &Config, session: &Session) -> Result<Prepared> {
     let seed = config.train.seed;
     let heldout_examples = epoch_examples(
         &heldout,
-        pair_config(config),
+        pair_config(config, &tokenizer),
         tokenizer.specials,
         &mut rng_for(seed, "eval-pairs", 0),
     );

@@ -138,7 +138,7 @@ impl Trainer {
         let mut rng = rng_for(self.config.train.seed, "pairs", epoch as u64);
         epoch_examples(
             &self.data.train,
-            pair_config(&self.config),
+            pair_config(&self.config, &self.data.tokenizer),
             self.data.tokenizer.specials,
             &mut rng,
         )

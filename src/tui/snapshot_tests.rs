@@ -163,8 +163,14 @@ fn text_from_files_is_drawn_escaped() {
     }];
     for (panel, shown) in [
         (Panel::Log, &["a\\x1b[2Jb", "bad \\u{9b}31m row\\x08"][..]),
-        (Panel::Probe, &["x\\x1b]0;t\\x07", "a x\\x1b]0;t\\x07 b"][..]),
-        (Panel::Dashboard, &["last error: bad \\u{9b}31m row\\x08"][..]),
+        (
+            Panel::Probe,
+            &["x\\x1b]0;t\\x07", "a x\\x1b]0;t\\x07 b"][..],
+        ),
+        (
+            Panel::Dashboard,
+            &["last error: bad \\u{9b}31m row\\x08"][..],
+        ),
     ] {
         app.panel = panel;
         let screen = render(&app, 160, 30);

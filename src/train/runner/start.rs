@@ -13,6 +13,7 @@ use super::super::prepare::prepare;
 use super::super::probe_worker::{ProbeModel, ProbeSlot};
 use super::super::{Start, TrainSetup};
 use super::Trainer;
+use crate::data::pairs::is_next_share;
 use crate::model::{BertConfig, BertForPreTraining};
 use crate::protocol::{Command, Event, StartInfo};
 use crate::records::Records;
@@ -119,7 +120,9 @@ impl Trainer {
     }
 
     pub(super) fn started(&mut self) -> Result<()> {
-        let examples = self.epoch_examples(self.epoch).len();
+        let epoch_examples = self.epoch_examples(self.epoch);
+        let examples = epoch_examples.len();
+        let is_next = is_next_share(&epoch_examples);
         let steps = self.steps_in(examples);
         let done = self.resume_cursor.map_or(0, |c| c.1);
         self.plan_total(steps, done);
@@ -153,10 +156,27 @@ impl Trainer {
             corpus_cached: s.cached,
         };
         self.emit(Event::Started(Box::new(info)));
+        if let Some(message) = nsp_balance_warning(is_next) {
+            self.emit(Event::Warning { message });
+        }
         if self.step > 0 {
             let history = crate::records::read_history(&self.session);
             self.emit(Event::History(Box::new(history)));
         }
         Ok(())
     }
+}
+
+/// Below this share of IsNext examples NSP mostly learns the label's prior.
+const MIN_IS_NEXT: f64 = 0.4;
+
+/// A warning when NSP's labels cannot be balanced: documents of one sentence too short
+/// to split (a word or two, as in many tweets) only make random-B examples.
+fn nsp_balance_warning(is_next: f64) -> Option<String> {
+    (is_next < MIN_IS_NEXT).then(|| {
+        format!(
+            "only {:.0}% of the training examples are IsNext pairs (not 50%): documents of one sentence too short to split can only be paired with a random B, so NSP learns little beyond always answering \"random\"; consider --set model.nsp=false",
+            is_next * 100.0
+        )
+    })
 }
