@@ -113,21 +113,20 @@ impl Printer {
             Event::Started(info) => self.started(info),
             Event::Step(m) => {
                 self.line(format!(
-                    "epoch {:>2} step {:>6} | mlm {:.3} acc {:.3} | nsp {:.3} acc {:.3} | lr {:.2e} | grad {:.2} | {:.0} tok/s",
-                    m.epoch + 1, m.step, m.mlm_loss, m.mlm_acc, m.nsp_loss, m.nsp_acc, m.lr, m.grad_norm, m.tokens_per_s
+                    "epoch {:>2} step {:>6} | mlm {:.3} acc {:.3} | {} | lr {:.2e} | grad {:.2} | {:.0} tok/s",
+                    m.epoch + 1, m.step, m.mlm_loss, m.mlm_acc, nsp(m.nsp_loss, m.nsp_acc), m.lr, m.grad_norm, m.tokens_per_s
                 ));
                 if let Some(bar) = &self.bar {
                     bar.set_position(m.step);
                 }
             }
             Event::Eval(m) => self.line(format!(
-                "eval  step {:>6} | held-out mlm {:.3} acc {:.3} ppl {:.1} | nsp {:.3} acc {:.3}{}",
+                "eval  step {:>6} | held-out mlm {:.3} acc {:.3} ppl {:.1} | {}{}",
                 m.step,
                 m.mlm_loss,
                 m.mlm_acc,
                 m.perplexity,
-                m.nsp_loss,
-                m.nsp_acc,
+                nsp(m.nsp_loss, m.nsp_acc),
                 self.floor.map_or(String::new(), |f| format!(
                     " | vs no-context {:+.3}",
                     m.mlm_loss - f
@@ -197,6 +196,11 @@ impl Printer {
             s.unk_rate * 100.0, s.train_examples, s.steps_per_epoch, s.total_steps, s.prepare_seconds,
             if s.corpus_cached { " (tokenized corpus from the cache)" } else { "" }
         ));
+        if !s.config.model.nsp {
+            self.line(
+                "NSP off (model.nsp = false): training masked-language modelling only".into(),
+            );
+        }
         if let Some(f) = self.floor {
             self.line(format!(
                 "no-context floor: held-out MLM loss {f:.3} (unigram + shown token); above it the model does not use context yet"
@@ -212,6 +216,15 @@ impl Printer {
             );
             self.bar = Some(bar);
         }
+    }
+}
+
+/// The NSP part of a progress line: `nsp 0.693 acc 0.500`, or `nsp off` when it is not
+/// trained (`model.nsp = false`).
+fn nsp(loss: Option<f64>, acc: Option<f64>) -> String {
+    match (loss, acc) {
+        (Some(l), Some(a)) => format!("nsp {l:.3} acc {a:.3}"),
+        _ => "nsp off".into(),
     }
 }
 

@@ -334,3 +334,106 @@ fn one_sentence_documents_keep_nsp_balanced_or_say_why_not() {
         "{w:?}"
     );
 }
+
+/// `model.nsp = false` (MLM only, as RoBERTa): the MLM loss goes down, NSP numbers are
+/// absent (JSON null, empty metrics.csv cells) rather than made up, a pair probe says
+/// why it has no answer, and a resume cannot turn NSP back on.
+#[test]
+fn mlm_only_run_has_no_nsp_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let out = bertwork(
+        home,
+        &[
+            "train",
+            "--headless",
+            "--json",
+            "--session",
+            "mlm",
+            "--max-steps",
+            "24",
+            "--epochs",
+            "2",
+            "--set",
+            "model.nsp=false",
+            "--set",
+            "train.batch_size=16",
+            "--set",
+            "train.warmup_steps=10",
+            "--set",
+            "train.log_every=4",
+            "--set",
+            "train.device=cpu",
+            "--set",
+            "data.max_seq_len=64",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = json_lines(&out);
+    let steps: Vec<&Value> = events.iter().filter(|e| e["event"] == "step").collect();
+    let evals: Vec<&Value> = events.iter().filter(|e| e["event"] == "eval").collect();
+    assert_eq!(steps.len(), 6);
+    assert!(!evals.is_empty());
+    for e in steps.iter().chain(&evals) {
+        assert!(e["mlm_loss"].is_number(), "{e}");
+        assert!(e["nsp_loss"].is_null() && e["nsp_acc"].is_null(), "{e}");
+    }
+    let first = steps[0]["mlm_loss"].as_f64().unwrap();
+    let last = steps.last().unwrap()["mlm_loss"].as_f64().unwrap();
+    assert!(last < first - 0.5, "MLM loss went from {first} to {last}");
+    assert!(
+        !events.iter().any(|e| e["event"] == "warning"),
+        "no NSP balance warning when NSP is off"
+    );
+
+    let metrics = std::fs::read_to_string(home.join("sessions/mlm/metrics.csv")).unwrap();
+    let mut rows = csv::Reader::from_reader(metrics.as_bytes());
+    let headers = rows.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let mut n = 0;
+    for row in rows.records() {
+        let row = row.unwrap();
+        assert!(!row[col("mlm_loss")].is_empty());
+        assert_eq!((&row[col("nsp_loss")], &row[col("nsp_acc")]), ("", ""));
+        n += 1;
+    }
+    assert!(n >= 7, "{metrics}");
+
+    let out = bertwork(
+        home,
+        &[
+            "probe",
+            "--session",
+            "mlm",
+            "a film .",
+            "--next",
+            "it rained .",
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("trained without NSP (model.nsp = false)"),
+        "{err}"
+    );
+
+    let out = bertwork(
+        home,
+        &[
+            "resume",
+            "mlm",
+            "--headless",
+            "--epochs",
+            "3",
+            "--set",
+            "model.nsp=true",
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("model.nsp cannot change on resume"), "{err}");
+}

@@ -180,3 +180,27 @@ fn text_from_files_is_drawn_escaped() {
         }
     }
 }
+
+/// With `model.nsp = false` the dashboard says NSP is off instead of plotting it.
+#[test]
+fn dashboard_without_nsp_says_it_is_off() {
+    let mut app = App::new();
+    let mut info = start_info();
+    info.config.model.nsp = false;
+    app.on_event(Event::Started(info));
+    for s in (10..=100).step_by(10) {
+        let mut m = step(s);
+        (m.nsp_loss, m.nsp_acc) = (None, None);
+        app.on_event(Event::Step(m));
+    }
+    let screen = render(&app, 100, 30);
+    assert!(
+        screen.contains("NSP is off (model.nsp = false)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("NSP          off (model.nsp = false)"),
+        "{screen}"
+    );
+    assert!(!screen.contains("NSP loss"), "{screen}");
+}

@@ -156,8 +156,10 @@ impl Trainer {
             corpus_cached: s.cached,
         };
         self.emit(Event::Started(Box::new(info)));
-        if let Some(message) = nsp_balance_warning(is_next) {
-            self.emit(Event::Warning { message });
+        if self.config.model.nsp {
+            if let Some(message) = nsp_balance_warning(is_next) {
+                self.emit(Event::Warning { message });
+            }
         }
         if self.step > 0 {
             let history = crate::records::read_history(&self.session);
