@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::cli::{ProbeArgs, TrainArgs};
 use crate::protocol::{Command, Event, FinishReason, StartInfo};
 use crate::session::Session;
+use crate::terminal_text::escape;
 use crate::train::{TrainSetup, TrainerHandle};
 use crossbeam_channel::select;
 
@@ -80,9 +81,12 @@ impl Printer {
         }
     }
 
-    /// A line on stdout. Write errors are ignored: a closed pipe (`| head`) or a hung
-    /// up terminal must not stop training before it saves.
+    /// A line (or several) on stdout. Anything quoted from a user's file (a warning
+    /// naming a column, a path) has its control characters escaped. Write errors are
+    /// ignored: a closed pipe (`| head`) or a hung up terminal must not stop training
+    /// before it saves.
     fn line(&self, text: String) {
+        let text = crate::terminal_text::escape_lines(&text).into_owned();
         match &self.bar {
             Some(bar) => bar.println(text),
             None => {
@@ -126,21 +130,20 @@ impl Printer {
             Event::Started(info) => self.started(info),
             Event::Step(m) => {
                 self.line(format!(
-                    "epoch {:>2} step {:>6} | mlm {:.3} acc {:.3} | nsp {:.3} acc {:.3} | lr {:.2e} | grad {:.2} | {:.0} tok/s",
-                    m.epoch + 1, m.step, m.mlm_loss, m.mlm_acc, m.nsp_loss, m.nsp_acc, m.lr, m.grad_norm, m.tokens_per_s
+                    "epoch {:>2} step {:>6} | mlm {:.3} acc {:.3} | {} | lr {:.2e} | grad {:.2} | {:.0} tok/s",
+                    m.epoch + 1, m.step, m.mlm_loss, m.mlm_acc, nsp(m.nsp_loss, m.nsp_acc), m.lr, m.grad_norm, m.tokens_per_s
                 ));
                 if let Some(bar) = &self.bar {
                     bar.set_position(m.step);
                 }
             }
             Event::Eval(m) => self.line(format!(
-                "eval  step {:>6} | held-out mlm {:.3} acc {:.3} ppl {:.1} | nsp {:.3} acc {:.3}{}",
+                "eval  step {:>6} | held-out mlm {:.3} acc {:.3} ppl {:.1} | {}{}",
                 m.step,
                 m.mlm_loss,
                 m.mlm_acc,
                 m.perplexity,
-                m.nsp_loss,
-                m.nsp_acc,
+                nsp(m.nsp_loss, m.nsp_acc),
                 self.floor.map_or(String::new(), |f| format!(
                     " | vs no-context {:+.3}",
                     m.mlm_loss - f
@@ -168,7 +171,10 @@ impl Printer {
                 change.value_string()
             )),
             Event::Warning { message } => self.line(format!("warning: {message}")),
-            Event::Error { message } => self.note(&format!("error: {message}")),
+            Event::Error { message } => self.note(&format!(
+                "error: {}",
+                crate::terminal_text::escape_lines(message)
+            )),
             Event::Finished(s) => {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
@@ -208,6 +214,11 @@ impl Printer {
             s.unk_rate * 100.0, s.train_examples, s.steps_per_epoch, s.total_steps, s.prepare_seconds,
             if s.corpus_cached { " (tokenized corpus from the cache)" } else { "" }
         ));
+        if !s.config.model.nsp {
+            self.line(
+                "NSP off (model.nsp = false): training masked-language modelling only".into(),
+            );
+        }
         if let Some(f) = self.floor {
             self.line(format!(
                 "no-context floor: held-out MLM loss {f:.3} (unigram + shown token); above it the model does not use context yet"
@@ -223,6 +234,15 @@ impl Printer {
             );
             self.bar = Some(bar);
         }
+    }
+}
+
+/// The NSP part of a progress line: `nsp 0.693 acc 0.500`, or `nsp off` when it is not
+/// trained (`model.nsp = false`).
+fn nsp(loss: Option<f64>, acc: Option<f64>) -> String {
+    match (loss, acc) {
+        (Some(l), Some(a)) => format!("nsp {l:.3} acc {a:.3}"),
+        _ => "nsp off".into(),
     }
 }
 
@@ -260,11 +280,12 @@ pub fn probe(args: &ProbeArgs) -> Result<ExitCode> {
     for (i, preds) in r.masks.iter().enumerate() {
         println!("[MASK] #{}", i + 1);
         for p in preds {
+            // Tokens come from the session's vocab.txt, which may be any user's file.
             println!(
                 "  {:>6.2}%  {:<14} {}",
                 p.score * 100.0,
-                p.token_str,
-                p.sequence
+                escape(&p.token_str),
+                escape(&p.sequence)
             );
         }
     }

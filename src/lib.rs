@@ -20,6 +20,7 @@ pub mod saved;
 pub mod session;
 pub mod sessions_cmd;
 pub mod signals;
+pub mod terminal_text;
 pub mod tokenizer;
 pub mod train;
 pub mod tui;

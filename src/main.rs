@@ -8,7 +8,9 @@ fn main() -> ExitCode {
     match bertwork::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // A message may quote a user's file: never send its control characters raw.
+            let message = format!("{e:#}");
+            eprintln!("error: {}", bertwork::terminal_text::escape_lines(&message));
             ExitCode::FAILURE
         }
     }

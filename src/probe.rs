@@ -122,6 +122,9 @@ pub fn fill_mask(
     })
 }
 
+/// The answer to a sentence-pair probe of a model trained without NSP.
+pub const NSP_OFF: &str = "this model was trained without NSP (model.nsp = false): its IsNext head is untrained, so there is no IsNext probability to give; probe it with [MASK] instead";
+
 /// Probability that `b` is the sentence that follows `a`.
 pub fn next_sentence(
     model: &BertForPreTraining,
@@ -130,6 +133,9 @@ pub fn next_sentence(
     b: &str,
     device: Device,
 ) -> Result<NextSentenceResult> {
+    if !model.config.nsp {
+        bail!(NSP_OFF);
+    }
     let s = tokenizer.specials;
     let (ids_a, ids_b) = (tokenizer.encode(a)?, tokenizer.encode(b)?);
     if ids_a.is_empty() || ids_b.is_empty() {

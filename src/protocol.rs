@@ -208,8 +208,9 @@ pub struct StepMetrics {
     pub mlm_loss: f64,
     /// Accuracy over masked positions only.
     pub mlm_acc: f64,
-    pub nsp_loss: f64,
-    pub nsp_acc: f64,
+    /// None (JSON `null`) when NSP is not trained (`model.nsp = false`).
+    pub nsp_loss: Option<f64>,
+    pub nsp_acc: Option<f64>,
     pub lr: f64,
     /// Global gradient norm before clipping.
     pub grad_norm: f64,
@@ -229,8 +230,9 @@ pub struct EvalMetrics {
     pub mlm_loss: f64,
     pub mlm_acc: f64,
     pub perplexity: f64,
-    pub nsp_loss: f64,
-    pub nsp_acc: f64,
+    /// None (JSON `null`) when NSP is not trained (`model.nsp = false`).
+    pub nsp_loss: Option<f64>,
+    pub nsp_acc: Option<f64>,
     pub seconds: f64,
 }
 

@@ -11,8 +11,8 @@ use crate::session::{Session, WEIGHTS_FILE};
 use crate::train::checkpoint::latest_good;
 use crate::train::{Start, TrainSetup};
 
-/// Keys a resume cannot change: they fix the model's shapes, the tokenizer or the
-/// held-out split that the checkpoint was made with.
+/// Keys a resume cannot change: they fix the model's shapes, its objectives, the
+/// tokenizer or the held-out split that the checkpoint was made with.
 const FIXED: &[&str] = &[
     "model.preset",
     "model.layers",
@@ -21,6 +21,7 @@ const FIXED: &[&str] = &[
     "model.intermediate",
     "model.max_position",
     "model.position",
+    "model.nsp",
     "data.corpus",
     "data.text_column",
     "data.vocab",
@@ -32,7 +33,7 @@ const FIXED: &[&str] = &[
 pub fn run(args: &ResumeArgs) -> Result<ExitCode> {
     let (setup, warnings) = setup(args)?;
     for w in &warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", crate::terminal_text::escape_lines(w));
     }
     if args.run.headless {
         crate::headless::run(setup, args.run.json)

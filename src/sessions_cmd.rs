@@ -43,8 +43,9 @@ pub fn run(args: &SessionsArgs) -> Result<ExitCode> {
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct MetricsSummary {
     pub last_step: u64,
-    /// Lowest held-out MLM loss, with the NSP accuracy of the same evaluation.
-    pub best: Option<(u64, f64, f64)>,
+    /// Lowest held-out MLM loss, with the NSP accuracy of the same evaluation (none
+    /// when NSP is not trained).
+    pub best: Option<(u64, f64, Option<f64>)>,
     pub last_train: Option<csv::StringRecord>,
     pub last_eval: Option<csv::StringRecord>,
 }
@@ -70,9 +71,9 @@ pub fn summarize_metrics(path: &Path) -> Result<MetricsSummary> {
             .unwrap_or(0);
         out.last_step = out.last_step.max(s);
         if row.get(split) == Some("heldout") {
-            if let (Some(loss), Some(acc)) = (num(mlm), num(nsp)) {
+            if let Some(loss) = num(mlm) {
                 if out.best.is_none_or(|b| loss < b.1) {
-                    out.best = Some((s, loss, acc));
+                    out.best = Some((s, loss, num(nsp)));
                 }
             }
             out.last_eval = Some(row);
@@ -119,7 +120,10 @@ fn list() -> Result<ExitCode> {
             .unwrap_or_else(|_| "?".into());
         let m = summarize_metrics(&session.path(METRICS_FILE)).unwrap_or_default();
         let (best, nsp) = match m.best {
-            Some((_, loss, acc)) => (format!("{loss:.3}"), format!("{acc:.3}")),
+            Some((_, loss, acc)) => (
+                format!("{loss:.3}"),
+                acc.map_or("off".into(), |a| format!("{a:.3}")),
+            ),
             None => ("-".into(), "-".into()),
         };
         println!(
@@ -187,7 +191,8 @@ fn show(name: &str) -> Result<ExitCode> {
     }
     let m = summarize_metrics(&session.path(METRICS_FILE))?;
     if let Some((step, loss, acc)) = m.best {
-        println!("best held-out MLM loss {loss:.4} (NSP acc {acc:.3}) at step {step}");
+        let nsp = acc.map_or("NSP off".into(), |a| format!("NSP acc {a:.3}"));
+        println!("best held-out MLM loss {loss:.4} ({nsp}) at step {step}");
     }
     for (label, row) in [("last step", &m.last_train), ("last eval", &m.last_eval)] {
         if let Some(row) = row {

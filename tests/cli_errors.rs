@@ -103,6 +103,150 @@ fn corpus_problems() {
     train_on(&home, &csv, &[], &["12 documents", "held-out"]);
 }
 
+/// No byte of what a failed run printed is a control character other than a line
+/// break: a file's content cannot drive the user's terminal.
+fn no_raw_controls(text: &str) {
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "raw control characters in: {text:?}"
+    );
+}
+
+#[test]
+fn files_that_are_not_text_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let d = dir.path();
+
+    // 4 KB of random bytes (fixed seed): named as not text, nothing raw echoed.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let bytes: Vec<u8> = (0..4096)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    let csv = d.join("random.bin");
+    std::fs::write(&csv, &bytes).unwrap();
+    let err = train_on(
+        &home,
+        &csv,
+        &[],
+        &["random.bin is not a text CSV file (byte"],
+    );
+    no_raw_controls(&err);
+
+    let csv = d.join("utf16.csv");
+    let utf16: Vec<u8> = [0xff, 0xfe]
+        .into_iter()
+        .chain(
+            "review,sentiment\n"
+                .encode_utf16()
+                .flat_map(|u| u.to_le_bytes()),
+        )
+        .collect();
+    std::fs::write(&csv, utf16).unwrap();
+    train_on(&home, &csv, &[], &["utf16.csv is UTF-16 text", "UTF-8"]);
+
+    // A header that would retitle the terminal and clear the screen.
+    let csv = d.join("escapes.csv");
+    std::fs::write(
+        &csv,
+        "te\x1b]0;pwned\x07xt,lab\x1b[2Jel\x08\n\"a b c.\",1\n",
+    )
+    .unwrap();
+    let err = train_on(
+        &home,
+        &csv,
+        &[],
+        &[
+            "no column `review`",
+            "te\\x1b]0;pwned\\x07xt, lab\\x1b[2Jel\\x08;",
+        ],
+    );
+    no_raw_controls(&err);
+
+    let csv = d.join("header_latin1.csv");
+    std::fs::write(&csv, b"review,caf\xe9\n\"a b c.\",1\n").unwrap();
+    train_on(
+        &home,
+        &csv,
+        &[],
+        &["header row is not valid UTF-8 (column 2)"],
+    );
+
+    // A text column named with ESC is found; the error about its (empty) rows quotes
+    // the name escaped.
+    let csv = d.join("esc_column.csv");
+    std::fs::write(&csv, "re\x1bview,x\n,1\n").unwrap();
+    let err = train_on(
+        &home,
+        &csv,
+        &["--text-column", "re\x1bview"],
+        &["no row has text in column `re\\x1bview`"],
+    );
+    no_raw_controls(&err);
+}
+
+#[test]
+fn a_duplicated_text_column_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let csv = dir.path().join("dup.csv");
+    std::fs::write(
+        &csv,
+        "review,sentiment,review\n\"one.\",positive,\"two.\"\n",
+    )
+    .unwrap();
+    train_on(
+        &home,
+        &csv,
+        &[],
+        &[
+            "the column `review` 2 times (columns 1, 3)",
+            "rename or remove",
+        ],
+    );
+}
+
+/// Error lines name the physical line where the bad record starts, whatever came
+/// before it: blank lines, CRLF line ends, quoted fields spanning lines.
+#[test]
+fn csv_errors_name_the_physical_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let d = dir.path();
+    let cases: &[(&str, &[u8], &[&str])] = &[
+        (
+            "blank.csv",
+            b"review,sentiment\n\"fine one.\",positive\n\n\"caf\xe9 two.\",positive\n",
+            &["row 2 (line 4) is not valid UTF-8"],
+        ),
+        (
+            "crlf.csv",
+            b"review,sentiment\r\n\"fine one.\",positive\r\n\"caf\xe9 two.\",positive\r\n",
+            &["row 2 (line 3) is not valid UTF-8"],
+        ),
+        (
+            "ragged_blank.csv",
+            b"review,sentiment\r\n\r\n\"ok.\",positive\r\n\r\n\r\n\"broken\",negative,extra\r\n",
+            &["row 2 (line 6) is malformed", "3 fields"],
+        ),
+        (
+            "multiline.csv",
+            b"review,sentiment\n\"one\nspanning\nthree lines.\",positive\n\n\"bad\",x,y\n",
+            &["row 2 (line 6) is malformed"],
+        ),
+    ];
+    for (name, content, expect) in cases {
+        let csv = d.join(name);
+        std::fs::write(&csv, content).unwrap();
+        train_on(&home, &csv, &[], expect);
+    }
+}
+
 #[test]
 fn config_problems() {
     let dir = tempfile::tempdir().unwrap();

@@ -194,3 +194,246 @@ fn short_run_lowers_the_loss_and_the_session_can_be_probed() {
         std::fs::read(session.join("vocab.txt")).unwrap()
     );
 }
+
+/// What a user's files put on the terminal is escaped: a corpus path with ESC in the
+/// headless lines, tokens of a given vocab.txt with ESC/BEL in the CLI probe.
+#[test]
+fn text_from_files_reaches_the_terminal_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let csv = home.join("re\u{1b}[2Jviews.csv");
+    let rows: String = (0..40)
+        .map(|i| format!("\"the movie {i} was good. it was bad.\",x\n"))
+        .collect();
+    std::fs::write(&csv, format!("review,label\n{rows}")).unwrap();
+    let vocab = home.join("vocab.txt");
+    let tokens = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\nmovie\nwas\ngood\nit\nbad\n.\nx\u{1b}[31m\n##\u{1b}]0;t\u{7}\n";
+    std::fs::write(&vocab, tokens).unwrap();
+    let no_raw = |what: &str, out: &Output| {
+        for text in [&out.stdout, &out.stderr] {
+            let text = String::from_utf8_lossy(text);
+            assert!(
+                !text.contains(|c: char| c.is_control() && c != '\n'),
+                "{what}: raw control characters in {text:?}"
+            );
+        }
+    };
+    let out = bertwork(
+        home,
+        &[
+            "train",
+            "--headless",
+            "--session",
+            "esc",
+            "--corpus",
+            csv.to_str().unwrap(),
+            "--vocab",
+            vocab.to_str().unwrap(),
+            "--max-steps",
+            "1",
+            "--set",
+            "train.device=cpu",
+            "--set",
+            "data.max_seq_len=32",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    no_raw("train", &out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("re\\x1b[2Jviews.csv"));
+
+    let out = bertwork(
+        home,
+        &[
+            "probe",
+            "--session",
+            "esc",
+            "--top-k",
+            "14",
+            "the [MASK] was good .",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    no_raw("probe", &out);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("x\\x1b[31m"), "{shown}");
+    assert!(shown.contains("\\x1b]0;t\\x07"), "{shown}");
+}
+
+/// Short documents of one sentence (tweets): split into real IsNext pairs, so no
+/// warning; documents of one word cannot be, and the run says what that does to NSP.
+#[test]
+fn one_sentence_documents_keep_nsp_balanced_or_say_why_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let words = ["great", "awful", "fine", "loved", "meh", "boring", "superb"];
+    let run = |name: &str, rows: String| {
+        let csv = home.join(format!("{name}.csv"));
+        std::fs::write(&csv, format!("review,label\n{rows}")).unwrap();
+        let out = bertwork(
+            home,
+            &[
+                "train",
+                "--headless",
+                "--json",
+                "--session",
+                name,
+                "--corpus",
+                csv.to_str().unwrap(),
+                "--max-steps",
+                "1",
+                "--set",
+                "train.device=cpu",
+                "--set",
+                "data.vocab_size=100",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json_lines(&out)
+    };
+    let warnings = |events: &[Value]| -> Vec<String> {
+        events
+            .iter()
+            .filter(|e| e["event"] == "warning")
+            .map(|e| e["message"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let tweets: String = (0..150)
+        .map(|i| {
+            format!(
+                "\"{} movie number {i} {}\",x\n",
+                words[i % 7],
+                words[(i / 7) % 7]
+            )
+        })
+        .collect();
+    let events = run("tweets", tweets);
+    assert!(warnings(&events).is_empty(), "{:?}", warnings(&events));
+
+    let single: String = (0..150)
+        .map(|i| format!("\"{}\",x\n", words[i % 7]))
+        .collect();
+    let events = run("single", single);
+    let w = warnings(&events);
+    assert!(
+        w.iter().any(
+            |m| m.contains("only 0% of the training examples are IsNext pairs")
+                && m.contains("model.nsp=false")
+        ),
+        "{w:?}"
+    );
+}
+
+/// `model.nsp = false` (MLM only, as RoBERTa): the MLM loss goes down, NSP numbers are
+/// absent (JSON null, empty metrics.csv cells) rather than made up, a pair probe says
+/// why it has no answer, and a resume cannot turn NSP back on.
+#[test]
+fn mlm_only_run_has_no_nsp_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let out = bertwork(
+        home,
+        &[
+            "train",
+            "--headless",
+            "--json",
+            "--session",
+            "mlm",
+            "--max-steps",
+            "24",
+            "--epochs",
+            "2",
+            "--set",
+            "model.nsp=false",
+            "--set",
+            "train.batch_size=16",
+            "--set",
+            "train.warmup_steps=10",
+            "--set",
+            "train.log_every=4",
+            "--set",
+            "train.device=cpu",
+            "--set",
+            "data.max_seq_len=64",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = json_lines(&out);
+    let steps: Vec<&Value> = events.iter().filter(|e| e["event"] == "step").collect();
+    let evals: Vec<&Value> = events.iter().filter(|e| e["event"] == "eval").collect();
+    assert_eq!(steps.len(), 6);
+    assert!(!evals.is_empty());
+    for e in steps.iter().chain(&evals) {
+        assert!(e["mlm_loss"].is_number(), "{e}");
+        assert!(e["nsp_loss"].is_null() && e["nsp_acc"].is_null(), "{e}");
+    }
+    let first = steps[0]["mlm_loss"].as_f64().unwrap();
+    let last = steps.last().unwrap()["mlm_loss"].as_f64().unwrap();
+    assert!(last < first - 0.5, "MLM loss went from {first} to {last}");
+    assert!(
+        !events.iter().any(|e| e["event"] == "warning"),
+        "no NSP balance warning when NSP is off"
+    );
+
+    let metrics = std::fs::read_to_string(home.join("sessions/mlm/metrics.csv")).unwrap();
+    let mut rows = csv::Reader::from_reader(metrics.as_bytes());
+    let headers = rows.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let mut n = 0;
+    for row in rows.records() {
+        let row = row.unwrap();
+        assert!(!row[col("mlm_loss")].is_empty());
+        assert_eq!((&row[col("nsp_loss")], &row[col("nsp_acc")]), ("", ""));
+        n += 1;
+    }
+    assert!(n >= 7, "{metrics}");
+
+    let out = bertwork(
+        home,
+        &[
+            "probe",
+            "--session",
+            "mlm",
+            "a film .",
+            "--next",
+            "it rained .",
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("trained without NSP (model.nsp = false)"),
+        "{err}"
+    );
+
+    let out = bertwork(
+        home,
+        &[
+            "resume",
+            "mlm",
+            "--headless",
+            "--epochs",
+            "3",
+            "--set",
+            "model.nsp=true",
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("model.nsp cannot change on resume"), "{err}");
+}

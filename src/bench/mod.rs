@@ -287,7 +287,7 @@ fn pipeline(config: &Config, path: &std::path::Path, args: &BenchArgs) -> Result
     let mut rng = rng_for(1, "bench-pipeline", 0);
     let examples = crate::data::pairs::epoch_examples(
         &data.train,
-        crate::train::prepare::pair_config(&config),
+        crate::train::prepare::pair_config(&config, &data.tokenizer),
         data.tokenizer.specials,
         &mut rng,
     );

@@ -15,6 +15,7 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
             "max_position",
             "position",
             "dropout",
+            "nsp",
         ],
     ),
     (
@@ -63,6 +64,7 @@ pub fn describe(section: &str, key: &str) -> Option<&'static str> {
         ("model", "max_position") => "size of the position table",
         ("model", "position") => "learned | sinusoidal",
         ("model", "dropout") => "hidden and attention dropout",
+        ("model", "nsp") => "train next-sentence prediction too (false: MLM only, as RoBERTa)",
         ("data", "corpus") => "CSV file; absent = the embedded IMDB sample",
         ("data", "text_column") => "column holding the text",
         ("data", "vocab_size") => "WordPiece vocabulary learnt from the corpus",

@@ -33,6 +33,10 @@ pub struct ModelConfig {
     pub max_position: usize,
     pub position: PositionKind,
     pub dropout: f64,
+    /// Train next-sentence prediction besides MLM. `false` trains MLM only (as
+    /// RoBERTa does); the NSP head is kept, untrained, so the weights keep HF's
+    /// `BertForPreTraining` layout. Older configs without the key load as `true`.
+    pub nsp: bool,
 }
 
 impl Default for ModelConfig {
@@ -46,6 +50,7 @@ impl Default for ModelConfig {
             max_position: 512,
             position: PositionKind::Learned,
             dropout: 0.1,
+            nsp: true,
         }
     }
 }

@@ -205,3 +205,19 @@ fn every_key_is_described_and_annotated_configs_load_back() {
     let back: Config = toml::from_str(&text).unwrap();
     assert_eq!(back, config);
 }
+
+/// Session configs written before `model.nsp` existed load with NSP on, as they
+/// trained; `--set model.nsp=false` turns it off.
+#[test]
+fn configs_without_the_nsp_key_train_nsp() {
+    let old = "[model]\npreset = \"tiny\"\ndropout = 0.1\n[train]\nlr = 1e-3\n";
+    let table: toml::Table = toml::from_str(old).unwrap();
+    let config = Config::from_table(table).unwrap();
+    assert!(config.model.nsp);
+    let off = config.with_overrides(&["model.nsp=false".into()]).unwrap();
+    assert!(!off.model.nsp);
+    assert_eq!(
+        off.changed_keys(&config).unwrap(),
+        vec![("model.nsp".to_string(), "false".to_string())]
+    );
+}

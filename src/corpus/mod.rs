@@ -2,8 +2,11 @@
 
 pub mod clean;
 pub mod fingerprint;
+mod header;
+mod lines;
 mod reader;
 pub mod sentences;
+mod sniff;
 
 pub use reader::{for_each_text, CorpusSource, EMBEDDED_CSV, EMBEDDED_NAME};
 

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
+use super::header::text_column;
+
 /// The IMDB sample shipped inside the binary (see assets/ATTRIBUTION.md).
 pub const EMBEDDED_CSV: &[u8] = include_bytes!("../../assets/imdb_sample.csv");
 pub const EMBEDDED_NAME: &str = "embedded IMDB sample (2,000 reviews)";
@@ -44,7 +46,10 @@ pub fn for_each_text(
     let input: Box<dyn Read> = match source {
         CorpusSource::Embedded => Box::new(EMBEDDED_CSV),
         CorpusSource::File(path) => match std::fs::File::open(path) {
-            Ok(f) => Box::new(std::io::BufReader::with_capacity(1 << 20, f)),
+            Ok(f) => Box::new(std::io::BufReader::with_capacity(
+                1 << 20,
+                super::sniff::checked(&name, f)?,
+            )),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
                 "corpus file {} not found; pass --corpus with the path of a CSV file",
                 path.display()
@@ -55,41 +60,23 @@ pub fn for_each_text(
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
     let headers = reader
         .byte_headers()
-        .map_err(|e| describe_error(&name, e))?
+        .map_err(|e| describe_error(source, e))?
         .clone();
-    let names: Vec<String> = headers
-        .iter()
-        .map(|h| {
-            String::from_utf8_lossy(h)
-                .trim_start_matches('\u{feff}')
-                .to_string()
-        })
-        .collect();
-    if names.is_empty() || names.iter().all(|n| n.is_empty()) {
-        bail!(
-            "corpus {name} is empty: it has no header row; expected a CSV with a `{column}` column"
-        );
-    }
-    let Some(index) = names.iter().position(|n| n == column) else {
-        bail!(
-            "corpus {name} has no column `{column}`; columns found: {}; choose one with --text-column",
-            names.join(", ")
-        );
-    };
+    let index = text_column(&name, &headers, column)?;
     let mut record = csv::ByteRecord::new();
     let mut rows = 0u64;
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(e) => return Err(describe_error(&name, e)),
+            Err(e) => return Err(describe_error(source, e)),
         }
         rows += 1;
         let field = record.get(index).unwrap_or_default();
         let text = std::str::from_utf8(field).map_err(|_| {
             anyhow::anyhow!(
                 "corpus {name}: row {rows} (line {}) is not valid UTF-8 in column `{column}`; re-save the file as UTF-8",
-                record.position().map_or(0, |p| p.line())
+                line_of(source, record.position())
             )
         })?;
         each(rows, text)?;
@@ -97,19 +84,35 @@ pub fn for_each_text(
     Ok(rows)
 }
 
-fn describe_error(name: &str, err: csv::Error) -> anyhow::Error {
+fn describe_error(source: &CorpusSource, err: csv::Error) -> anyhow::Error {
+    let name = source.describe();
     match err.kind() {
         csv::ErrorKind::UnequalLengths {
             pos,
             expected_len,
             len,
         } => {
-            let (row, line) = pos.as_ref().map_or((0, 0), |p| (p.record(), p.line()));
+            let row = pos.as_ref().map_or(0, |p| p.record());
             anyhow::anyhow!(
-                "corpus {name}: row {row} (line {line}) is malformed: it has {len} fields but the header has {expected_len}; check its quoting"
+                "corpus {name}: row {row} (line {}) is malformed: it has {len} fields but the header has {expected_len}; check its quoting",
+                line_of(source, pos.as_ref())
             )
         }
         csv::ErrorKind::Io(e) => anyhow::anyhow!("cannot read corpus {name}: {e}"),
         _ => anyhow::anyhow!("corpus {name} is not a readable CSV file: {err}"),
     }
+}
+
+/// The physical line (1-based) where the record at `pos` starts. The CSV reader's own
+/// line number is where it *began reading* the record, before any blank lines it then
+/// skipped, so this counts the line breaks in the file up to the record's first byte.
+fn line_of(source: &CorpusSource, pos: Option<&csv::Position>) -> u64 {
+    let Some(pos) = pos else { return 0 };
+    let counted = match source {
+        CorpusSource::Embedded => super::lines::record_line(EMBEDDED_CSV, pos.byte()),
+        CorpusSource::File(path) => std::fs::File::open(path)
+            .map(std::io::BufReader::new)
+            .and_then(|f| super::lines::record_line(f, pos.byte())),
+    };
+    counted.unwrap_or(pos.line())
 }

@@ -3,6 +3,8 @@
 //! point into A and B; half the time B is replaced by text from another document.
 //! Layout: `[CLS] A [SEP] B [SEP]`, segment 0 through the first `[SEP]`.
 
+use std::sync::Arc;
+
 use rand::seq::SliceRandom;
 use rand::Rng;
 
@@ -20,10 +22,20 @@ pub struct Example {
     pub random_next: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PairConfig {
     pub max_seq_len: usize,
     pub short_seq_prob: f64,
+    /// Per token id: whether a word begins there (not a `##` piece, not punctuation);
+    /// ids past its end count as word starts. The lone sentence of a one-sentence
+    /// document is split into A and B only before such a token.
+    pub word_starts: Arc<[bool]>,
+}
+
+/// Share of `examples` whose B is the true continuation (label 0, IsNext).
+pub fn is_next_share(examples: &[Example]) -> f64 {
+    let next = examples.iter().filter(|e| !e.random_next).count();
+    next as f64 / examples.len().max(1) as f64
 }
 
 /// Every example of one pass over `corpus`, shuffled.
@@ -35,7 +47,7 @@ pub fn epoch_examples(
 ) -> Vec<Example> {
     let mut out = Vec::new();
     for d in 0..corpus.num_documents() {
-        document_examples(corpus, d, config, specials, rng, &mut out);
+        document_examples(corpus, d, &config, specials, rng, &mut out);
     }
     out.shuffle(rng);
     out
@@ -44,7 +56,7 @@ pub fn epoch_examples(
 fn document_examples(
     corpus: &TokenizedCorpus,
     doc: usize,
-    config: PairConfig,
+    config: &PairConfig,
     specials: SpecialIds,
     rng: &mut impl Rng,
     out: &mut Vec<Example>,
@@ -69,30 +81,39 @@ fn document_examples(
                 1
             };
             let mut random_next = rng.random_bool(0.5);
+            let mut split_at = None;
             if !random_next && chunk.len() == 1 {
                 // A lone sentence has no continuation inside the chunk. Pair it with the
                 // next sentence, or at the end of the document with the previous one;
-                // only a one-sentence document has to fall back to a random B (Google's
-                // code falls back every time, which skews NSP towards "random").
+                // the sentence of a one-sentence document is split at a random word
+                // boundary, and only one of fewer than two words falls back to a random
+                // B (Google's code falls back every time, which skews NSP towards
+                // "random", entirely so on a corpus of one-sentence documents).
                 if i + 1 < sentences.len() {
                     i += 1;
                     chunk.push(sentences[i]);
                 } else if i > 0 {
                     chunk.insert(0, sentences[i - 1]);
                 } else {
-                    random_next = true;
+                    split_at = word_boundary(chunk[0], &config.word_starts, rng);
+                    random_next = split_at.is_none();
                 }
                 a_end = 1;
             }
-            let mut a: Vec<u32> = chunk[..a_end].concat();
-            let mut b: Vec<u32> = if random_next {
-                let b_target = target.saturating_sub(a.len()).max(1);
-                let taken = random_b(corpus, doc, b_target, rng);
-                // The unused part of the chunk goes back to be used next time.
-                i -= chunk.len() - a_end;
-                taken
+            let (mut a, mut b) = if let Some(at) = split_at {
+                (chunk[0][..at].to_vec(), chunk[0][at..].to_vec())
             } else {
-                chunk[a_end..].concat()
+                let a: Vec<u32> = chunk[..a_end].concat();
+                let b: Vec<u32> = if random_next {
+                    let b_target = target.saturating_sub(a.len()).max(1);
+                    let taken = random_b(corpus, doc, b_target, rng);
+                    // The unused part of the chunk goes back to be used next time.
+                    i -= chunk.len() - a_end;
+                    taken
+                } else {
+                    chunk[a_end..].concat()
+                };
+                (a, b)
             };
             truncate_pair(&mut a, &mut b, max_tokens, rng);
             out.push(assemble(&a, &b, random_next, specials));
@@ -101,6 +122,18 @@ fn document_examples(
         }
         i += 1;
     }
+}
+
+/// A random position in `sentence` where a word begins, other than its first word,
+/// so that both sides hold a word; none when it has fewer than two words.
+fn word_boundary(sentence: &[u32], word_starts: &[bool], rng: &mut impl Rng) -> Option<usize> {
+    let words: Vec<usize> = (0..sentence.len())
+        .filter(|&at| word_starts.get(sentence[at] as usize) != Some(&false))
+        .collect();
+    if words.len() < 2 {
+        return None;
+    }
+    Some(words[rng.random_range(1..words.len())])
 }
 
 /// Sentences from a random position of a random *other* document, up to `target` tokens.

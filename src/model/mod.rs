@@ -22,6 +22,9 @@ pub struct BertConfig {
     pub position: PositionKind,
     pub dropout: f64,
     pub layer_norm_eps: f64,
+    /// Whether the NSP head is trained (`model.nsp`). It exists either way (same
+    /// shapes, HF layout); when it is not trained its IsNext answers mean nothing.
+    pub nsp: bool,
 }
 
 impl BertConfig {
@@ -34,6 +37,7 @@ impl BertConfig {
             position: config.position,
             dropout: config.dropout,
             layer_norm_eps: 1e-12,
+            nsp: config.nsp,
         }
     }
 

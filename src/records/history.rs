@@ -18,6 +18,8 @@ pub fn read_history(session: &Session) -> History {
                     .and_then(|v| v.parse::<f64>().ok())
                     .unwrap_or(f64::NAN)
             };
+            // An empty cell: not computed (NSP with `model.nsp = false`).
+            let o = |name: &str| row.get(m(name)).and_then(|v| v.parse::<f64>().ok());
             let (Some(step), Some(epoch)) = (
                 row.get(m("step")).and_then(|v| v.parse::<u64>().ok()),
                 row.get(m("epoch")).and_then(|v| v.parse::<usize>().ok()),
@@ -31,8 +33,8 @@ pub fn read_history(session: &Session) -> History {
                     epoch_progress: 0.0,
                     mlm_loss: f("mlm_loss"),
                     mlm_acc: f("mlm_acc"),
-                    nsp_loss: f("nsp_loss"),
-                    nsp_acc: f("nsp_acc"),
+                    nsp_loss: o("nsp_loss"),
+                    nsp_acc: o("nsp_acc"),
                     lr: f("lr"),
                     grad_norm: f("grad_norm"),
                     tokens_per_s: f("tokens_per_s"),
@@ -46,8 +48,8 @@ pub fn read_history(session: &Session) -> History {
                     mlm_loss: f("mlm_loss"),
                     mlm_acc: f("mlm_acc"),
                     perplexity: f("perplexity"),
-                    nsp_loss: f("nsp_loss"),
-                    nsp_acc: f("nsp_acc"),
+                    nsp_loss: o("nsp_loss"),
+                    nsp_acc: o("nsp_acc"),
                     seconds: 0.0,
                 }),
                 _ => {}
@@ -92,8 +94,8 @@ mod tests {
             epoch_progress: 0.0,
             mlm_loss: 7.5,
             mlm_acc: 0.25,
-            nsp_loss: 0.69,
-            nsp_acc: 0.5,
+            nsp_loss: Some(0.69),
+            nsp_acc: Some(0.5),
             lr: 1e-4,
             grad_norm: 1.5,
             tokens_per_s: 1000.0,
@@ -102,14 +104,22 @@ mod tests {
             memory: None,
         };
         records.step(&step).unwrap();
+        // With model.nsp = false the NSP cells are empty and read back as absent.
+        let mlm_only = StepMetrics {
+            step: 20,
+            nsp_loss: None,
+            nsp_acc: None,
+            ..step.clone()
+        };
+        records.step(&mlm_only).unwrap();
         let eval = EvalMetrics {
             step: 10,
             epoch: 0,
             mlm_loss: 7.0,
             mlm_acc: 0.3,
             perplexity: 7f64.exp(),
-            nsp_loss: 0.6,
-            nsp_acc: 0.7,
+            nsp_loss: Some(0.6),
+            nsp_acc: Some(0.7),
             seconds: 0.0,
         };
         records.eval(&eval, 2.5).unwrap();
@@ -117,7 +127,7 @@ mod tests {
             .change("train.lr", "0.0005", 11, 0, "command")
             .unwrap();
         let h = read_history(&session);
-        assert_eq!(h.steps, vec![step]);
+        assert_eq!(h.steps, vec![step, mlm_only]);
         assert_eq!(h.evals, vec![eval]);
         assert_eq!(h.changes, vec![(11, "train.lr=0.0005".to_string())]);
     }

@@ -44,6 +44,11 @@ fn num(v: f64) -> String {
     format!("{v}")
 }
 
+/// An empty cell for a metric that was not computed (NSP with `model.nsp = false`).
+fn opt(v: Option<f64>) -> String {
+    v.map(num).unwrap_or_default()
+}
+
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
@@ -100,23 +105,21 @@ impl Records {
             now(),
             num(m.mlm_loss),
             num(m.mlm_acc),
-            num(m.nsp_loss),
-            num(m.nsp_acc),
+            opt(m.nsp_loss),
+            opt(m.nsp_acc),
             String::new(),
             num(m.lr),
             num(m.grad_norm),
             num(m.tokens_per_s),
             num(m.data_wait),
         ])?;
-        let mut scalars = vec![
-            ("mlm_loss", m.mlm_loss),
-            ("mlm_acc", m.mlm_acc),
-            ("nsp_loss", m.nsp_loss),
-            ("nsp_acc", m.nsp_acc),
+        let mut scalars = vec![("mlm_loss", m.mlm_loss), ("mlm_acc", m.mlm_acc)];
+        scalars.extend(nsp_scalars(m.nsp_loss, m.nsp_acc));
+        scalars.extend([
             ("lr", m.lr),
             ("grad_norm", m.grad_norm),
             ("tokens_per_s", m.tokens_per_s),
-        ];
+        ]);
         if let Some(mem) = &m.memory {
             let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
             scalars.extend([
@@ -138,21 +141,20 @@ impl Records {
             now(),
             num(m.mlm_loss),
             num(m.mlm_acc),
-            num(m.nsp_loss),
-            num(m.nsp_acc),
+            opt(m.nsp_loss),
+            opt(m.nsp_acc),
             num(m.perplexity),
             String::new(),
             String::new(),
             String::new(),
             String::new(),
         ])?;
-        let scalars = [
+        let mut scalars = vec![
             ("mlm_loss", m.mlm_loss),
             ("mlm_acc", m.mlm_acc),
             ("perplexity", m.perplexity),
-            ("nsp_loss", m.nsp_loss),
-            ("nsp_acc", m.nsp_acc),
         ];
+        scalars.extend(nsp_scalars(m.nsp_loss, m.nsp_acc));
         self.events.scalars(m.step, &tagged("heldout", &scalars))
     }
 
@@ -182,6 +184,14 @@ impl Records {
         self.changes.file.sync_data()?;
         self.events.flush()
     }
+}
+
+/// The NSP scalars that were computed (none with `model.nsp = false`).
+fn nsp_scalars(loss: Option<f64>, acc: Option<f64>) -> Vec<(&'static str, f64)> {
+    [("nsp_loss", loss), ("nsp_acc", acc)]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?)))
+        .collect()
 }
 
 fn tagged(split: &str, scalars: &[(&str, f64)]) -> Vec<(String, f64)> {

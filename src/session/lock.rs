@@ -11,6 +11,8 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
+use crate::terminal_text::escape;
+
 /// The lock file inside a session folder.
 pub const LOCK_FILE: &str = ".lock";
 
@@ -61,7 +63,7 @@ fn holder_text() -> String {
     let args: Vec<String> = std::env::args().collect();
     let command = args
         .iter()
-        .map(|a| escape_controls(a))
+        .map(|a| escape(a).into_owned())
         .collect::<Vec<_>>()
         .join(" ");
     format!("pid {}: {command}\n", std::process::id())
@@ -77,7 +79,7 @@ fn in_use_message(name: &str, holder: &str) -> String {
     match pid {
         Some(pid) => format!(
             "session `{name}` is in use by process {pid} ({}); wait for it to finish, or stop it with `kill -TERM {pid}` (it saves first), then try again",
-            escape_controls(
+            escape(
                 holder.split_once(": ").map_or("", |(_, c)| c)
             )
         ),
@@ -85,20 +87,6 @@ fn in_use_message(name: &str, holder: &str) -> String {
             "session `{name}` is in use by another process; wait for it to finish, or stop it, then try again"
         ),
     }
-}
-
-/// Control characters written visibly (`\u{1b}`), so a command line cannot drive the
-/// terminal that shows the refusal.
-fn escape_controls(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| -> Box<dyn Iterator<Item = char>> {
-            if c.is_control() {
-                Box::new(c.escape_unicode())
-            } else {
-                Box::new(std::iter::once(c))
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -126,10 +114,7 @@ mod tests {
     fn the_message_survives_an_empty_or_hostile_holder_text() {
         assert!(in_use_message("s", "").contains("in use by another process"));
         let m = in_use_message("s", "pid 42: bertwork resume \u{1b}[2J s\n");
-        assert!(
-            m.contains("process 42 (bertwork resume \\u{1b}[2J s)"),
-            "{m}"
-        );
+        assert!(m.contains("process 42 (bertwork resume \\x1b[2J s)"), "{m}");
         assert!(!m.contains('\u{1b}'));
     }
 }

@@ -237,6 +237,20 @@ impl WordPieceTokenizer {
         tokens
     }
 
+    /// Per id: whether the token begins a word, i.e. it is not a continuation piece
+    /// (`##ing`, or whatever prefix the model uses) and has a letter or digit (not
+    /// punctuation). Specials count as word starts.
+    pub fn word_starts(&self) -> Vec<bool> {
+        let prefix = match self.inner.get_model() {
+            tokenizers::ModelWrapper::WordPiece(wp) => wp.continuing_subword_prefix.clone(),
+            _ => "##".to_string(),
+        };
+        self.vocab_in_order()
+            .iter()
+            .map(|t| !t.starts_with(prefix.as_str()) && t.chars().any(char::is_alphanumeric))
+            .collect()
+    }
+
     /// Writes `vocab.txt` and `tokenizer.json` into `dir`.
     pub fn save(&self, dir: &Path) -> Result<()> {
         let mut vocab = self.vocab_in_order().join("\n");
@@ -261,6 +275,21 @@ mod tests {
         (0..50)
             .flat_map(|_| base.iter().map(|s| s.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn word_starts_exclude_pieces_and_punctuation() {
+        let tok = WordPieceTokenizer::train(sample_texts().into_iter(), 300).unwrap();
+        let starts = tok.word_starts();
+        assert_eq!(starts.len(), tok.vocab_size());
+        let at = |t: &str| starts[tok.token_id(t).unwrap() as usize];
+        assert!(at("movie") && at("[CLS]"));
+        assert!(!at(".") && !at(";") && !at("!"));
+        let piece = tok
+            .vocab_in_order()
+            .into_iter()
+            .find(|t| t.starts_with("##"));
+        assert!(!at(&piece.expect("a ## piece")));
     }
 
     #[test]

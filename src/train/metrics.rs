@@ -13,6 +13,7 @@ pub struct Totals {
     pub masked: i64,
     pub nsp_loss_sum: f64,
     pub nsp_correct: i64,
+    /// Examples NSP was computed on (none when it is off).
     pub rows: i64,
     pub tokens: u64,
 }
@@ -22,9 +23,11 @@ impl Totals {
         self.mlm_loss_sum += out.mlm_loss * batch.masked as f64;
         self.mlm_correct += out.mlm_correct;
         self.masked += batch.masked as i64;
-        self.nsp_loss_sum += out.nsp_loss * batch.rows as f64;
-        self.nsp_correct += out.nsp_correct;
-        self.rows += batch.rows as i64;
+        if out.nsp {
+            self.nsp_loss_sum += out.nsp_loss * batch.rows as f64;
+            self.nsp_correct += out.nsp_correct;
+            self.rows += batch.rows as i64;
+        }
         self.tokens += batch.real_tokens as u64;
     }
 
@@ -36,12 +39,13 @@ impl Totals {
         self.mlm_correct as f64 / self.masked.max(1) as f64
     }
 
-    pub fn nsp_loss(&self) -> f64 {
-        self.nsp_loss_sum / self.rows.max(1) as f64
+    /// None when NSP was not computed (`model.nsp = false`).
+    pub fn nsp_loss(&self) -> Option<f64> {
+        (self.rows > 0).then(|| self.nsp_loss_sum / self.rows as f64)
     }
 
-    pub fn nsp_acc(&self) -> f64 {
-        self.nsp_correct as f64 / self.rows.max(1) as f64
+    pub fn nsp_acc(&self) -> Option<f64> {
+        (self.rows > 0).then(|| self.nsp_correct as f64 / self.rows as f64)
     }
 }
 

@@ -45,10 +45,11 @@ pub struct CorpusStats {
     pub cached: bool,
 }
 
-pub fn pair_config(config: &Config) -> PairConfig {
+pub fn pair_config(config: &Config, tokenizer: &WordPieceTokenizer) -> PairConfig {
     PairConfig {
         max_seq_len: config.data.max_seq_len,
         short_seq_prob: config.data.short_seq_prob,
+        word_starts: tokenizer.word_starts().into(),
     }
 }
 
@@ -150,7 +151,7 @@ pub fn prepare(config: &Config, session: &Session) -> Result<Prepared> {
     let fixed = HeldoutSpec::for_session(&session.dir, config)?.apply(config);
     let heldout_examples = epoch_examples(
         &heldout,
-        pair_config(&fixed),
+        pair_config(&fixed, &tokenizer),
         tokenizer.specials,
         &mut rng_for(seed, "eval-pairs", 0),
     );

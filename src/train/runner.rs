@@ -151,9 +151,9 @@ impl Trainer {
     /// counts those examples); new pair settings apply from the next one.
     fn epoch_examples(&self, epoch: usize) -> Vec<Example> {
         let mut rng = rng_for(self.config.train.seed, "pairs", epoch as u64);
-        let pairs = match self.resumed_pairs {
-            Some((e, pairs)) if e == epoch => pairs,
-            _ => pair_config(&self.config),
+        let pairs = match &self.resumed_pairs {
+            Some((e, pairs)) if *e == epoch => pairs.clone(),
+            _ => pair_config(&self.config, &self.data.tokenizer),
         };
         epoch_examples(
             &self.data.train,
@@ -330,10 +330,11 @@ impl Trainer {
             let batch = DeviceBatch::new(&host, self.device);
             let out = tch::autocast(self.mixed, || losses(&self.model, &batch, true));
             if !out.is_finite() {
-                bad = Some(format!(
-                    "MLM loss {} / NSP loss {}",
-                    out.mlm_loss, out.nsp_loss
-                ));
+                bad = Some(if self.config.model.nsp {
+                    format!("MLM loss {} / NSP loss {}", out.mlm_loss, out.nsp_loss)
+                } else {
+                    format!("MLM loss {}", out.mlm_loss)
+                });
                 break;
             }
             (&out.loss / accum as f64).backward();

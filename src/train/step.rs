@@ -1,6 +1,6 @@
-//! One forward pass with both losses, on a batch moved to the device. The MLM head
-//! runs on the masked positions only (their indices come from the host batch, so no
-//! device sync is needed to find them).
+//! One forward pass with both losses (MLM only with `model.nsp = false`), on a batch
+//! moved to the device. The MLM head runs on the masked positions only (their indices
+//! come from the host batch, so no device sync is needed to find them).
 
 use tch::{Device, Kind, Reduction, Tensor};
 
@@ -48,12 +48,15 @@ impl DeviceBatch {
 
 /// Losses and the counts behind the accuracies of one batch.
 pub struct LossOutput {
-    /// MLM + NSP, for backward.
+    /// MLM + NSP (MLM alone when NSP is off), for backward.
     pub loss: Tensor,
     pub mlm_loss: f64,
+    /// 0 when NSP is off (`nsp` false): nothing was computed.
     pub nsp_loss: f64,
     pub mlm_correct: i64,
     pub nsp_correct: i64,
+    /// Whether the NSP head ran and its loss is part of `loss` (`model.nsp`).
+    pub nsp: bool,
 }
 
 impl LossOutput {
@@ -74,7 +77,6 @@ pub fn losses(model: &BertForPreTraining, batch: &DeviceBatch, train: bool) -> L
         .flatten(0, 1)
         .index_select(0, &batch.masked_index);
     let mlm_logits = model.mlm_logits(&hidden);
-    let nsp_logits = model.nsp_logits(&out.pooled);
     let ce = |logits: &Tensor, labels: &Tensor| {
         logits.to_kind(Kind::Float).cross_entropy_loss::<Tensor>(
             labels,
@@ -85,7 +87,6 @@ pub fn losses(model: &BertForPreTraining, batch: &DeviceBatch, train: bool) -> L
         )
     };
     let mlm = ce(&mlm_logits, &batch.masked_labels);
-    let nsp = ce(&nsp_logits, &batch.nsp_labels);
     let correct = |logits: &Tensor, labels: &Tensor| {
         logits
             .argmax(-1, false)
@@ -93,11 +94,27 @@ pub fn losses(model: &BertForPreTraining, batch: &DeviceBatch, train: bool) -> L
             .sum(Kind::Int64)
             .int64_value(&[])
     };
+    let mlm_loss = mlm.double_value(&[]);
+    let mlm_correct = correct(&mlm_logits, &batch.masked_labels);
+    if !model.config.nsp {
+        // The pooler and NSP head get no gradient, so AdamW leaves them as they are.
+        return LossOutput {
+            mlm_loss,
+            nsp_loss: 0.0,
+            mlm_correct,
+            nsp_correct: 0,
+            nsp: false,
+            loss: mlm,
+        };
+    }
+    let nsp_logits = model.nsp_logits(&out.pooled);
+    let nsp = ce(&nsp_logits, &batch.nsp_labels);
     LossOutput {
-        mlm_loss: mlm.double_value(&[]),
+        mlm_loss,
         nsp_loss: nsp.double_value(&[]),
-        mlm_correct: correct(&mlm_logits, &batch.masked_labels),
+        mlm_correct,
         nsp_correct: correct(&nsp_logits, &batch.nsp_labels),
+        nsp: true,
         loss: mlm + nsp,
     }
 }
@@ -116,6 +133,64 @@ mod tests {
     use crate::model::BertConfig;
     use crate::tokenizer::SpecialIds;
     use crate::train::optimizer::AdamW;
+
+    /// With `model.nsp = false` the loss is MLM alone and neither the pooler nor the
+    /// NSP head gets a gradient, so the optimizer leaves their weights as they were.
+    #[test]
+    fn without_nsp_the_nsp_head_is_not_trained() {
+        let mut c = Config::default();
+        c.model.nsp = false;
+        let vocab = 200;
+        tch::manual_seed(0);
+        let vs = VarStore::new(Device::Cpu);
+        let model = BertForPreTraining::new(
+            &vs.root(),
+            &BertConfig::new(vocab, c.dims().unwrap(), &c.model),
+        );
+        let mut opt = AdamW::new(&vs);
+        let mut rng = rng_for(2, "fit", 0);
+        let examples: Vec<Example> = (0..8)
+            .map(|_| {
+                let mut ids: Vec<u32> =
+                    (0..16).map(|_| rng.random_range(5..vocab as u32)).collect();
+                (ids[0], ids[7], ids[15]) = (2, 3, 3);
+                Example {
+                    ids,
+                    segment_a_len: 8,
+                    random_next: rng.random_bool(0.5),
+                }
+            })
+            .collect();
+        let mask = MaskConfig {
+            prob: 0.15,
+            vocab_size: vocab,
+            specials: SpecialIds::FIRST_FIVE,
+        };
+        let batch = DeviceBatch::new(&collate(&examples, &mask, &mut rng), Device::Cpu);
+        let head = |vs: &VarStore| -> Vec<(String, Tensor)> {
+            let mut v: Vec<_> = vs
+                .variables()
+                .into_iter()
+                .filter(|(n, _)| n.contains("pooler") || n.contains("seq_relationship"))
+                .map(|(n, t)| (n, t.copy()))
+                .collect();
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v
+        };
+        let before = head(&vs);
+        assert_eq!(before.len(), 4, "pooler and NSP head, weight and bias");
+        for _ in 0..3 {
+            let out = losses(&model, &batch, true);
+            assert!(!out.nsp && out.nsp_correct == 0);
+            assert!((out.loss.double_value(&[]) - out.mlm_loss).abs() < 1e-9);
+            out.loss.backward();
+            opt.step(1e-2, 0.01);
+            opt.zero_grad();
+        }
+        for ((name, a), (_, b)) in before.iter().zip(head(&vs)) {
+            assert!(a.equal(&b), "{name} changed");
+        }
+    }
 
     /// Fitting one batch of random sequences needs every layer's gradient and the
     /// context (80% of masked inputs are the same `[MASK]` token, so only the other

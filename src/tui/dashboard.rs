@@ -1,5 +1,6 @@
 //! The dashboard: MLM and NSP loss charts (raw, smoothed, held-out points, change
-//! markers) and a table of the latest numbers.
+//! markers) and a table of the latest numbers. With `model.nsp = false` the NSP side
+//! says that NSP is off instead of plotting.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -25,15 +26,33 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         (|m| m.mlm_loss, |e| e.mlm_loss),
         floor.filter(|f| f.is_finite()),
     );
-    loss_chart(
-        frame,
-        nsp,
-        app,
-        ("NSP loss", theme::NSP),
-        (|m| m.nsp_loss, |e| e.nsp_loss),
-        None,
-    );
+    if nsp_on(app) {
+        loss_chart(
+            frame,
+            nsp,
+            app,
+            ("NSP loss", theme::NSP),
+            (
+                |m| m.nsp_loss.unwrap_or(f64::NAN),
+                |e| e.nsp_loss.unwrap_or(f64::NAN),
+            ),
+            None,
+        );
+    } else {
+        let off = Paragraph::new(vec![
+            Line::raw("NSP is off (model.nsp = false):"),
+            Line::raw("this run trains masked-language modelling only."),
+        ])
+        .style(theme::dim())
+        .block(Block::default().borders(Borders::ALL).title(" NSP "));
+        frame.render_widget(off, nsp);
+    }
     draw_stats(frame, stats, app);
+}
+
+/// Whether the run trains NSP (until `Started` says otherwise, it does).
+fn nsp_on(app: &App) -> bool {
+    app.info.as_ref().is_none_or(|i| i.config.model.nsp)
 }
 
 type StepField = fn(&crate::protocol::StepMetrics) -> f64;
@@ -186,13 +205,17 @@ fn draw_stats(frame: &mut Frame, area: Rect, app: &App) {
             fmt(eval.map(|e| e.mlm_acc), 3),
             fmt(eval.map(|e| e.perplexity), 1),
         )),
-        Line::raw(format!(
-            "NSP loss     {:<12} {:<12} NSP acc  {:<8} {:<8}",
-            fmt(last.map(|m| m.nsp_loss), 3),
-            fmt(eval.map(|e| e.nsp_loss), 3),
-            fmt(last.map(|m| m.nsp_acc), 3),
-            fmt(eval.map(|e| e.nsp_acc), 3),
-        )),
+        if nsp_on(app) {
+            Line::raw(format!(
+                "NSP loss     {:<12} {:<12} NSP acc  {:<8} {:<8}",
+                fmt(last.and_then(|m| m.nsp_loss), 3),
+                fmt(eval.and_then(|e| e.nsp_loss), 3),
+                fmt(last.and_then(|m| m.nsp_acc), 3),
+                fmt(eval.and_then(|e| e.nsp_acc), 3),
+            ))
+        } else {
+            Line::raw("NSP          off (model.nsp = false)")
+        },
         context_line(app, eval.map(|e| e.mlm_loss)),
         Line::raw(format!(
             "lr {}   grad norm {}   {} tokens/s   data wait {}%",

@@ -10,6 +10,7 @@ use ratatui::Frame;
 use super::app::{App, Panel, Popup, Status, PANELS};
 use super::{dashboard, hyper_panel, log_panel, overlay, probe_panel, theme};
 use crate::protocol::FinishReason;
+use crate::terminal_text::escape;
 
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
@@ -76,7 +77,10 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
     let session = app.info.as_ref().map_or(String::new(), |i| {
         format!(
             "  session {}  {}L/{}H  {}",
-            i.session, i.layers, i.hidden, i.device
+            escape(&i.session),
+            i.layers,
+            i.hidden,
+            i.device
         )
     });
     let last_error = app
@@ -85,7 +89,7 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
         .iter()
         .rev()
         .find(|l| l.level == super::log_panel::Level::Error)
-        .map(|l| format!("  last error: {}", l.text))
+        .map(|l| format!("  last error: {}", escape(&l.text)))
         .unwrap_or_default();
     let line = Line::from(vec![
         Span::styled(

@@ -7,6 +7,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::theme;
+use crate::terminal_text::escape;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -56,7 +57,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &LogState) {
             Line::from(vec![
                 Span::styled(format!("{} ", l.time), theme::dim()),
                 Span::styled(format!("{tag} "), Style::default().fg(color)),
-                Span::raw(l.text.clone()),
+                Span::raw(escape(&l.text).into_owned()),
             ])
         })
         .collect();

@@ -12,6 +12,7 @@ use tui_input::{Input, InputRequest};
 use super::theme;
 use crate::probe::{FillMaskResult, NextSentenceResult};
 use crate::protocol::{Command, ProbeRequest};
+use crate::terminal_text::escape;
 
 pub const HISTORY: usize = 8;
 const TOP_K: usize = 5;
@@ -77,7 +78,8 @@ impl ProbeState {
             KeyCode::Up => self.browse_by(1),
             KeyCode::Down => self.browse_by(-1),
             KeyCode::Esc => self.focused = false,
-            KeyCode::Char(c) if !ctrl => {
+            // A pasted control character would reach the terminal when echoed.
+            KeyCode::Char(c) if !ctrl && !c.is_control() => {
                 self.input.handle(InputRequest::InsertChar(c));
             }
             KeyCode::Backspace => {
@@ -243,7 +245,7 @@ fn bar(p: f64, width: usize) -> String {
 fn entry_lines(e: &Entry, width: usize) -> Vec<Line<'static>> {
     let head = Line::from(vec![
         Span::styled(format!("#{} ", e.id), theme::dim()),
-        Span::styled(e.text.clone(), theme::title()),
+        Span::styled(escape(&e.text).into_owned(), theme::title()),
         Span::styled(
             format!("  (step {}, {:.0} ms)", e.step, e.latency_ms),
             theme::dim(),
@@ -254,7 +256,7 @@ fn entry_lines(e: &Entry, width: usize) -> Vec<Line<'static>> {
     match &e.outcome {
         Outcome::Pending => lines.push(Line::styled("  waiting for the model...", theme::dim())),
         Outcome::Error(m) => lines.push(Line::styled(
-            format!("  {m}"),
+            format!("  {}", escape(m)),
             Style::default().fg(theme::ERROR),
         )),
         Outcome::Pair(r) => lines.push(Line::raw(format!(
@@ -275,14 +277,14 @@ fn entry_lines(e: &Entry, width: usize) -> Vec<Line<'static>> {
                 }
                 if let Some(best) = preds.first() {
                     lines.push(Line::styled(
-                        format!("  → {}", best.sequence),
+                        format!("  → {}", escape(&best.sequence)),
                         Style::default().fg(theme::OK),
                     ));
                 }
                 for p in preds {
                     lines.push(Line::raw(format!(
                         "  {:<14} {:>5.1}% {}",
-                        p.token_str,
+                        escape(&p.token_str),
                         p.score * 100.0,
                         bar(p.score, bar_width)
                     )));

@@ -160,3 +160,73 @@ fn a_failed_run_shows_its_error_in_full() {
     }
     insta::assert_snapshot!(screen);
 }
+
+/// Text from a user's files (a warning quoting a column name, an error, tokens of a
+/// given vocab.txt) is drawn with its control characters escaped, never raw.
+#[test]
+fn text_from_files_is_drawn_escaped() {
+    let mut app = training_app();
+    app.log
+        .push_at("09:03:00".into(), Level::Warning, "column `a\u{1b}[2Jb`");
+    app.log
+        .push_at("09:04:00".into(), Level::Error, "bad \u{9b}31m row\u{8}");
+    let preds = vec![Prediction {
+        score: 0.5,
+        token: 7,
+        token_str: "x\u{1b}]0;t\u{7}".into(),
+        sequence: "a x\u{1b}]0;t\u{7} b".into(),
+    }];
+    app.probe.entries = vec![super::probe_panel::Entry {
+        id: 1,
+        text: "a [MASK] b".into(),
+        step: 1,
+        above_floor: None,
+        latency_ms: 1.0,
+        outcome: Outcome::Fill(FillMaskResult {
+            text: "a [MASK] b".into(),
+            masks: vec![preds],
+        }),
+    }];
+    for (panel, shown) in [
+        (Panel::Log, &["a\\x1b[2Jb", "bad \\u{9b}31m row\\x08"][..]),
+        (
+            Panel::Probe,
+            &["x\\x1b]0;t\\x07", "a x\\x1b]0;t\\x07 b"][..],
+        ),
+        (
+            Panel::Dashboard,
+            &["last error: bad \\u{9b}31m row\\x08"][..],
+        ),
+    ] {
+        app.panel = panel;
+        let screen = render(&app, 160, 30);
+        assert!(!screen.contains(|c: char| c.is_control() && c != '\n'));
+        for s in shown {
+            assert!(screen.contains(s), "{panel:?}: `{s}` not in\n{screen}");
+        }
+    }
+}
+
+/// With `model.nsp = false` the dashboard says NSP is off instead of plotting it.
+#[test]
+fn dashboard_without_nsp_says_it_is_off() {
+    let mut app = App::new();
+    let mut info = start_info();
+    info.config.model.nsp = false;
+    app.on_event(Event::Started(info));
+    for s in (10..=100).step_by(10) {
+        let mut m = step(s);
+        (m.nsp_loss, m.nsp_acc) = (None, None);
+        app.on_event(Event::Step(m));
+    }
+    let screen = render(&app, 100, 30);
+    assert!(
+        screen.contains("NSP is off (model.nsp = false)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("NSP          off (model.nsp = false)"),
+        "{screen}"
+    );
+    assert!(!screen.contains("NSP loss"), "{screen}");
+}

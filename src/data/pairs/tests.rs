@@ -1,4 +1,6 @@
 use super::*;
+use std::sync::Arc;
+
 use crate::data::rng_for;
 
 const S: SpecialIds = SpecialIds::FIRST_FIVE;
@@ -32,6 +34,7 @@ fn examples(seed: u64, max_seq_len: usize) -> Vec<Example> {
     let cfg = PairConfig {
         max_seq_len,
         short_seq_prob: 0.1,
+        word_starts: Arc::from(vec![]),
     };
     epoch_examples(&c, cfg, S, &mut rng)
 }
@@ -94,4 +97,85 @@ fn packing_fills_sequences_and_some_are_short() {
 fn same_seed_same_examples_other_seed_other_examples() {
     assert_eq!(examples(5, 64), examples(5, 64));
     assert_ne!(examples(5, 64), examples(6, 64));
+}
+
+/// Documents of one sentence each (tweets, titles), over ids 5..100 where odd ids are
+/// `##` pieces, and the table that says so.
+fn one_sentence_docs(docs: usize, words: std::ops::Range<usize>) -> (TokenizedCorpus, Arc<[bool]>) {
+    let mut rng = rng_for(7, "one-sentence", 0);
+    let mut c = TokenizedCorpus::default();
+    for _ in 0..docs {
+        let n = rng.random_range(words.clone());
+        let mut sentence = Vec::new();
+        for _ in 0..n {
+            sentence.push(2 * rng.random_range(3..50)); // a word
+            for _ in 0..rng.random_range(0..3) {
+                sentence.push(2 * rng.random_range(3..50) + 1); // its pieces
+            }
+        }
+        c.push_document([sentence.as_slice()]);
+    }
+    let starts: Vec<bool> = (0..100).map(|id| id % 2 == 0).collect();
+    (c, starts.into())
+}
+
+fn pairs_of(c: &TokenizedCorpus, word_starts: Arc<[bool]>) -> Vec<Example> {
+    let cfg = PairConfig {
+        max_seq_len: 128,
+        short_seq_prob: 0.1,
+        word_starts,
+    };
+    epoch_examples(c, cfg, S, &mut rng_for(8, "one-sentence", 1))
+}
+
+#[test]
+fn one_sentence_documents_are_split_at_a_word_boundary_into_balanced_pairs() {
+    let (c, starts) = one_sentence_docs(2000, 2..12);
+    let docs: std::collections::HashSet<Vec<u32>> = (0..c.num_documents())
+        .map(|d| c.document(d).next().unwrap().to_vec())
+        .collect();
+    let ex = pairs_of(&c, starts);
+    assert_eq!(ex.len(), 2000);
+    let share = is_next_share(&ex);
+    assert!((share - 0.5).abs() < 0.04, "IsNext share {share}");
+    for e in ex.iter().filter(|e| !e.random_next) {
+        let a = &e.ids[1..e.segment_a_len - 1];
+        let b = &e.ids[e.segment_a_len..e.ids.len() - 1];
+        assert!(!a.is_empty() && !b.is_empty());
+        assert!(
+            docs.contains(&[a, b].concat()),
+            "A + B is one document's sentence"
+        );
+        assert_eq!(b[0] % 2, 0, "B starts with a word, not a ## piece: {b:?}");
+    }
+}
+
+#[test]
+fn sentences_of_one_word_fall_back_to_a_random_b() {
+    let (c, starts) = one_sentence_docs(500, 1..2);
+    let ex = pairs_of(&c, starts.clone());
+    assert_eq!(is_next_share(&ex), 0.0);
+    // Without the table every token would count as a word: pieces get split off.
+    assert!(is_next_share(&pairs_of(&c, Arc::from(vec![]))) > 0.3);
+}
+
+/// The word table is only read for one-sentence documents: elsewhere the random
+/// streams, and so the examples (and an exact resume), are what they were.
+#[test]
+fn multi_sentence_documents_do_not_read_the_word_table() {
+    let mut rng = rng_for(9, "pairs-test", 0);
+    let mut c = TokenizedCorpus::default();
+    for d in 0..200u32 {
+        let n = rng.random_range(2..10);
+        let sentences: Vec<Vec<u32>> = (0..n)
+            .map(|s| {
+                (0..rng.random_range(1..20))
+                    .map(|p| d * 1000 + s * 50 + p)
+                    .collect()
+            })
+            .collect();
+        c.push_document(sentences.iter().map(Vec::as_slice));
+    }
+    let none_start: Arc<[bool]> = vec![false; 200_000].into();
+    assert_eq!(pairs_of(&c, Arc::from(vec![])), pairs_of(&c, none_start));
 }

@@ -13,6 +13,7 @@ use super::super::prepare::{pair_config, prepare};
 use super::super::probe_worker::{ProbeModel, ProbeSlot};
 use super::super::{Start, TrainSetup};
 use super::Trainer;
+use crate::data::pairs::is_next_share;
 use crate::model::{BertConfig, BertForPreTraining};
 use crate::protocol::{Command, Event, StartInfo};
 use crate::records::Records;
@@ -118,9 +119,10 @@ impl Trainer {
             self.elapsed_before = state.elapsed_s;
             self.resume_cursor = Some((examples_done, state.steps_in_epoch));
             self.last_checkpoint = Some(state.step);
-            let (then, now) = (pair_config(&state.config), pair_config(&self.config));
+            let tokenizer = &self.data.tokenizer;
+            let then = pair_config(&state.config, tokenizer);
+            let now = pair_config(&self.config, tokenizer);
             if examples_done > 0 && then != now {
-                self.resumed_pairs = Some((state.epoch, then));
                 let _ = self.events.send(Event::Warning {
                     message: format!(
                         "data.max_seq_len / data.short_seq_prob apply from epoch {}: epoch {} resumes mid-way with the examples it began with ({} / {})",
@@ -130,6 +132,7 @@ impl Trainer {
                         then.short_seq_prob
                     ),
                 });
+                self.resumed_pairs = Some((state.epoch, then));
             }
         }
         if let Start::Checkpoint { changes, .. } = from {
@@ -141,7 +144,9 @@ impl Trainer {
     }
 
     pub(super) fn started(&mut self) -> Result<()> {
-        let examples = self.epoch_examples(self.epoch).len();
+        let epoch_examples = self.epoch_examples(self.epoch);
+        let examples = epoch_examples.len();
+        let is_next = is_next_share(&epoch_examples);
         let steps = self.steps_in(examples);
         let skip = self.resume_cursor.map_or(0, |c| c.0);
         self.plan_total(self.steps_in(examples.saturating_sub(skip)), steps);
@@ -175,10 +180,29 @@ impl Trainer {
             corpus_cached: s.cached,
         };
         self.emit(Event::Started(Box::new(info)));
+        if self.config.model.nsp {
+            if let Some(message) = nsp_balance_warning(is_next) {
+                self.emit(Event::Warning { message });
+            }
+        }
         if self.step > 0 {
             let history = crate::records::read_history(&self.session);
             self.emit(Event::History(Box::new(history)));
         }
         Ok(())
     }
+}
+
+/// Below this share of IsNext examples NSP mostly learns the label's prior.
+const MIN_IS_NEXT: f64 = 0.4;
+
+/// A warning when NSP's labels cannot be balanced: documents of one sentence too short
+/// to split (a word or two, as in many tweets) only make random-B examples.
+fn nsp_balance_warning(is_next: f64) -> Option<String> {
+    (is_next < MIN_IS_NEXT).then(|| {
+        format!(
+            "only {:.0}% of the training examples are IsNext pairs (not 50%): documents of one sentence too short to split can only be paired with a random B, so NSP learns little beyond always answering \"random\"; consider --set model.nsp=false",
+            is_next * 100.0
+        )
+    })
 }

@@ -61,8 +61,8 @@ pub fn step(step: u64) -> StepMetrics {
         epoch_progress: (step % 233) as f64 / 233.0,
         mlm_loss: 9.0 - 2.5 * (1.0 - (-t / 300.0).exp()),
         mlm_acc: 0.1 * (1.0 - (-t / 300.0).exp()),
-        nsp_loss: 0.693 - 0.05 * (1.0 - (-t / 800.0).exp()),
-        nsp_acc: 0.5 + 0.1 * (1.0 - (-t / 800.0).exp()),
+        nsp_loss: Some(0.693 - 0.05 * (1.0 - (-t / 800.0).exp())),
+        nsp_acc: Some(0.5 + 0.1 * (1.0 - (-t / 800.0).exp())),
         lr: 1e-3,
         grad_norm: 1.2,
         tokens_per_s: 18000.0,
@@ -79,8 +79,8 @@ pub fn eval(step: u64) -> EvalMetrics {
         mlm_loss: 6.6,
         mlm_acc: 0.064,
         perplexity: 735.1,
-        nsp_loss: 0.687,
-        nsp_acc: 0.556,
+        nsp_loss: Some(0.687),
+        nsp_acc: Some(0.556),
         seconds: 0.5,
     }
 }
