@@ -194,6 +194,20 @@ pub struct ParamsArgs {
     pub vocab: usize,
 }
 
+impl Cli {
+    /// Whether the command trains (a new run, a resume or the workbench), as opposed
+    /// to commands that only read sessions or print.
+    pub fn trains(&self) -> bool {
+        matches!(
+            self.command,
+            None | Some(Commands::Train(_))
+                | Some(Commands::Tui(_))
+                | Some(Commands::Resume(_))
+                | Some(Commands::Bench(_))
+        )
+    }
+}
+
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Some(Commands::Train(args)) if args.run.headless => crate::headless::train(&args),

@@ -5,6 +5,16 @@ use clap::Parser;
 fn main() -> ExitCode {
     bertwork::device::load_cuda();
     let cli = bertwork::cli::Cli::parse();
+    if !cli.trains() {
+        // Commands that only print (`sessions | head`, `probe ... | head`) end quietly
+        // when their reader goes, as other Unix tools do, instead of panicking on the
+        // broken pipe. Training keeps Rust's default (the write fails, training goes on
+        // and saves), so a closed pipe cannot cost a checkpoint.
+        // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     match bertwork::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {

@@ -310,6 +310,52 @@ fn a_resume_with_another_batch_size_trains_each_example_once() {
         Some(expected)
     );
     assert_eq!(event(&ev, "finished")["step"].as_u64(), Some(expected));
+
+    // A shorter max_seq_len would make other examples: the epoch in progress finishes
+    // with the ones it began with, even across a second stop, and the change waits for
+    // the next epoch.
+    let at = args.iter().position(|a| *a == "r").unwrap();
+    args[at] = "r2";
+    assert_ok(&run(&home, &args), "train r2");
+    let changed = run(
+        &home,
+        &[
+            "resume",
+            "r2",
+            "--headless",
+            "--json",
+            "--set",
+            "data.max_seq_len=24",
+            "--set",
+            "train.max_steps=20",
+        ],
+    );
+    assert_ok(&changed, "resume r2");
+    let warning = event(&events(&changed), "warning")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(warning.contains("apply from epoch 2"), "{warning}");
+    let again = run(
+        &home,
+        &[
+            "resume",
+            "r2",
+            "--headless",
+            "--json",
+            "--set",
+            "train.max_steps=0",
+        ],
+    );
+    assert_ok(&again, "resume r2 again");
+    let ev = events(&again);
+    let expected = 10 + (examples - 40).div_ceil(4);
+    assert_eq!(event(&ev, "finished")["step"].as_u64(), Some(expected));
+    let warning = event(&ev, "warning")["message"].as_str().unwrap();
+    assert!(
+        warning.contains("(32 / 0.1)"),
+        "the values the epoch began with: {warning}"
+    );
 }
 
 #[test]

@@ -40,6 +40,10 @@ pub struct CheckpointState {
     /// Optimizer steps taken in `epoch`.
     #[serde(default)]
     pub steps_in_epoch: u64,
+    /// `data.max_seq_len` and `data.short_seq_prob` the epoch in progress was built with
+    /// (a resume mid-epoch rebuilds it with them, whatever the config says now).
+    #[serde(default)]
+    pub epoch_pairs: Option<(usize, f64)>,
     /// Training time so far, carried over by a resume.
     #[serde(default)]
     pub elapsed_s: f64,

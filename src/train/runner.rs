@@ -151,16 +151,20 @@ impl Trainer {
     /// counts those examples); new pair settings apply from the next one.
     fn epoch_examples(&self, epoch: usize) -> Vec<Example> {
         let mut rng = rng_for(self.config.train.seed, "pairs", epoch as u64);
-        let pairs = match &self.resumed_pairs {
-            Some((e, pairs)) if *e == epoch => pairs.clone(),
-            _ => pair_config(&self.config, &self.data.tokenizer),
-        };
         epoch_examples(
             &self.data.train,
-            pairs,
+            self.pairs_for(epoch),
             self.data.tokenizer.specials,
             &mut rng,
         )
+    }
+
+    /// The pair settings `epoch` is built with.
+    fn pairs_for(&self, epoch: usize) -> PairConfig {
+        match &self.resumed_pairs {
+            Some((e, pairs)) if *e == epoch => pairs.clone(),
+            _ => pair_config(&self.config, &self.data.tokenizer),
+        }
     }
 
     fn train(&mut self) -> Result<Summary> {

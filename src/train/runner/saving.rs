@@ -71,6 +71,10 @@ impl Trainer {
             epoch: self.epoch,
             batches_done: self.examples_done / self.config.train.batch_size.max(1),
             examples_done: Some(self.examples_done),
+            epoch_pairs: Some({
+                let p = self.pairs_for(self.epoch);
+                (p.max_seq_len, p.short_seq_prob)
+            }),
             steps_in_epoch: self.steps_in_epoch,
             elapsed_s: self.elapsed(),
             config: self.config.clone(),

@@ -120,7 +120,10 @@ impl Trainer {
             self.resume_cursor = Some((examples_done, state.steps_in_epoch));
             self.last_checkpoint = Some(state.step);
             let tokenizer = &self.data.tokenizer;
-            let then = pair_config(&state.config, tokenizer);
+            let mut then = pair_config(&state.config, tokenizer);
+            if let Some((max_seq_len, short_seq_prob)) = state.epoch_pairs {
+                (then.max_seq_len, then.short_seq_prob) = (max_seq_len, short_seq_prob);
+            }
             let now = pair_config(&self.config, tokenizer);
             if examples_done > 0 && then != now {
                 let _ = self.events.send(Event::Warning {
