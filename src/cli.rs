@@ -159,7 +159,18 @@ impl TrainArgs {
         }
         sets.extend(self.run.overrides());
         sets.extend(self.config.set.iter().cloned());
-        Config::load(self.config.config.as_deref(), &sets)
+        let mut config = Config::load(self.config.config.as_deref(), &sets)?;
+        // The session keeps absolute paths, so that a resume from another folder finds
+        // the same files.
+        for path in [&mut config.data.corpus, &mut config.data.vocab]
+            .into_iter()
+            .flatten()
+        {
+            if let Ok(absolute) = std::path::absolute(&*path) {
+                *path = absolute;
+            }
+        }
+        Ok(config)
     }
 }
 

@@ -26,12 +26,13 @@ pub fn train(args: &TrainArgs) -> Result<ExitCode> {
 /// (SIGINT, SIGTERM, SIGHUP) stopped it (after saving; a second signal quits at once).
 pub fn run(setup: TrainSetup, json: bool) -> Result<ExitCode> {
     // Holds the session's lock until the process ends, after the trainer thread.
-    let _session = setup.session.clone();
+    let session = setup.session.clone();
     let signals = crate::signals::listen()?;
     let handle = TrainerHandle::spawn(setup);
     let mut out = Printer::new(json);
     let mut reason = FinishReason::Failed;
     let mut stopped_by: Option<i32> = None;
+    let mut started = false;
     loop {
         select! {
             recv(signals) -> signal => {
@@ -39,6 +40,13 @@ pub fn run(setup: TrainSetup, json: bool) -> Result<ExitCode> {
                 let name = crate::signals::name(signal);
                 if stopped_by.is_some() {
                     out.note(&format!("{name} again: exiting without saving"));
+                    crate::signals::exit_now(crate::signals::exit_status(signal));
+                }
+                if !started {
+                    // Still reading the corpus (which can take long, or forever on a
+                    // device file): nothing has been trained, so nothing to save.
+                    out.note(&format!("{name} while preparing: nothing trained yet, exiting"));
+                    session.discard_if_untrained();
                     crate::signals::exit_now(crate::signals::exit_status(signal));
                 }
                 stopped_by = Some(signal);
@@ -49,6 +57,7 @@ pub fn run(setup: TrainSetup, json: bool) -> Result<ExitCode> {
             }
             recv(handle.events) -> event => {
                 let Ok(event) = event else { break };
+                started |= matches!(event, Event::Started(_));
                 out.event(&event);
                 if let Event::Finished(summary) = &event {
                     reason = summary.reason;

@@ -7,6 +7,7 @@ use anyhow::{bail, Result};
 
 use crate::cli::ResumeArgs;
 use crate::config::Config;
+use crate::corpus::fingerprint::Fingerprint;
 use crate::session::{Session, WEIGHTS_FILE};
 use crate::train::checkpoint::latest_good;
 use crate::train::{Start, TrainSetup};
@@ -22,7 +23,6 @@ const FIXED: &[&str] = &[
     "model.max_position",
     "model.position",
     "model.nsp",
-    "data.corpus",
     "data.text_column",
     "data.vocab",
     "data.vocab_size",
@@ -71,11 +71,27 @@ pub fn setup(args: &ResumeArgs) -> Result<(TrainSetup, Vec<String>)> {
             warnings,
         ));
     };
-    let config = state.config.with_overrides(&sets)?;
+    let mut config = state.config.with_overrides(&sets)?;
+    if config.data.corpus != state.config.data.corpus {
+        // A moved corpus, named from here: kept absolute like a new session's.
+        if let Some(path) = &mut config.data.corpus {
+            if let Ok(absolute) = std::path::absolute(&*path) {
+                *path = absolute;
+            }
+        }
+    }
     let changes = config.changed_keys(&state.config)?;
     if let Some((key, _)) = changes.iter().find(|(k, _)| FIXED.contains(&k.as_str())) {
         bail!(
             "{key} cannot change on resume (the checkpoint was made with it); start a new session with `bertwork train` to change it"
+        );
+    }
+    if changes.iter().any(|(k, _)| k == "data.corpus")
+        && Fingerprint::recorded(&session.dir)?.is_none()
+    {
+        bail!(
+            "data.corpus cannot change on resume for session `{}`: it was made before bertwork recorded its corpus's content, so the new file cannot be checked against it",
+            session.name
         );
     }
     check_work_left(&config, state.epoch, state.step, &session.name)?;

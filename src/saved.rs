@@ -31,6 +31,12 @@ pub fn load(session: &Session, device: Device) -> Result<SavedModel> {
     }
     vs.load(&weights)
         .with_context(|| format!("cannot load weights {}", weights.display()))?;
+    if let Some(name) = crate::model::first_non_finite(&vs) {
+        anyhow::bail!(
+            "session `{}`'s weights are broken: `{name}` holds infinite or NaN values, so its answers would be NaN; resume it from a checkpoint with finite weights, or import the model again",
+            session.name
+        );
+    }
     Ok(SavedModel {
         vs,
         model,

@@ -482,6 +482,20 @@ fn an_imported_non_finite_weight_is_named_and_fails() {
     );
     assert!(!err.contains("train.lr"), "advice that does not fit: {err}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("session saved"));
+    // Readers refuse it too, rather than answering NaN.
+    let probe = run(home, &["probe", "--session", "inf", "a [MASK] film ."]);
+    let export = home.join("hf");
+    let export = run(home, &["export", "inf", "--hf", export.to_str().unwrap()]);
+    for out in [probe, export] {
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!(
+                "weights are broken: `{name}` holds infinite or NaN values"
+            )),
+            "{err}"
+        );
+    }
 }
 
 /// Overwrites the first value of tensor `name` (F32) in a safetensors file.
@@ -576,4 +590,150 @@ fn a_full_disk_keeps_the_last_checkpoint_and_says_so() {
     let out = run(&home, &["resume", "d", "--headless", "--max-steps", "40"]);
     assert_ok(&out, "resume after freeing space");
     assert!(checkpoints.join("step-00000040/state.json").exists());
+}
+
+#[test]
+fn a_session_follows_its_corpus_by_content_not_by_the_folder_it_was_started_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    corpus(&work, "c.csv", 200);
+    let train = common::command(&home)
+        .current_dir(&work)
+        .args(["train", "--headless", "--session", "p", "--max-steps", "2"])
+        .args([
+            "--corpus",
+            "c.csv",
+            "--set",
+            "train.threads=1",
+            "--set",
+            "data.vocab_size=200",
+        ])
+        .output()
+        .unwrap();
+    assert_ok(&train, "train with a relative corpus path");
+    // From another folder: the session kept the absolute path.
+    assert_ok(
+        &run(&home, &["resume", "p", "--headless", "--max-steps", "3"]),
+        "resume from elsewhere",
+    );
+    // The file moved: point the session at it; the content is the same.
+    let moved = dir.path().join("moved.csv");
+    std::fs::rename(work.join("c.csv"), &moved).unwrap();
+    let set = format!("data.corpus=\"{}\"", moved.display());
+    assert_ok(
+        &run(
+            &home,
+            &[
+                "resume",
+                "p",
+                "--headless",
+                "--max-steps",
+                "4",
+                "--set",
+                &set,
+            ],
+        ),
+        "resume on the moved file",
+    );
+    // Another file under the moved name is still refused.
+    corpus(dir.path(), "moved.csv", 150);
+    let out = run(&home, &["resume", "p", "--headless", "--max-steps", "5"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("has changed since session `p`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_run_killed_before_its_first_checkpoint_leaves_nothing_the_next_run_reuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let csv = corpus(dir.path(), "c.csv", 200);
+    let csv = csv.to_str().unwrap();
+    let first = Running::start(
+        &home,
+        &[
+            "train",
+            "--headless",
+            "--json",
+            "--session",
+            "k",
+            "--corpus",
+            csv,
+            "--set",
+            "data.vocab_size=100",
+            "--set",
+            "train.threads=1",
+            "--set",
+            "train.log_every=1",
+            "--set",
+            "train.checkpoint_every=0",
+        ],
+    );
+    first.wait_for_step(1);
+    first.signal(libc::SIGKILL);
+    assert_eq!(first.finish().0, None);
+    assert!(home.join("sessions/k/tokenizer.json").exists());
+    // Nothing was saved: `train` starts the session again, with the new settings.
+    let again = run(
+        &home,
+        &[
+            "train",
+            "--headless",
+            "--json",
+            "--session",
+            "k",
+            "--corpus",
+            csv,
+            "--max-steps",
+            "2",
+            "--set",
+            "data.vocab_size=300",
+            "--set",
+            "train.threads=1",
+            "--set",
+            "data.max_seq_len=64",
+        ],
+    );
+    assert_ok(&again, "train again");
+    let vocab = event(&events(&again), "started")["vocab_size"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        vocab > 100,
+        "the old vocabulary was reused ({vocab} tokens)"
+    );
+    let heldout = std::fs::read_to_string(home.join("sessions/k/heldout.json")).unwrap();
+    assert!(heldout.contains("\"max_seq_len\": 64"), "{heldout}");
+}
+
+#[test]
+fn printing_commands_end_quietly_when_their_reader_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let mut args = vec!["train", "--headless", "--session", "s", "--max-steps", "1"];
+    args.extend_from_slice(QUICK);
+    assert_ok(&run(home, &args), "train");
+    for cmd in [
+        vec!["sessions"],
+        vec!["sessions", "show", "s"],
+        vec!["probe", "--session", "s", "a [MASK] film ."],
+    ] {
+        // `bertwork ... | head -0`: the reader is gone before anything is written.
+        let mut child = common::command(home)
+            .args(&cmd)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{cmd:?}: {err}");
+        assert_ne!(out.status.code(), Some(101), "{cmd:?}");
+    }
 }

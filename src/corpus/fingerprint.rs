@@ -29,11 +29,15 @@ pub struct Fingerprint {
 
 impl Fingerprint {
     /// Reads the whole corpus once (about 1 GB/s). `None` when the file cannot be
-    /// opened: the corpus reader reports that with its own message.
+    /// opened (the corpus reader reports that with its own message) or is not a regular
+    /// file (a pipe or a device has no content to check again later).
     pub fn of(source: &CorpusSource) -> Result<Option<Self>> {
         let (bytes, crc) = match source {
             CorpusSource::Embedded => (EMBEDDED_CSV.len() as u64, crc32c::crc32c(EMBEDDED_CSV)),
             CorpusSource::File(path) => {
+                if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+                    return Ok(None);
+                }
                 let Ok(mut file) = std::fs::File::open(path) else {
                     return Ok(None);
                 };

@@ -4,11 +4,13 @@
 mod attention;
 mod bert;
 mod embeddings;
+mod finite;
 mod heads;
 mod layer;
 
 pub use bert::{BertForPreTraining, PreTrainingOutput};
 pub use embeddings::sinusoidal_table;
+pub use finite::first_non_finite;
 
 use crate::config::{ModelDims, PositionKind};
 

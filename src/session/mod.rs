@@ -101,27 +101,51 @@ impl Session {
         };
         check_name(&name)?;
         let dir = sessions_root()?.join(&name);
-        let exists = || {
+        let exists = |name: &str, dir: &Path| {
             bail!(
-                "session `{name}` already exists in {}; choose another --session name (or remove it)",
+                "session `{name}` already exists in {}; resume it with `bertwork resume {name}`, or choose another --session name",
                 dir.display()
             )
         };
-        if dir.join(WEIGHTS_FILE).exists() {
-            return exists();
+        if dir.join(WEIGHTS_FILE).exists() || dir.join(CHECKPOINTS_DIR).exists() {
+            return exists(&name, &dir);
         }
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create session folder {}", dir.display()))?;
         let lock = SessionLock::acquire(&dir, &name)?;
-        // Checked again under the lock: another process may have finished creating it.
-        if dir.join(WEIGHTS_FILE).exists() {
-            return exists();
-        }
-        Ok(Self {
+        let session = Self {
             name,
             dir,
             lock: Some(Arc::new(lock)),
-        })
+        };
+        // Checked again under the lock: another process may have finished creating it.
+        if session.has_saved_work() {
+            return exists(&session.name, &session.dir);
+        }
+        session.clear_leftovers()?;
+        Ok(session)
+    }
+
+    /// Removes what a run that saved nothing left behind (it was killed before its
+    /// first checkpoint): its tokenizer and held-out recipe must not leak into a new
+    /// run with other settings. Only called under the lock, on a folder without saved
+    /// work.
+    fn clear_leftovers(&self) -> Result<()> {
+        let entries = std::fs::read_dir(&self.dir)
+            .with_context(|| format!("cannot read {}", self.dir.display()))?;
+        for entry in entries.filter_map(|e| e.ok()) {
+            if entry.file_name() == LOCK_FILE {
+                continue;
+            }
+            let path = entry.path();
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.with_context(|| format!("cannot remove the leftover {}", path.display()))?;
+        }
+        Ok(())
     }
 
     /// Opens an existing session to write to it (resume, remove, ...): locks it.

@@ -220,7 +220,8 @@ impl App {
     }
 
     pub fn stop_and_save(&mut self) -> Vec<Action> {
-        if self.finished() {
+        if self.finished() || self.status == Status::Preparing {
+            // Nothing trained yet (or already saved): nothing to wait for.
             return vec![Action::Exit];
         }
         self.exit_when_finished = true;

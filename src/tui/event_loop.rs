@@ -89,6 +89,9 @@ pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Outcome> {
                     return Ok(outcome); // a second signal: leave at once
                 }
                 outcome.signal = Some(signal);
+                if app.status == super::app::Status::Preparing {
+                    return Ok(outcome); // nothing trained yet: nothing to save
+                }
                 app.on_signal(crate::signals::name(signal))
             },
             recv(ticker) -> _ => {

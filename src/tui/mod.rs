@@ -44,7 +44,7 @@ pub fn open(mut setup: TrainSetup) -> Result<ExitCode> {
         return crate::headless::run(setup, false);
     }
     // Holds the session's lock until the process ends, even after the trainer thread.
-    let _session = setup.session.clone();
+    let session = setup.session.clone();
     setup.interactive = true;
     let log_file = setup.session.path("stderr.log");
     let handle = TrainerHandle::spawn(setup);
@@ -54,9 +54,11 @@ pub fn open(mut setup: TrainSetup) -> Result<ExitCode> {
     let outcome = outcome?;
     let signal = outcome.signal;
     let Some(summary) = outcome.summary else {
+        // A run left before its first checkpoint leaves no folder behind.
+        session.discard_if_untrained();
         if let Some(signal) = signal {
             say(&format!(
-                "{} again: quit without saving; earlier checkpoints stay in the session folder",
+                "{}: quit without saving; earlier checkpoints stay in the session folder",
                 crate::signals::name(signal)
             ));
             crate::signals::exit_now(crate::signals::exit_status(signal));

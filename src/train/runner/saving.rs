@@ -43,7 +43,14 @@ impl Trainer {
             Some(step) => format!("the session is intact at step {step}, its last checkpoint"),
             None => "no checkpoint of this run was saved".to_string(),
         };
-        let resume = format!("`bertwork resume {}`", self.session.name);
+        let resume = if self.session.has_saved_work() {
+            format!("`bertwork resume {}`", self.session.name)
+        } else {
+            format!(
+                "start it again with `bertwork train --session {}`",
+                self.session.name
+            )
+        };
         if is_disk_full(e) {
             let free = available_bytes(&self.session.dir)
                 .map_or(String::new(), |b| format!(" ({} free)", human_bytes(b)));
@@ -63,6 +70,15 @@ impl Trainer {
 
     pub(super) fn checkpoint(&mut self) -> Result<()> {
         let start = Instant::now();
+        if let Some(name) = crate::model::first_non_finite(&self.vs) {
+            // Never over the last good checkpoint: a resume would start from broken
+            // weights.
+            anyhow::bail!(
+                "weight `{name}` became infinite or NaN by step {}: not saved; the session is intact at step {}; resume it with a lower train.lr",
+                self.step,
+                self.last_checkpoint.map_or("0 (nothing saved)".to_string(), |s| s.to_string())
+            );
+        }
         let r = self.records.sync();
         self.record(r);
         let state = CheckpointState {

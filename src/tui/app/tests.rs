@@ -279,6 +279,7 @@ fn quit_popup_choices() {
     assert_eq!(app.on_key(ch('d')), vec![Action::Exit]);
 
     let mut app = App::new();
+    app.on_event(Event::Started(start_info()));
     app.on_key(ch('q'));
     assert_eq!(app.on_key(ch('s')), vec![Action::Send(Command::Stop)]);
     assert_eq!(app.status, Status::Saving);
@@ -319,9 +320,12 @@ fn finished_run_stays_open_until_q() {
 #[test]
 fn ctrl_c_stops_gracefully() {
     let mut app = App::new();
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    // While the corpus is prepared nothing is trained: leave at once.
+    assert_eq!(app.on_key(ctrl_c), vec![Action::Exit]);
+    app.on_event(Event::Started(start_info()));
     app.on_key(ch('2'));
-    let actions = app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
-    assert_eq!(actions, vec![Action::Send(Command::Stop)]);
+    assert_eq!(app.on_key(ctrl_c), vec![Action::Send(Command::Stop)]);
 }
 
 #[test]
