@@ -21,7 +21,7 @@ mod tests {
     fn the_broken_variable_is_named() {
         let vs = VarStore::new(tch::Device::Cpu);
         let a = vs.root().zeros("a", &[3]);
-        let mut b = vs.root().ones("b", &[2, 2]);
+        let b = vs.root().ones("b", &[2, 2]);
         assert_eq!(first_non_finite(&vs), None);
         let _guard = tch::no_grad_guard();
         let _ = b.get(1).get(0).fill_(f64::NAN);
