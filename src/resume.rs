@@ -121,7 +121,7 @@ fn check_work_left(config: &Config, epoch: usize, step: u64, name: &str) -> Resu
     }
     if t.max_steps > 0 && step >= t.max_steps {
         bail!(
-            "session `{name}` has reached train.max_steps = {} ; pass --max-steps N with N > {step} (0 = no limit) to train further",
+            "session `{name}` has reached train.max_steps = {}; pass --max-steps N with N > {step} (0 = no limit) to train further",
             t.max_steps
         );
     }

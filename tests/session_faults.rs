@@ -737,3 +737,23 @@ fn printing_commands_end_quietly_when_their_reader_goes() {
         assert_ne!(out.status.code(), Some(101), "{cmd:?}");
     }
 }
+
+#[test]
+fn the_last_evaluation_counts_for_the_best_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    // The checkpoint of step 8 is written before the run's final evaluation.
+    let mut args = vec!["train", "--headless", "--session", "b", "--max-steps", "8"];
+    args.extend_from_slice(QUICK);
+    args.extend_from_slice(&[
+        "--set",
+        "train.checkpoint_every=4",
+        "--set",
+        "train.eval_every=0",
+    ]);
+    assert_ok(&run(home, &args), "train");
+    let best = std::fs::read_to_string(home.join("sessions/b/checkpoints/best.json"))
+        .expect("best.json after the final evaluation");
+    let best: serde_json::Value = serde_json::from_str(&best).unwrap();
+    assert_eq!(best["step"], 8);
+}

@@ -156,18 +156,30 @@ pub fn save_checkpoint(
     }
     std::fs::rename(&partial, &dir).with_context(|| format!("cannot write {}", dir.display()))?;
     sync_dir(&root);
-    let best = read_best(&root);
     if let Some(loss) = state.heldout_mlm_loss {
-        if best.as_ref().is_none_or(|b| loss < b.heldout_mlm_loss) {
-            let record = Best {
-                step: state.step,
-                heldout_mlm_loss: loss,
-            };
-            write_atomic(&root.join(BEST_FILE), &serde_json::to_vec_pretty(&record)?)?;
-        }
+        note_heldout(session, state.step, loss)?;
     }
     prune(&root, keep)?;
     Ok(dir)
+}
+
+/// Records the held-out MLM loss of the checkpoint of `step` in `best.json` when it is
+/// the lowest so far (also for an evaluation made after the checkpoint was written, at
+/// the same step, as at the end of a run).
+pub fn note_heldout(session: &Session, step: u64, loss: f64) -> Result<()> {
+    let root = session.path(CHECKPOINTS_DIR);
+    if !root.join(step_dir_name(step)).exists() {
+        return Ok(());
+    }
+    let best = read_best(&root);
+    if best.is_none_or(|b| loss < b.heldout_mlm_loss) {
+        let record = Best {
+            step,
+            heldout_mlm_loss: loss,
+        };
+        write_atomic(&root.join(BEST_FILE), &serde_json::to_vec_pretty(&record)?)?;
+    }
+    Ok(())
 }
 
 fn sync_dir(dir: &Path) {

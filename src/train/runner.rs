@@ -309,6 +309,12 @@ impl Trainer {
         self.last_eval = Some(m.clone());
         let r = self.records.eval(&m, self.elapsed());
         self.record(r);
+        if self.last_checkpoint == Some(self.step) {
+            // The checkpoint of this step came first (checkpoint_every, then the end of
+            // the run): it may still be the best.
+            let r = super::checkpoint::note_heldout(&self.session, self.step, m.mlm_loss);
+            self.record(r);
+        }
         self.emit(Event::Eval(m));
     }
 
