@@ -133,6 +133,15 @@ impl App {
         }
         if self.typing() {
             let command = match self.panel {
+                // The probe thread ends with the trainer: say where to probe instead of
+                // waiting for an answer that cannot come.
+                Panel::Probe if self.finished() && key.code == KeyCode::Enter => {
+                    let name = self.info.as_ref().map_or("NAME", |i| i.session.as_str());
+                    self.probe.message = Some(format!(
+                        "training has ended and its live model with it: probe the saved one with `bertwork probe --session {name} \"...\"`"
+                    ));
+                    None
+                }
                 Panel::Probe => self.probe.on_key(key, self.step(), self.above_floor()),
                 _ => self
                     .hyper

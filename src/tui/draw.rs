@@ -147,8 +147,13 @@ fn draw_keys(frame: &mut Frame, area: Rect, app: &App) {
             ("q", "quit"),
         ],
     };
+    // Once the run has ended there is nothing to pause or save.
+    let ended = matches!(app.status, Status::Finished(_));
     let mut spans = Vec::new();
-    for (k, what) in keys {
+    for (k, what) in keys
+        .iter()
+        .filter(|(k, _)| !(ended && matches!(*k, "space" | "s")))
+    {
         spans.push(Span::styled(format!(" {k} "), theme::key()));
         spans.push(Span::raw(format!(" {what}  ")));
     }

@@ -348,3 +348,26 @@ fn a_resumed_session_shows_its_earlier_history() {
     );
     assert_eq!(app.step(), 30);
 }
+
+#[test]
+fn a_probe_after_the_run_has_ended_says_where_to_probe() {
+    let mut app = App::new();
+    app.on_event(Event::Started(start_info()));
+    app.on_event(Event::Finished(Summary {
+        reason: FinishReason::Completed,
+        step: 9,
+        epoch: 1,
+        elapsed_s: 1.0,
+        last_eval: None,
+        session_dir: None,
+        error: None,
+    }));
+    app.on_key(ch('2'));
+    for c in "a [MASK] .".chars() {
+        app.on_key(ch(c));
+    }
+    assert!(app.on_key(key(KeyCode::Enter)).is_empty(), "no probe sent");
+    let message = app.probe.message.clone().unwrap_or_default();
+    assert!(message.contains("bertwork probe --session"), "{message}");
+    assert!(app.probe.entries.is_empty(), "no answer left pending");
+}
