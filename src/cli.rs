@@ -192,8 +192,13 @@ pub struct ProbeArgs {
     pub next: Option<String>,
     #[arg(long)]
     pub json: bool,
-    /// Text with one or more [MASK].
-    pub text: String,
+    /// Use the checkpoint of this step instead of the latest weights.
+    #[arg(long)]
+    pub step: Option<u64>,
+    /// Text with one or more [MASK]; several texts are answered in order (with --json,
+    /// one line each).
+    #[arg(required = true, num_args = 1..)]
+    pub texts: Vec<String>,
 }
 
 #[derive(Debug, Args)]

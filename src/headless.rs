@@ -256,8 +256,15 @@ fn nsp(loss: Option<f64>, acc: Option<f64>) -> String {
 }
 
 pub fn probe(args: &ProbeArgs) -> Result<ExitCode> {
-    let text = crate::probe::normalize_masks(&args.text);
-    if args.next.is_none() && !text.contains("[MASK]") {
+    let texts: Vec<String> = args
+        .texts
+        .iter()
+        .map(|t| crate::probe::normalize_masks(t))
+        .collect();
+    if args.next.is_some() && texts.len() > 1 {
+        bail!("--next scores one sentence pair: pass one TEXT with it");
+    }
+    if args.next.is_none() && texts.iter().any(|t| !t.contains("[MASK]")) {
         bail!(crate::probe::NO_MASK);
     }
     if args.top_k == 0 {
@@ -265,9 +272,10 @@ pub fn probe(args: &ProbeArgs) -> Result<ExitCode> {
     }
     let session = Session::open(&args.session)?;
     let device = crate::device::resolve(crate::device::DeviceChoice::Auto)?;
-    let saved = crate::saved::load(&session, device)?;
+    let saved = crate::saved::load_from(&session, args.step, device)?;
     if let Some(b) = &args.next {
-        let r = crate::probe::next_sentence(&saved.model, &saved.tokenizer, &args.text, b, device)?;
+        let r =
+            crate::probe::next_sentence(&saved.model, &saved.tokenizer, &args.texts[0], b, device)?;
         if args.json {
             println!("{}", serde_json::to_string(&r)?);
         } else {
@@ -275,27 +283,32 @@ pub fn probe(args: &ProbeArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let r = crate::probe::fill_mask(&saved.model, &saved.tokenizer, &text, args.top_k, device)?;
-    if args.json {
-        // HF's shape: a list for one mask, a list of lists for several.
-        let json = if r.masks.len() == 1 {
-            serde_json::to_string(&r.masks[0])?
-        } else {
-            serde_json::to_string(&r.masks)?
-        };
-        println!("{json}");
-        return Ok(ExitCode::SUCCESS);
-    }
-    for (i, preds) in r.masks.iter().enumerate() {
-        println!("[MASK] #{}", i + 1);
-        for p in preds {
-            // Tokens come from the session's vocab.txt, which may be any user's file.
-            println!(
-                "  {:>6.2}%  {:<14} {}",
-                p.score * 100.0,
-                escape(&p.token_str),
-                escape(&p.sequence)
-            );
+    for text in &texts {
+        let r = crate::probe::fill_mask(&saved.model, &saved.tokenizer, text, args.top_k, device)?;
+        if args.json {
+            // HF's shape: a list for one mask, a list of lists for several.
+            let json = if r.masks.len() == 1 {
+                serde_json::to_string(&r.masks[0])?
+            } else {
+                serde_json::to_string(&r.masks)?
+            };
+            println!("{json}");
+            continue;
+        }
+        if texts.len() > 1 {
+            println!("{}", escape(text));
+        }
+        for (i, preds) in r.masks.iter().enumerate() {
+            println!("[MASK] #{}", i + 1);
+            for p in preds {
+                // Tokens come from the session's vocab.txt, which may be any user's file.
+                println!(
+                    "  {:>6.2}%  {:<14} {}",
+                    p.score * 100.0,
+                    escape(&p.token_str),
+                    escape(&p.sequence)
+                );
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -183,6 +183,10 @@ pub struct StartInfo {
     /// it sees `[MASK]`, the shown token weighed against a random replacement elsewhere.
     /// Above it the model does not use context yet (the early "unigram plateau").
     pub no_context_mlm_loss: f64,
+    /// Held-out tokens per word (tokens that start a word, `##` pieces and punctuation
+    /// excluded): an MLM loss per token times this is a loss per word, which compares
+    /// across vocabularies of different sizes.
+    pub heldout_tokens_per_word: f64,
     pub steps_per_epoch: u64,
     pub total_steps: u64,
     pub prepare_seconds: f64,

@@ -40,6 +40,8 @@ pub struct CorpusStats {
     pub heldout_random_next: f64,
     /// Held-out MLM loss of the best predictor that ignores context (`data::floor`).
     pub no_context_mlm_loss: f64,
+    /// See [`crate::protocol::StartInfo::heldout_tokens_per_word`].
+    pub heldout_tokens_per_word: f64,
     pub seconds: f64,
     /// Tokenizer and tokenized corpus came from `<home>/cache`.
     pub cached: bool,
@@ -164,6 +166,13 @@ pub fn prepare(config: &Config, session: &Session) -> Result<Prepared> {
     let random = heldout_examples.iter().filter(|e| e.random_next).count();
     let unigram = Unigram::fit(&train, &mask);
     let no_context_mlm_loss = no_context_loss(&unigram, &mask, &eval_batches);
+    let word_starts = tokenizer.word_starts();
+    let heldout_words = heldout
+        .token_ids()
+        .iter()
+        .filter(|&&t| word_starts.get(t as usize).copied().unwrap_or(true))
+        .count();
+    let heldout_tokens_per_word = heldout.num_tokens() as f64 / heldout_words.max(1) as f64;
     let stats = CorpusStats {
         corpus: source.describe(),
         rows: rows.rows,
@@ -175,6 +184,7 @@ pub fn prepare(config: &Config, session: &Session) -> Result<Prepared> {
         heldout_examples: heldout_examples.len(),
         heldout_random_next: random as f64 / heldout_examples.len().max(1) as f64,
         no_context_mlm_loss,
+        heldout_tokens_per_word,
         seconds: start.elapsed().as_secs_f64(),
         cached: was_cached,
     };

@@ -177,6 +177,7 @@ impl Trainer {
             heldout_examples: s.heldout_examples,
             heldout_random_next: s.heldout_random_next,
             no_context_mlm_loss: s.no_context_mlm_loss,
+            heldout_tokens_per_word: s.heldout_tokens_per_word,
             steps_per_epoch: steps,
             total_steps: self.total_steps,
             prepare_seconds: s.seconds,

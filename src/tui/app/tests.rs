@@ -46,6 +46,7 @@ pub fn start_info() -> Box<StartInfo> {
         heldout_examples: 457,
         heldout_random_next: 0.508,
         no_context_mlm_loss: 6.08,
+        heldout_tokens_per_word: 1.2,
         steps_per_epoch: 233,
         total_steps: 2330,
         prepare_seconds: 1.6,
