@@ -437,3 +437,35 @@ fn mlm_only_run_has_no_nsp_numbers() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("model.nsp cannot change on resume"), "{err}");
 }
+
+#[test]
+fn probe_reads_a_kept_checkpoint_and_answers_several_texts() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let mut args = vec!["train", "--headless", "--session", "k", "--max-steps", "6"];
+    args.extend_from_slice(common::QUICK_MODEL);
+    args.extend_from_slice(&["--set", "train.checkpoint_every=3"]);
+    assert!(bertwork(home, &args).status.success());
+    let texts = ["a [MASK] film .", "the [MASK] was long ."];
+    let answers = |step: &str| {
+        let mut a = vec!["probe", "--session", "k", "--json", "--step", step];
+        a.extend_from_slice(&texts);
+        let out = bertwork(home, &a);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        json_lines(&out)
+    };
+    let (at3, at6) = (answers("3"), answers("6"));
+    assert_eq!(at3.len(), 2, "one JSON line per text");
+    assert!(at3[0][0]["sequence"].as_str().unwrap().starts_with('a'));
+    // Different weights, different scores; the latest weights are those of step 6.
+    assert_ne!(at3[0][0]["score"], at6[0][0]["score"]);
+    let mut latest = vec!["probe", "--session", "k", "--json"];
+    latest.extend_from_slice(&texts);
+    assert_eq!(json_lines(&bertwork(home, &latest)), at6);
+    let out = bertwork(home, &["probe", "--session", "k", "--step", "4", "a [MASK] ."]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("no checkpoint of step 4; it keeps steps: 3, 6"),
+        "{err}"
+    );
+}
