@@ -66,7 +66,11 @@ fn checkpoint_weights(session: &Session, step: u64) -> Result<std::path::PathBuf
             anyhow::bail!(
                 "session `{}` has no checkpoint of step {step}; it keeps steps: {}",
                 session.name,
-                if steps.is_empty() { "none".into() } else { steps.join(", ") }
+                if steps.is_empty() {
+                    "none".into()
+                } else {
+                    steps.join(", ")
+                }
             )
         }
     }

@@ -451,7 +451,11 @@ fn probe_reads_a_kept_checkpoint_and_answers_several_texts() {
         let mut a = vec!["probe", "--session", "k", "--json", "--step", step];
         a.extend_from_slice(&texts);
         let out = bertwork(home, &a);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         json_lines(&out)
     };
     let (at3, at6) = (answers("3"), answers("6"));
@@ -462,7 +466,10 @@ fn probe_reads_a_kept_checkpoint_and_answers_several_texts() {
     let mut latest = vec!["probe", "--session", "k", "--json"];
     latest.extend_from_slice(&texts);
     assert_eq!(json_lines(&bertwork(home, &latest)), at6);
-    let out = bertwork(home, &["probe", "--session", "k", "--step", "4", "a [MASK] ."]);
+    let out = bertwork(
+        home,
+        &["probe", "--session", "k", "--step", "4", "a [MASK] ."],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && err.contains("no checkpoint of step 4; it keeps steps: 3, 6"),
