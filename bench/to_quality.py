@@ -53,7 +53,9 @@ def load_probes(path):
 
 
 def train(args, name, sets, seed, home):
-    session = f"tq-{name}-s{seed}"
+    # Session names allow letters, digits, '-', '_' and '.'.
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
+    session = f"tq-{safe}-s{seed}"
     cmd = [args.bertwork, "train", "--headless", "--json", "--session", session,
            "--threads", str(args.threads), "--set", f"train.seed={seed}",
            "--set", f"train.eval_every={args.eval_every}",
