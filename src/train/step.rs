@@ -134,6 +134,24 @@ mod tests {
     use crate::tokenizer::SpecialIds;
     use crate::train::optimizer::AdamW;
 
+    /// `n` pairs of `len` random ids, `[CLS]` first and `[SEP]` in the middle and last
+    /// (`SpecialIds::FIRST_FIVE`), half of them random-next.
+    fn random_examples(rng: &mut impl Rng, vocab: usize, n: usize, len: usize) -> Vec<Example> {
+        (0..n)
+            .map(|_| {
+                let mut ids: Vec<u32> = (0..len)
+                    .map(|_| rng.random_range(5..vocab as u32))
+                    .collect();
+                (ids[0], ids[len / 2 - 1], ids[len - 1]) = (2, 3, 3);
+                Example {
+                    ids,
+                    segment_a_len: len / 2,
+                    random_next: rng.random_bool(0.5),
+                }
+            })
+            .collect()
+    }
+
     /// With `model.nsp = false` the loss is MLM alone and neither the pooler nor the
     /// NSP head gets a gradient, so the optimizer leaves their weights as they were.
     #[test]
@@ -149,18 +167,7 @@ mod tests {
         );
         let mut opt = AdamW::new(&vs);
         let mut rng = rng_for(2, "fit", 0);
-        let examples: Vec<Example> = (0..8)
-            .map(|_| {
-                let mut ids: Vec<u32> =
-                    (0..16).map(|_| rng.random_range(5..vocab as u32)).collect();
-                (ids[0], ids[7], ids[15]) = (2, 3, 3);
-                Example {
-                    ids,
-                    segment_a_len: 8,
-                    random_next: rng.random_bool(0.5),
-                }
-            })
-            .collect();
+        let examples = random_examples(&mut rng, vocab, 8, 16);
         let mask = MaskConfig {
             prob: 0.15,
             vocab_size: vocab,
@@ -209,18 +216,7 @@ mod tests {
         let mut opt = AdamW::new(&vs);
         let specials = SpecialIds::FIRST_FIVE;
         let mut rng = rng_for(1, "fit", 0);
-        let examples: Vec<Example> = (0..16)
-            .map(|_| {
-                let mut ids: Vec<u32> =
-                    (0..32).map(|_| rng.random_range(5..vocab as u32)).collect();
-                (ids[0], ids[15], ids[31]) = (2, 3, 3);
-                Example {
-                    ids,
-                    segment_a_len: 16,
-                    random_next: rng.random_bool(0.5),
-                }
-            })
-            .collect();
+        let examples = random_examples(&mut rng, vocab, 16, 32);
         let mask = MaskConfig {
             prob: 0.15,
             vocab_size: vocab,
