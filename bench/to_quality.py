@@ -76,6 +76,8 @@ def train(args, name, sets, seed, home):
             continue
         if event.get("event") == "started":
             started = event
+            # For watching a run in progress: the floor and the plan.
+            (Path(home) / f"{session}.started.json").write_text(json.dumps(event))
         if not stopped and time.monotonic() > deadline:
             proc.send_signal(signal.SIGTERM)
             stopped = True

@@ -158,6 +158,17 @@ impl Printer {
                     m.mlm_loss - f
                 ))
             )),
+            Event::ContextOnset {
+                step,
+                elapsed_s,
+                heldout_mlm_loss,
+                no_context_mlm_loss,
+            } => self.line(crate::protocol::context_onset_line(
+                *step,
+                *elapsed_s,
+                *heldout_mlm_loss,
+                *no_context_mlm_loss,
+            )),
             Event::EpochEnd {
                 epoch,
                 step,

@@ -99,6 +99,27 @@ pub enum ProbeRequest {
     NextSentence { id: u64, a: String, b: String },
 }
 
+/// How far below the no-context floor (nats per token) the held-out MLM loss must be
+/// for a run to count as using the context: the "context onset" of the time-to-quality
+/// benchmark (`bench/to_quality.py`).
+pub const ONSET_MARGIN: f64 = 0.10;
+
+/// Whether held-out MLM loss `heldout` is at least [`ONSET_MARGIN`] below `floor`.
+pub fn uses_context(heldout: f64, floor: f64) -> bool {
+    heldout.is_finite() && floor.is_finite() && heldout <= floor - ONSET_MARGIN
+}
+
+/// The one line both front ends show for [`Event::ContextOnset`].
+pub fn context_onset_line(step: u64, elapsed_s: f64, heldout: f64, floor: f64) -> String {
+    let secs = elapsed_s.round() as u64;
+    format!(
+        "context onset at step {step} ({}:{:02} of training): held-out MLM loss {heldout:.3} is {:.3} below the no-context floor {floor:.3}; the model now uses the context, so probes start to make sense",
+        secs / 60,
+        secs % 60,
+        floor - heldout
+    )
+}
+
 /// What the trainer reports.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -145,6 +166,18 @@ pub enum Event {
         id: u64,
         latency_ms: f64,
         result: Result<NextSentenceResult, String>,
+    },
+    /// The first held-out evaluation of the session whose MLM loss is at least
+    /// [`ONSET_MARGIN`] below the no-context floor: the model has started to use the
+    /// context (sent once per session; a resume after it does not send it again).
+    ContextOnset {
+        step: u64,
+        /// Training seconds of the session so far.
+        elapsed_s: f64,
+        /// Held-out MLM loss (nats per token).
+        heldout_mlm_loss: f64,
+        /// The no-context floor (nats per token).
+        no_context_mlm_loss: f64,
     },
     Warning {
         message: String,

@@ -145,7 +145,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         out.loss.backward();
         let norm = opt.grad_norm();
         opt.clip(norm, config.train.clip_norm);
-        opt.step(1e-4, config.train.weight_decay);
+        opt.step(1e-4, config.train.weight_decay, config.train.adam_epsilon);
         opt.zero_grad();
         if let tch::Device::Cuda(n) = device {
             tch::Cuda::synchronize(n as i64);
@@ -266,11 +266,7 @@ fn synthetic(args: &BenchArgs, index: u64, device: tch::Device) -> DeviceBatch {
             }
         })
         .collect();
-    let mask = MaskConfig {
-        prob: 0.15,
-        vocab_size: args.vocab,
-        specials,
-    };
+    let mask = MaskConfig::bert(0.15, args.vocab, specials);
     DeviceBatch::new(&collate(&examples, &mask, &mut rng), device)
 }
 

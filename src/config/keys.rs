@@ -16,6 +16,7 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
             "position",
             "dropout",
             "nsp",
+            "init",
         ],
     ),
     (
@@ -28,6 +29,8 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
             "max_seq_len",
             "heldout_fraction",
             "mask_prob",
+            "mask_replace_prob",
+            "random_replace_prob",
             "short_seq_prob",
         ],
     ),
@@ -39,6 +42,9 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
             "batch_size",
             "lr",
             "warmup_steps",
+            "lr_scheduler",
+            "decay_ratio",
+            "adam_epsilon",
             "weight_decay",
             "clip_norm",
             "grad_accum",
@@ -54,6 +60,31 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// Keys added after sessions existed, with the value that keeps an older session's
+/// run as it was when its saved config lacks the key.
+pub const LEGACY: &[(&str, &str, &str)] = &[
+    ("model", "nsp", "true"),
+    ("model", "init", "\"normal\""),
+    ("data", "mask_replace_prob", "0.8"),
+    ("data", "random_replace_prob", "0.1"),
+    ("train", "lr_scheduler", "\"linear\""),
+    ("train", "adam_epsilon", "1e-6"),
+];
+
+/// Inserts each [`LEGACY`] key missing from a saved config's `table`.
+pub fn fill_legacy(table: &mut toml::Table) {
+    for &(section, key, value) in LEGACY {
+        let entry = table
+            .entry(section.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if let Some(inner) = entry.as_table_mut() {
+            inner
+                .entry(key.to_string())
+                .or_insert_with(|| parse_value(value));
+        }
+    }
+}
+
 /// A short description of a key, for the comments of a session's `config.toml`.
 pub fn describe(section: &str, key: &str) -> Option<&'static str> {
     Some(match (section, key) {
@@ -65,18 +96,24 @@ pub fn describe(section: &str, key: &str) -> Option<&'static str> {
         ("model", "position") => "learned | sinusoidal",
         ("model", "dropout") => "hidden and attention dropout",
         ("model", "nsp") => "train next-sentence prediction too (false: MLM only, as RoBERTa)",
+        ("model", "init") => "normal (N(0, 0.02)) | mimetic (attention starts near-diagonal)",
         ("data", "corpus") => "CSV file; absent = the embedded IMDB sample",
         ("data", "text_column") => "column holding the text",
         ("data", "vocab_size") => "WordPiece vocabulary learnt from the corpus",
         ("data", "vocab") => "an existing vocab.txt instead",
         ("data", "max_seq_len") => "tokens per [CLS] A [SEP] B [SEP] example",
         ("data", "heldout_fraction") => "documents held out for evaluation",
-        ("data", "mask_prob") => "share of tokens selected for MLM (80/10/10)",
+        ("data", "mask_prob") => "share of tokens selected for MLM",
+        ("data", "mask_replace_prob") => "share of selected tokens that become [MASK]",
+        ("data", "random_replace_prob") => "share of selected tokens that become a random one",
         ("data", "short_seq_prob") => "share of examples packed to a shorter length",
         ("train", "epochs") => "passes over the training documents",
         ("train", "max_steps") => "stop after this many optimizer steps (0 = no limit)",
         ("train", "batch_size") => "examples per micro-batch",
-        ("train", "lr") => "peak learning rate (linear warmup, then linear decay)",
+        ("train", "lr") => "peak learning rate (after linear warmup)",
+        ("train", "lr_scheduler") => "linear | constant_with_warmup | warmup_stable_decay",
+        ("train", "decay_ratio") => "share of steps decaying, for warmup_stable_decay",
+        ("train", "adam_epsilon") => "AdamW epsilon",
         ("train", "warmup_steps") => "steps of linear warmup",
         ("train", "weight_decay") => "AdamW decay, not on LayerNorm weights or biases",
         ("train", "clip_norm") => "global gradient-norm clipping (0 = off)",

@@ -37,6 +37,38 @@ pub struct ModelConfig {
     /// RoBERTa does); the NSP head is kept, untrained, so the weights keep HF's
     /// `BertForPreTraining` layout. Older configs without the key load as `true`.
     pub nsp: bool,
+    /// How the weights start: `normal` (N(0, 0.02) everywhere, as BERT) or `mimetic`
+    /// (the same, except each layer's query/key and value/output weights, which start
+    /// as in Trockman & Kolter 2023, "Mimetic Initialization of Self-Attention
+    /// Layers"). Older configs without the key load as `normal`.
+    pub init: InitKind,
+}
+
+/// How a new model's weights are drawn (`model.init`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InitKind {
+    /// N(0, 0.02) for every matrix and embedding (Devlin et al.; HF's
+    /// `initializer_range`).
+    Normal,
+    /// Attention starts near what trained attention looks like: `W_q^T W_k` near
+    /// a positive multiple of the identity plus noise (a token attends to similar
+    /// tokens), `W_o W_v` near a negative one (Trockman & Kolter 2023).
+    Mimetic,
+}
+
+/// How the learning rate moves after warmup (`train.lr_scheduler`; HF's
+/// `lr_scheduler_type` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LrScheduler {
+    /// Linear decay from the peak to zero at the last step (BERT).
+    Linear,
+    /// The peak until the last step.
+    ConstantWithWarmup,
+    /// Warmup-stable-decay (Hu et al. 2024, MiniCPM): the peak until the last
+    /// `train.decay_ratio` of the steps, then linear decay to zero.
+    WarmupStableDecay,
 }
 
 impl Default for ModelConfig {
@@ -51,6 +83,7 @@ impl Default for ModelConfig {
             position: PositionKind::Learned,
             dropout: 0.1,
             nsp: true,
+            init: InitKind::Normal,
         }
     }
 }
@@ -67,6 +100,12 @@ pub struct DataConfig {
     pub max_seq_len: usize,
     pub heldout_fraction: f64,
     pub mask_prob: f64,
+    /// Share of the selected tokens replaced by `[MASK]` (BERT: 0.8). Older configs
+    /// without the key load as 0.8.
+    pub mask_replace_prob: f64,
+    /// Share of the selected tokens replaced by a random token (BERT: 0.1); the rest
+    /// stay unchanged. Older configs without the key load as 0.1.
+    pub random_replace_prob: f64,
     pub short_seq_prob: f64,
 }
 
@@ -80,6 +119,8 @@ impl Default for DataConfig {
             max_seq_len: 128,
             heldout_fraction: 0.05,
             mask_prob: 0.15,
+            mask_replace_prob: 0.8,
+            random_replace_prob: 0.1,
             short_seq_prob: 0.1,
         }
     }
@@ -94,6 +135,13 @@ pub struct TrainConfig {
     pub batch_size: usize,
     pub lr: f64,
     pub warmup_steps: u64,
+    /// The schedule after warmup. Older configs without the key load as `linear`.
+    pub lr_scheduler: LrScheduler,
+    /// Share of the planned steps spent decaying, for `warmup_stable_decay`.
+    pub decay_ratio: f64,
+    /// AdamW's epsilon (added to the root of the second moment). Older configs
+    /// without the key load as 1e-6.
+    pub adam_epsilon: f64,
     pub weight_decay: f64,
     /// Global gradient-norm clipping threshold (0 = off).
     pub clip_norm: f64,
@@ -121,6 +169,9 @@ impl Default for TrainConfig {
             batch_size: 32,
             lr: 1e-3,
             warmup_steps: 100,
+            lr_scheduler: LrScheduler::Linear,
+            decay_ratio: 0.2,
+            adam_epsilon: 1e-6,
             weight_decay: 0.01,
             clip_norm: 1.0,
             grad_accum: 1,
@@ -167,6 +218,25 @@ impl Config {
         for item in overrides {
             keys::apply_override(&mut table, item)?;
         }
+        Self::from_table(table)
+    }
+
+    /// A session's saved `config.toml`. Keys added after the session was made get the
+    /// value that keeps its run as it was ([`keys::LEGACY`]), not today's default.
+    ///
+    /// Errors: as [`Config::load`].
+    pub fn load_saved(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        let mut table: toml::Table = toml::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "config file {} is not valid TOML: {}",
+                path.display(),
+                e.message()
+            )
+        })?;
+        keys::check_table(&table).with_context(|| format!("in config file {}", path.display()))?;
+        keys::fill_legacy(&mut table);
         Self::from_table(table)
     }
 
@@ -293,6 +363,17 @@ impl Config {
             "a number in (0, 1)",
         )?;
         check(
+            (0.0..=1.0).contains(&d.mask_replace_prob),
+            "data.mask_replace_prob",
+            "a number in [0, 1]",
+        )?;
+        check(
+            (0.0..=1.0).contains(&d.random_replace_prob)
+                && d.mask_replace_prob + d.random_replace_prob <= 1.0 + 1e-9,
+            "data.random_replace_prob",
+            "a number in [0, 1] with data.mask_replace_prob + data.random_replace_prob <= 1",
+        )?;
+        check(
             (0.0..=1.0).contains(&d.short_seq_prob),
             "data.short_seq_prob",
             "a number in [0, 1]",
@@ -305,6 +386,16 @@ impl Config {
         check(t.epochs >= 1, "train.epochs", "an integer >= 1")?;
         check(t.batch_size >= 1, "train.batch_size", "an integer >= 1")?;
         check(t.lr > 0.0 && t.lr < 1.0, "train.lr", "a number in (0, 1)")?;
+        check(
+            t.decay_ratio > 0.0 && t.decay_ratio <= 1.0,
+            "train.decay_ratio",
+            "a number in (0, 1]",
+        )?;
+        check(
+            t.adam_epsilon > 0.0 && t.adam_epsilon < 1.0,
+            "train.adam_epsilon",
+            "a number in (0, 1)",
+        )?;
         check(
             (0.0..1.0).contains(&t.weight_decay),
             "train.weight_decay",

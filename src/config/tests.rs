@@ -90,12 +90,26 @@ fn bad_values_name_the_key_and_what_is_allowed() {
         ("model.preset=huge", "model.preset"),
         ("train.device=tpu", "train.device"),
         ("model.heads=3", "model.heads"),
+        ("data.mask_replace_prob=1.2", "data.mask_replace_prob"),
+        ("data.random_replace_prob=-0.1", "data.random_replace_prob"),
+        ("train.decay_ratio=0", "train.decay_ratio"),
+        ("train.adam_epsilon=0", "train.adam_epsilon"),
     ] {
         let e = err(&[set]);
         assert!(e.contains(key), "{set}: {e}");
     }
     let e = err(&["train.batch_size=\"many\""]);
     assert!(e.contains("batch_size"), "{e}");
+    // The two replacement shares may not exceed the selected tokens between them.
+    let e = err(&["data.mask_replace_prob=0.9", "data.random_replace_prob=0.2"]);
+    assert!(
+        e.contains("data.random_replace_prob") && e.contains("<= 1"),
+        "{e}"
+    );
+    let e = err(&["train.lr_scheduler=cosine"]);
+    assert!(e.contains("warmup_stable_decay"), "{e}");
+    let e = err(&["model.init=xavier"]);
+    assert!(e.contains("mimetic"), "{e}");
     let e = err(&["model.position=circular"]);
     assert!(e.contains("learned") && e.contains("sinusoidal"), "{e}");
 }
@@ -220,4 +234,35 @@ fn configs_without_the_nsp_key_train_nsp() {
         off.changed_keys(&config).unwrap(),
         vec![("model.nsp".to_string(), "false".to_string())]
     );
+}
+
+/// A session saved before a key existed loads with the value it trained with, even
+/// where today's default differs; a new config gets today's defaults.
+#[test]
+fn saved_configs_without_newer_keys_keep_the_recipe_they_trained_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, "[model]\npreset = \"tiny\"\n[train]\nlr = 1e-3\n").unwrap();
+    let old = Config::load_saved(&path).unwrap();
+    assert!(old.model.nsp);
+    assert_eq!(old.model.init, InitKind::Normal);
+    assert_eq!(
+        (old.data.mask_replace_prob, old.data.random_replace_prob),
+        (0.8, 0.1)
+    );
+    assert_eq!(old.train.lr_scheduler, LrScheduler::Linear);
+    assert_eq!(old.train.adam_epsilon, 1e-6);
+    // Every legacy key is a real key with a value the config accepts.
+    for &(section, key, _) in keys::LEGACY {
+        assert!(
+            keys::SECTIONS
+                .iter()
+                .any(|(s, ks)| *s == section && ks.contains(&key)),
+            "{section}.{key}"
+        );
+    }
+    // A saved config that names a key keeps its value.
+    std::fs::write(&path, "[train]\nlr_scheduler = \"constant_with_warmup\"\n").unwrap();
+    let named = Config::load_saved(&path).unwrap();
+    assert_eq!(named.train.lr_scheduler, LrScheduler::ConstantWithWarmup);
 }

@@ -82,11 +82,7 @@ mod tests {
                 random_next: true,
             },
         ];
-        let cfg = MaskConfig {
-            prob: 0.15,
-            vocab_size: 100,
-            specials: S,
-        };
+        let cfg = MaskConfig::bert(0.15, 100, S);
         let b = collate(&ex, &cfg, &mut rng_for(1, "t", 0));
         assert_eq!((b.batch, b.seq, b.real_tokens), (2, 6, 11));
         assert_eq!(b.token_type_ids, vec![0, 0, 0, 0, 1, 1, 0, 0, 0, 1, 1, 0]);

@@ -3,9 +3,10 @@
 //!
 //! Such a predictor knows the training unigram `p` and the masking rule. Where it sees
 //! `[MASK]` the answer is drawn from `p`. Where it sees a real token `s`, the position
-//! was either kept (the answer is `s`) or replaced by a uniform random token `r` (the
-//! answer is anything, drawn from `p`); kept and random are equally likely (10% each),
-//! so the posterior is `q(t | s) = p(t) (1[t = s] + r(s)) / (p(s) + r(s))`.
+//! was either kept (share `k` of the selected tokens; the answer is `s`) or replaced by a
+//! uniform random token (share `ρ`, drawing `s` with probability `r(s)`; the answer is
+//! anything, drawn from `p`), so the posterior is
+//! `q(t | s) = p(t) (k 1[t = s] + ρ r(s)) / (k p(s) + ρ r(s))` (BERT: `k = ρ = 0.1`).
 //!
 //! Early in training BERT sits on this floor for a long time (the "unigram plateau"): a
 //! held-out MLM loss above it means the model does not use context yet; the first words
@@ -71,9 +72,10 @@ pub fn position_loss(unigram: &Unigram, mask: &MaskConfig, shown: i64, label: i6
     let q = if shown == mask.specials.mask as i64 {
         p_label
     } else {
-        let r = random_draw(shown, mask);
-        let same = if shown == label { 1.0 } else { 0.0 };
-        p_label * (same + r) / (unigram.p(shown) + r)
+        let kept = (1.0 - mask.mask_replace_prob - mask.random_replace_prob).max(0.0);
+        let r = mask.random_replace_prob * random_draw(shown, mask);
+        let same = if shown == label { kept } else { 0.0 };
+        p_label * (same + r) / (kept * unigram.p(shown) + r)
     };
     -q.max(f64::MIN_POSITIVE).ln()
 }

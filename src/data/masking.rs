@@ -1,6 +1,8 @@
 //! Dynamic MLM masking (Devlin et al.): 15% of the real tokens are selected, without
 //! replacement and at least one per sequence; of those 80% become `[MASK]`, 10% a random
-//! token and 10% stay. Labels exist only at selected positions.
+//! token and 10% stay. Labels exist only at selected positions. The rate and the two
+//! replacement shares are settings (`data.mask_prob`, `data.mask_replace_prob`,
+//! `data.random_replace_prob`, named as in HF's `DataCollatorForLanguageModeling`).
 
 use rand::seq::index::sample;
 use rand::Rng;
@@ -12,12 +14,30 @@ pub const IGNORE: i64 = -100;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MaskConfig {
+    /// Share of the selectable tokens selected for prediction.
     pub prob: f64,
+    /// Share of the selected tokens replaced by `[MASK]` (BERT: 0.8).
+    pub mask_replace_prob: f64,
+    /// Share of the selected tokens replaced by a random token (BERT: 0.1); the rest,
+    /// `1 - mask_replace_prob - random_replace_prob`, stay as they are.
+    pub random_replace_prob: f64,
     pub vocab_size: usize,
     pub specials: SpecialIds,
 }
 
 impl MaskConfig {
+    /// BERT's recipe (Devlin et al. 2018): `prob` selected, 80% `[MASK]`, 10% random,
+    /// 10% unchanged.
+    pub fn bert(prob: f64, vocab_size: usize, specials: SpecialIds) -> Self {
+        Self {
+            prob,
+            mask_replace_prob: 0.8,
+            random_replace_prob: 0.1,
+            vocab_size,
+            specials,
+        }
+    }
+
     /// Whether masking may select `id` (every token but `[CLS]`, `[SEP]`, `[PAD]` and
     /// `[MASK]`; `[UNK]` may be selected).
     pub fn selectable(&self, id: u32) -> bool {
@@ -61,9 +81,9 @@ pub fn mask_in_place(ids: &mut [u32], config: &MaskConfig, rng: &mut impl Rng) -
         let pos = candidates[k];
         labels[pos] = ids[pos] as i64;
         let roll: f64 = rng.random();
-        if roll < 0.8 {
+        if roll < config.mask_replace_prob {
             ids[pos] = s.mask;
-        } else if roll < 0.9 {
+        } else if roll < config.mask_replace_prob + config.random_replace_prob {
             ids[pos] = random_token(config, rng);
         }
     }
@@ -88,11 +108,7 @@ mod tests {
     const S: SpecialIds = SpecialIds::FIRST_FIVE;
 
     fn config() -> MaskConfig {
-        MaskConfig {
-            prob: 0.15,
-            vocab_size: 1000,
-            specials: S,
-        }
+        MaskConfig::bert(0.15, 1000, S)
     }
 
     /// `[CLS] a.. [SEP] b.. [SEP] [PAD]..` with token ids 5..
@@ -106,9 +122,10 @@ mod tests {
         ids
     }
 
-    #[test]
-    fn rates_match_the_recipe_over_many_sequences() {
-        let mut rng = rng_for(1, "mask-test", 0);
+    /// Selection rate and the [MASK], random and kept shares measured over 4,000
+    /// masked sequences, checking the invariants on the way.
+    fn measured_shares(config: &MaskConfig, seed: u64) -> (f64, f64, f64, f64) {
+        let mut rng = rng_for(seed, "mask-test", 0);
         let (mut real, mut selected, mut as_mask, mut random, mut kept) = (0, 0, 0, 0, 0);
         for _ in 0..4000 {
             let original = sequence(
@@ -118,7 +135,7 @@ mod tests {
                 &mut rng,
             );
             let mut ids = original.clone();
-            let labels = mask_in_place(&mut ids, &config(), &mut rng);
+            let labels = mask_in_place(&mut ids, config, &mut rng);
             for (i, &label) in labels.iter().enumerate() {
                 let special = S.contains(original[i]);
                 if !special {
@@ -141,17 +158,42 @@ mod tests {
                 }
             }
         }
-        let rate = selected as f64 / real as f64;
-        assert!((rate - 0.15).abs() < 0.005, "selection rate {rate}");
         let f = |n: usize| n as f64 / selected as f64;
-        assert!(
-            (f(as_mask) - 0.8).abs() < 0.01,
-            "[MASK] share {}",
-            f(as_mask)
-        );
+        (
+            selected as f64 / real as f64,
+            f(as_mask),
+            f(random),
+            f(kept),
+        )
+    }
+
+    #[test]
+    fn rates_match_the_recipe_over_many_sequences() {
+        let (rate, mask, random, kept) = measured_shares(&config(), 1);
+        assert!((rate - 0.15).abs() < 0.005, "selection rate {rate}");
+        assert!((mask - 0.8).abs() < 0.01, "[MASK] share {mask}");
         // A random draw can hit the original token (1 in ~1000): counted as kept.
-        assert!((f(random) - 0.1).abs() < 0.01, "random share {}", f(random));
-        assert!((f(kept) - 0.1).abs() < 0.01, "kept share {}", f(kept));
+        assert!((random - 0.1).abs() < 0.01, "random share {random}");
+        assert!((kept - 0.1).abs() < 0.01, "kept share {kept}");
+    }
+
+    #[test]
+    fn other_rates_and_shares_are_followed() {
+        let cases = [(0.4, 1.0, 0.0), (0.3, 0.5, 0.3), (0.15, 0.0, 0.0)];
+        for (i, (prob, to_mask, to_random)) in cases.into_iter().enumerate() {
+            let c = MaskConfig {
+                prob,
+                mask_replace_prob: to_mask,
+                random_replace_prob: to_random,
+                ..config()
+            };
+            let (rate, mask, random, kept) = measured_shares(&c, 10 + i as u64);
+            let kept_expected = 1.0 - to_mask - to_random;
+            assert!((rate - prob).abs() < 0.006, "{c:?}: selection rate {rate}");
+            assert!((mask - to_mask).abs() < 0.01, "{c:?}: [MASK] share {mask}");
+            assert!((random - to_random).abs() < 0.01, "{c:?}: random {random}");
+            assert!((kept - kept_expected).abs() < 0.01, "{c:?}: kept {kept}");
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@
 
 use tch::{nn, nn::Module, Tensor};
 
-use super::{layer_norm, linear, BertConfig};
+use super::{layer_norm, linear, mimetic, BertConfig};
+use crate::config::InitKind;
 
 #[derive(Debug)]
 pub struct SelfAttention {
@@ -21,7 +22,7 @@ impl SelfAttention {
         let h = cfg.dims.hidden;
         let s = &p / "self";
         let o = &p / "output";
-        Self {
+        let mut attention = Self {
             query: linear(&s / "query", h, h),
             key: linear(&s / "key", h, h),
             value: linear(&s / "value", h, h),
@@ -29,7 +30,26 @@ impl SelfAttention {
             norm: layer_norm(&o / "LayerNorm", h, cfg.layer_norm_eps),
             heads: cfg.dims.heads as i64,
             dropout: cfg.dropout,
+        };
+        if cfg.init == InitKind::Mimetic {
+            let (alpha, beta) = mimetic::QK;
+            mimetic::overwrite(
+                &mut attention.query.ws,
+                &mut attention.key.ws,
+                alpha,
+                beta,
+                true,
+            );
+            let (alpha, beta) = mimetic::VO;
+            mimetic::overwrite(
+                &mut attention.output.ws,
+                &mut attention.value.ws,
+                alpha,
+                -beta,
+                false,
+            );
         }
+        attention
     }
 
     /// `x`: [B, S, H]; `mask`: bool [B, 1, 1, S], true where a key may be attended.

@@ -7,12 +7,13 @@ mod embeddings;
 mod finite;
 mod heads;
 mod layer;
+mod mimetic;
 
 pub use bert::{BertForPreTraining, PreTrainingOutput};
 pub use embeddings::sinusoidal_table;
 pub use finite::first_non_finite;
 
-use crate::config::{ModelDims, PositionKind};
+use crate::config::{InitKind, ModelDims, PositionKind};
 
 /// Everything that fixes the shapes of the model.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +28,8 @@ pub struct BertConfig {
     /// Whether the NSP head is trained (`model.nsp`). It exists either way (same
     /// shapes, HF layout); when it is not trained its IsNext answers mean nothing.
     pub nsp: bool,
+    /// How the weights start (`model.init`).
+    pub init: InitKind,
 }
 
 impl BertConfig {
@@ -40,6 +43,7 @@ impl BertConfig {
             dropout: config.dropout,
             layer_norm_eps: 1e-12,
             nsp: config.nsp,
+            init: config.init,
         }
     }
 

@@ -176,3 +176,42 @@ fn sinusoidal_table_follows_the_formula() {
 fn embeddings_table(positions: usize, dim: usize) -> Tensor {
     super::embeddings::sinusoidal_table(positions, dim, Device::Cpu).to_kind(Kind::Double)
 }
+
+/// `model.init = mimetic`: every layer's query/key product leans to +0.7 I and its
+/// output/value product to -0.4 I (Trockman & Kolter 2023), the other weights keep
+/// N(0, 0.02). (That a seed fixes the weights is checked end to end by the resume
+/// tests; libtorch's generator is shared by tests running in parallel.)
+#[test]
+fn mimetic_init_shapes_every_attention_layer_and_nothing_else() {
+    let mut c = Config::default();
+    c.model.init = crate::config::InitKind::Mimetic;
+    let cfg = BertConfig::new(100, c.dims().unwrap(), &c.model);
+    let vs = VarStore::new(Device::Cpu);
+    let _model = BertForPreTraining::new(&vs.root(), &cfg);
+    let vars = vs.variables();
+    let w = |name: &str| vars[&format!("bert.encoder.layer.{name}.weight")].shallow_clone();
+    let mean_diag = |m: Tensor| m.diagonal(0, 0, 1).mean(Kind::Float).double_value(&[]);
+    for layer in 0..cfg.dims.layers {
+        let q = w(&format!("{layer}.attention.self.query"));
+        let k = w(&format!("{layer}.attention.self.key"));
+        let v = w(&format!("{layer}.attention.self.value"));
+        let o = w(&format!("{layer}.attention.output.dense"));
+        let qk = mean_diag(q.tr().matmul(&k));
+        let ov = mean_diag(o.matmul(&v));
+        assert!((qk - 0.7).abs() < 0.03, "layer {layer}: q/k diagonal {qk}");
+        assert!((ov + 0.4).abs() < 0.03, "layer {layer}: o/v diagonal {ov}");
+        let ffn = w(&format!("{layer}.intermediate.dense"))
+            .std(true)
+            .double_value(&[]);
+        assert!((ffn - 0.02).abs() < 0.002, "layer {layer}: FFN std {ffn}");
+    }
+    // The default init leaves the products near zero.
+    c.model.init = crate::config::InitKind::Normal;
+    let normal = BertConfig::new(100, c.dims().unwrap(), &c.model);
+    let vs = VarStore::new(Device::Cpu);
+    let _model = BertForPreTraining::new(&vs.root(), &normal);
+    let vars = vs.variables();
+    let q = &vars["bert.encoder.layer.0.attention.self.query.weight"];
+    let k = &vars["bert.encoder.layer.0.attention.self.key.weight"];
+    assert!(mean_diag(q.tr().matmul(k)).abs() < 0.01);
+}

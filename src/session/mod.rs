@@ -218,7 +218,7 @@ impl Session {
     }
 
     pub fn load_config(&self) -> Result<Config> {
-        Config::load(Some(&self.path(CONFIG_FILE)), &[])
+        Config::load_saved(&self.path(CONFIG_FILE))
     }
 }
 

@@ -6,7 +6,6 @@ use tch::{nn::VarStore, Tensor};
 
 pub const BETA1: f64 = 0.9;
 pub const BETA2: f64 = 0.999;
-pub const EPS: f64 = 1e-6;
 
 struct Param {
     var: Tensor,
@@ -131,8 +130,9 @@ impl AdamW {
         }
     }
 
-    /// One AdamW update with learning rate `lr` and decay `weight_decay`.
-    pub fn step(&mut self, lr: f64, weight_decay: f64) {
+    /// One AdamW update with learning rate `lr`, decay `weight_decay` and `eps` added
+    /// to the bias-corrected root of the second moment (PyTorch's `AdamW` formula).
+    pub fn step(&mut self, lr: f64, weight_decay: f64, eps: f64) {
         self.steps += 1;
         let t = self.steps as i32;
         let bias1 = 1.0 - BETA1.powi(t);
@@ -151,7 +151,7 @@ impl AdamW {
             let _ = p
                 .exp_avg_sq
                 .addcmul_(&g, &(g.shallow_clone() * (1.0 - BETA2)));
-            let denom = (p.exp_avg_sq.sqrt() / bias2_sqrt) + EPS;
+            let denom = (p.exp_avg_sq.sqrt() / bias2_sqrt) + eps;
             let _ = p.var.addcdiv_(&(&p.exp_avg * (-lr / bias1)), &denom);
         }
     }
@@ -230,13 +230,14 @@ mod tests {
             .root()
             .var_copy("weight", &Tensor::from_slice(&[1.0f32, -2.0, 0.5]));
         let mut opt = AdamW::new(&vs);
-        let (lr, wd) = (0.1, 0.01);
+        // A large epsilon, so that the test sees where it enters the formula.
+        let (lr, wd, eps) = (0.1, 0.01, 0.3);
         let (mut m, mut v, mut p) = ([0f64; 3], [0f64; 3], [1.0f64, -2.0, 0.5]);
         for t in 1..=3 {
             opt.zero_grad();
             let loss = (&w * &w).sum(Kind::Float) * (t as f64);
             loss.backward();
-            opt.step(lr, wd);
+            opt.step(lr, wd, eps);
             for i in 0..3 {
                 let g = 2.0 * p[i] * t as f64;
                 p[i] *= 1.0 - lr * wd;
@@ -244,7 +245,7 @@ mod tests {
                 v[i] = BETA2 * v[i] + (1.0 - BETA2) * g * g;
                 let mh = m[i] / (1.0 - BETA1.powi(t));
                 let vh = v[i] / (1.0 - BETA2.powi(t));
-                p[i] -= lr * mh / (vh.sqrt() + EPS);
+                p[i] -= lr * mh / (vh.sqrt() + eps);
             }
         }
         let got: Vec<f32> = Vec::try_from(w.detach()).unwrap();
@@ -259,7 +260,7 @@ mod tests {
         let w = vs.root().var_copy("w", &Tensor::from_slice(&[1.0f32, 2.0]));
         let mut opt = AdamW::new(&vs);
         (&w * &w).sum(Kind::Float).backward();
-        opt.step(0.1, 0.0);
+        opt.step(0.1, 0.0, 1e-6);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("optimizer.safetensors");
         opt.save(&path).unwrap();

@@ -58,6 +58,8 @@ pub fn pair_config(config: &Config, tokenizer: &WordPieceTokenizer) -> PairConfi
 pub fn mask_config(config: &Config, tokenizer: &WordPieceTokenizer) -> MaskConfig {
     MaskConfig {
         prob: config.data.mask_prob,
+        mask_replace_prob: config.data.mask_replace_prob,
+        random_replace_prob: config.data.random_replace_prob,
         vocab_size: tokenizer.vocab_size(),
         specials: tokenizer.specials,
     }

@@ -28,7 +28,7 @@ use crate::data::pairs::{epoch_examples, Example};
 use crate::data::prefetch::Prefetch;
 use crate::data::rng_for;
 use crate::model::BertForPreTraining;
-use crate::protocol::{Command, EvalMetrics, Event, FinishReason, Hyper, Summary};
+use crate::protocol::{uses_context, Command, EvalMetrics, Event, FinishReason, Hyper, Summary};
 use crate::records::Records;
 use crate::session::Session;
 
@@ -86,6 +86,8 @@ struct Trainer {
     /// Changes waiting for the next epoch boundary.
     pending: Vec<Hyper>,
     last_eval: Option<EvalMetrics>,
+    /// The step of the session's context onset, once it has happened.
+    onset: Option<u64>,
     last_snapshot: Instant,
     start: Instant,
     /// Training time of the runs this one resumes.
@@ -315,6 +317,18 @@ impl Trainer {
             let r = super::checkpoint::note_heldout(&self.session, self.step, m.mlm_loss);
             self.record(r);
         }
+        let floor = self.data.stats.no_context_mlm_loss;
+        let onset = self.onset.is_none() && uses_context(m.mlm_loss, floor);
+        let heldout = m.mlm_loss;
         self.emit(Event::Eval(m));
+        if onset {
+            self.onset = Some(self.step);
+            self.emit(Event::ContextOnset {
+                step: self.step,
+                elapsed_s: self.elapsed(),
+                heldout_mlm_loss: heldout,
+                no_context_mlm_loss: floor,
+            });
+        }
     }
 }

@@ -168,11 +168,7 @@ mod tests {
         let mut opt = AdamW::new(&vs);
         let mut rng = rng_for(2, "fit", 0);
         let examples = random_examples(&mut rng, vocab, 8, 16);
-        let mask = MaskConfig {
-            prob: 0.15,
-            vocab_size: vocab,
-            specials: SpecialIds::FIRST_FIVE,
-        };
+        let mask = MaskConfig::bert(0.15, vocab, SpecialIds::FIRST_FIVE);
         let batch = DeviceBatch::new(&collate(&examples, &mask, &mut rng), Device::Cpu);
         let head = |vs: &VarStore| -> Vec<(String, Tensor)> {
             let mut v: Vec<_> = vs
@@ -191,7 +187,7 @@ mod tests {
             assert!(!out.nsp && out.nsp_correct == 0);
             assert!((out.loss.double_value(&[]) - out.mlm_loss).abs() < 1e-9);
             out.loss.backward();
-            opt.step(1e-2, 0.01);
+            opt.step(1e-2, 0.01, 1e-6);
             opt.zero_grad();
         }
         for ((name, a), (_, b)) in before.iter().zip(head(&vs)) {
@@ -217,11 +213,7 @@ mod tests {
         let specials = SpecialIds::FIRST_FIVE;
         let mut rng = rng_for(1, "fit", 0);
         let examples = random_examples(&mut rng, vocab, 16, 32);
-        let mask = MaskConfig {
-            prob: 0.15,
-            vocab_size: vocab,
-            specials,
-        };
+        let mask = MaskConfig::bert(0.15, vocab, specials);
         let batch = DeviceBatch::new(&collate(&examples, &mask, &mut rng), Device::Cpu);
         let first = losses(&model, &batch, true);
         let mut last = None;
@@ -229,7 +221,7 @@ mod tests {
             let out = losses(&model, &batch, true);
             out.loss.backward();
             opt.clip(opt.grad_norm(), 1.0);
-            opt.step(1e-3, 0.01);
+            opt.step(1e-3, 0.01, 1e-6);
             opt.zero_grad();
             last = Some(out);
         }

@@ -7,7 +7,10 @@ use super::history::{History, Window};
 use super::hyper_panel::HyperState;
 use super::log_panel::{Level, LogState};
 use super::probe_panel::{Outcome, ProbeState};
-use crate::protocol::{Command, Event, FinishReason, StartInfo, Summary};
+use crate::protocol::{uses_context, Command, Event, FinishReason, StartInfo, Summary};
+
+/// The chart marker's label at the context onset.
+pub const ONSET_MARKER: &str = "context onset";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Panel {
@@ -307,6 +310,13 @@ impl App {
                         past.evals.len()
                     ),
                 );
+                let floor = self
+                    .info
+                    .as_ref()
+                    .map_or(f64::NAN, |i| i.no_context_mlm_loss);
+                if let Some(e) = past.evals.iter().find(|e| uses_context(e.mlm_loss, floor)) {
+                    self.history.markers.push((e.step, ONSET_MARKER.into()));
+                }
                 self.history.steps.extend(past.steps);
                 self.history.evals.extend(past.evals);
                 self.history.markers.extend(past.changes);
@@ -365,6 +375,23 @@ impl App {
             } => {
                 let outcome = result.map_or_else(Outcome::Error, Outcome::Pair);
                 self.probe.answer(id, latency_ms, outcome);
+            }
+            Event::ContextOnset {
+                step,
+                elapsed_s,
+                heldout_mlm_loss,
+                no_context_mlm_loss,
+            } => {
+                self.log.push(
+                    Level::Info,
+                    crate::protocol::context_onset_line(
+                        step,
+                        elapsed_s,
+                        heldout_mlm_loss,
+                        no_context_mlm_loss,
+                    ),
+                );
+                self.history.markers.push((step, ONSET_MARKER.into()));
             }
             Event::Warning { message } => self.log.push(Level::Warning, message),
             Event::Error { message } => self.log.push(Level::Error, message),

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
 use ratatui::Frame;
 
-use super::app::App;
+use super::app::{App, ONSET_MARKER};
 use super::history::{debiased_ema, Window};
 use super::theme;
 
@@ -94,15 +94,17 @@ fn loss_chart(
     if y1 - y0 < 1e-6 {
         (y0, y1) = (y0 - 0.5, y1 + 0.5);
     }
-    let markers: Vec<Vec<(f64, f64)>> = app
+    // Vertical dotted lines: hyperparameter changes, and the context onset.
+    let markers: Vec<(bool, Vec<(f64, f64)>)> = app
         .history
         .markers
         .iter()
         .filter(|(s, _)| (*s as f64) >= x0 && (*s as f64) <= x1)
-        .map(|(s, _)| {
-            (0..=10)
+        .map(|(s, label)| {
+            let points = (0..=10)
                 .map(|i| (*s as f64, y0 + (y1 - y0) * i as f64 / 10.0))
-                .collect()
+                .collect();
+            (label == ONSET_MARKER, points)
         })
         .collect();
     let level: Vec<(f64, f64)> = reference
@@ -120,7 +122,13 @@ fn loss_chart(
     if !level.is_empty() {
         sets.push(dots(&level, theme::FLOOR).name("no context"));
     }
-    sets.extend(markers.iter().map(|m| dots(m, theme::MARKER)));
+    for (onset, points) in &markers {
+        sets.push(if *onset {
+            dots(points, theme::ONSET).name(ONSET_MARKER)
+        } else {
+            dots(points, theme::MARKER)
+        });
+    }
     let label = |v: f64| Span::raw(format!("{v:.2}"));
     let chart = Chart::new(sets)
         .block(Block::default().borders(Borders::ALL).title(title))

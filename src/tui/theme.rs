@@ -7,6 +7,8 @@ pub const MLM: Color = Color::Cyan;
 pub const NSP: Color = Color::Magenta;
 pub const EVAL: Color = Color::Yellow;
 pub const MARKER: Color = Color::Green;
+/// The context-onset marker.
+pub const ONSET: Color = Color::Magenta;
 /// The no-context floor on the MLM chart.
 pub const FLOOR: Color = Color::LightBlue;
 pub const OK: Color = Color::Green;

@@ -9,10 +9,15 @@ const S: SpecialIds = SpecialIds::FIRST_FIVE;
 const VOCAB: usize = 300;
 
 fn config() -> MaskConfig {
+    MaskConfig::bert(0.15, VOCAB, S)
+}
+
+/// `config()` with other replacement shares.
+fn shares(to_mask: f64, to_random: f64) -> MaskConfig {
     MaskConfig {
-        prob: 0.15,
-        vocab_size: VOCAB,
-        specials: S,
+        mask_replace_prob: to_mask,
+        random_replace_prob: to_random,
+        ..config()
     }
 }
 
@@ -52,7 +57,7 @@ fn iid_corpus(p: &[f64], tokens: usize, seed: u64) -> TokenizedCorpus {
 }
 
 /// (shown, label) at every scored position of `n` masked i.i.d. sequences.
-fn scored_positions(p: &[f64], n: usize) -> Vec<(i64, i64)> {
+fn scored_positions(p: &[f64], n: usize, mask: &MaskConfig) -> Vec<(i64, i64)> {
     let mut rng = rng_for(2, "floor-test", 1);
     let mut out = Vec::new();
     for _ in 0..n {
@@ -60,7 +65,7 @@ fn scored_positions(p: &[f64], n: usize) -> Vec<(i64, i64)> {
             .chain((0..60).map(|_| draw(p, &mut rng)))
             .chain(std::iter::once(S.sep))
             .collect();
-        let labels = mask_in_place(&mut ids, &config(), &mut rng);
+        let labels = mask_in_place(&mut ids, mask, &mut rng);
         for (i, &label) in labels.iter().enumerate() {
             if label != IGNORE {
                 out.push((ids[i] as i64, label));
@@ -75,7 +80,8 @@ fn mean_over(positions: &[(i64, i64)], loss: impl Fn(i64, i64) -> f64) -> f64 {
     positions.iter().map(|&(s, t)| loss(s, t)).sum::<f64>() / positions.len() as f64
 }
 
-/// The posterior with the kept branch weighted `w` times the random one (1 = the rule).
+/// The posterior with the kept branch weighted `w` times the random one (1 = the rule
+/// for BERT's equal kept and random shares).
 fn weighted_loss(u: &Unigram, mask: &MaskConfig, shown: i64, label: i64, w: f64) -> f64 {
     if shown == mask.specials.mask as i64 {
         return -u.p(label).ln();
@@ -94,11 +100,10 @@ struct Fixture {
     positions: Vec<(i64, i64)>,
 }
 
-fn fixture() -> Fixture {
+fn fixture_with(mask: MaskConfig) -> Fixture {
     let p = zipf();
-    let mask = config();
     let unigram = Unigram::fit(&iid_corpus(&p, 300_000, 1), &mask);
-    let positions = scored_positions(&p, 8000);
+    let positions = scored_positions(&p, 8000, &mask);
     Fixture {
         p,
         mask,
@@ -107,32 +112,54 @@ fn fixture() -> Fixture {
     }
 }
 
+fn fixture() -> Fixture {
+    fixture_with(config())
+}
+
 #[test]
 fn matches_the_closed_form_expectation_of_the_masking_rule() {
+    // BERT's 80/10/10, another split, and [MASK] only (the held-out yardstick).
+    for (to_mask, to_random) in [(0.8, 0.1), (0.5, 0.3), (1.0, 0.0)] {
+        let Fixture {
+            p,
+            mask,
+            unigram,
+            positions,
+        } = fixture_with(shares(to_mask, to_random));
+        let mc = mean_over(&positions, |s, t| position_loss(&unigram, &mask, s, t));
+        // Random replacements are uniform over the non-specials; the answer is ~ p.
+        let r = 1.0 / (VOCAB - 5) as f64;
+        let mut expected = 0.0;
+        for t in 5..VOCAB as i64 {
+            let pt = p[t as usize];
+            let masked = position_loss(&unigram, &mask, S.mask as i64, t);
+            let kept = position_loss(&unigram, &mask, t, t);
+            let random: f64 = (5..VOCAB as i64)
+                .map(|s| r * position_loss(&unigram, &mask, s, t))
+                .sum();
+            let kept_share = 1.0 - to_mask - to_random;
+            expected += pt * (to_mask * masked + kept_share * kept + to_random * random);
+        }
+        assert!(
+            (mc - expected).abs() < 0.03,
+            "{to_mask}/{to_random}: Monte Carlo {mc} vs closed form {expected} over {} positions",
+            positions.len()
+        );
+    }
+}
+
+#[test]
+fn with_mask_only_scoring_the_floor_is_the_unigram_surprise() {
     let Fixture {
-        p,
         mask,
         unigram,
         positions,
-    } = fixture();
-    let mc = mean_over(&positions, |s, t| position_loss(&unigram, &mask, s, t));
-    // 80% [MASK], 10% random (uniform over non-specials), 10% kept; answer ~ p.
-    let r = 1.0 / (VOCAB - 5) as f64;
-    let mut expected = 0.0;
-    for t in 5..VOCAB as i64 {
-        let pt = p[t as usize];
-        let masked = position_loss(&unigram, &mask, S.mask as i64, t);
-        let kept = position_loss(&unigram, &mask, t, t);
-        let random: f64 = (5..VOCAB as i64)
-            .map(|s| r * position_loss(&unigram, &mask, s, t))
-            .sum();
-        expected += pt * (0.8 * masked + 0.1 * kept + 0.1 * random);
-    }
-    assert!(
-        (mc - expected).abs() < 0.03,
-        "Monte Carlo {mc} vs closed form {expected} over {} positions",
-        positions.len()
-    );
+        ..
+    } = fixture_with(shares(1.0, 0.0));
+    assert!(positions.iter().all(|&(s, _)| s == S.mask as i64));
+    let floor = mean_over(&positions, |s, t| position_loss(&unigram, &mask, s, t));
+    let unigram_only = mean_over(&positions, |_, t| -unigram.p(t).ln());
+    assert!((floor - unigram_only).abs() < 1e-12);
 }
 
 #[test]

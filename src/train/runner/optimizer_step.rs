@@ -59,13 +59,8 @@ impl Trainer {
             return Ok(self.non_finite(&what));
         }
         self.opt.clip(norm, clip);
-        let lr = lr_at(
-            self.config.train.lr,
-            self.step,
-            self.config.train.warmup_steps,
-            self.total_steps,
-        );
-        self.opt.step(lr, wd);
+        let lr = lr_at(&self.config.train, self.step, self.total_steps);
+        self.opt.step(lr, wd, self.config.train.adam_epsilon);
         self.opt.zero_grad();
         self.step += 1;
         interval.add(&step_totals, lr, norm);
@@ -80,12 +75,7 @@ impl Trainer {
     fn non_finite(&mut self, what: &str) -> StepResult {
         let found = self.opt.first_non_finite();
         self.opt.zero_grad();
-        let lr = lr_at(
-            self.config.train.lr,
-            self.step,
-            self.config.train.warmup_steps,
-            self.total_steps,
-        );
+        let lr = lr_at(&self.config.train, self.step, self.total_steps);
         let loaded = self.loaded && self.step == self.first_step;
         let d = diagnose(what, self.step + 1, loaded, found.as_ref(), lr);
         if d.recoverable && self.interactive {

@@ -15,7 +15,7 @@ use super::super::{Start, TrainSetup};
 use super::Trainer;
 use crate::data::pairs::is_next_share;
 use crate::model::{BertConfig, BertForPreTraining};
-use crate::protocol::{Command, Event, StartInfo};
+use crate::protocol::{uses_context, Command, Event, StartInfo};
 use crate::records::Records;
 use crate::session::WEIGHTS_FILE;
 
@@ -90,6 +90,7 @@ impl Trainer {
             paused: false,
             pending: Vec::new(),
             last_eval: None,
+            onset: None,
             last_snapshot: Instant::now(),
             start,
             elapsed_before: 0.0,
@@ -191,6 +192,12 @@ impl Trainer {
         }
         if self.step > 0 {
             let history = crate::records::read_history(&self.session);
+            let floor = self.data.stats.no_context_mlm_loss;
+            self.onset = history
+                .evals
+                .iter()
+                .find(|e| uses_context(e.mlm_loss, floor))
+                .map(|e| e.step);
             self.emit(Event::History(Box::new(history)));
         }
         Ok(())
