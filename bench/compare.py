@@ -52,8 +52,10 @@ def main():
     peaks = [run_json(ref + ["--peak", "--threads", str(a.threads)])["matmul_gflops"]]
     results = {}
     for preset in a.presets.split(","):
+        # The reference trains with BERT's dropout 0.1; so does bertwork here, whatever
+        # its default (0 since issue 11), so that both do the same work.
         ours_cmd = [a.bertwork, "bench", "--json", "--preset", preset, "--vocab",
-                    str(a.vocab), "--device", "cpu"] + shape
+                    str(a.vocab), "--device", "cpu", "--set", "model.dropout=0.1"] + shape
         hf_cmd = ref + ["--preset", preset, "--vocab", str(a.vocab)] + shape
         runs = {"bertwork": [], "hf": []}
         for r in range(a.rounds):

@@ -154,9 +154,15 @@ def loss_at(result, minutes):
 
 
 def median_of(results, key):
-    values = [r[key]["minutes"] if r[key] else float("inf") for r in results]
-    m = statistics.median(values)
-    return "not reached" if m == float("inf") else f"{m:.1f}"
+    """'minutes / steps / tokens' medians over the runs (a run that never got there
+    counts as infinitely late)."""
+    def med(field):
+        values = [r[key][field] if r[key] else float("inf") for r in results]
+        return statistics.median(values)
+    minutes = med("minutes")
+    if minutes == float("inf"):
+        return "not reached"
+    return f"{minutes:.1f} / {med('steps'):,.0f} / {med('tokens') / 1e6:.1f}M"
 
 
 def table(results):
@@ -174,11 +180,17 @@ def table(results):
         lines.append(f"| {r['config']} | {r['seed']} | {cell(r['onset'])} | "
                      f"{cell(r['milestone'])} | {marks} |")
     names = sorted({r["config"] for r in results})
-    lines += ["", "| config | median minutes to onset | median minutes to milestone |",
-              "|---|---|---|"]
+    lines += ["", "| config | runs | median onset: min / steps / tokens "
+              "| median milestone: min / steps / tokens | median loss/word at 2 / 5 / 10 min |",
+              "|---|---|---|---|---|"]
     for n in names:
         rs = [r for r in results if r["config"] == n]
-        lines.append(f"| {n} | {median_of(rs, 'onset')} | {median_of(rs, 'milestone')} |")
+        marks = []
+        for m in MARKS:
+            values = [v for v in (loss_at(r, m) for r in rs) if v is not None]
+            marks.append(f"{statistics.median(values):.3f}" if values else "-")
+        lines.append(f"| {n} | {len(rs)} | {median_of(rs, 'onset')} | "
+                     f"{median_of(rs, 'milestone')} | {' / '.join(marks)} |")
     return "\n".join(lines)
 
 
@@ -191,14 +203,33 @@ def plot(results, path):
         print("matplotlib is not installed: no plot (pip install matplotlib)", file=sys.stderr)
         return
     fig, ax = plt.subplots(figsize=(8, 5))
-    for name in sorted({r["config"] for r in results}):
-        for r in (r for r in results if r["config"] == name):
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, name in enumerate(sorted({r["config"] for r in results})):
+        runs = [r for r in results if r["config"] == name]
+        color = colors[i % len(colors)]
+        for j, r in enumerate(runs):
             xs, ys = zip(*r["curve"]) if r["curve"] else ((), ())
-            ax.plot(xs, ys, label=f"{name} (seed {r['seed']})")
-    ax.set_xlabel("minutes")
+            seeds = ", ".join(str(r["seed"]) for r in runs)
+            plural = "s" if len(runs) > 1 else ""
+            label = f"{name} (seed{plural} {seeds})" if j == 0 else None
+            ax.plot(xs, ys, color=color, linewidth=1.2, label=label)
+        # The no-context floor of this configuration, per word.
+        floor = statistics.median(r["floor"] * r["tokens_per_word"] for r in runs)
+        ax.axhline(floor, color=color, linestyle=":", linewidth=1,
+                   label=f"{name}: no-context floor")
+        for r in runs:
+            for key, marker in (("onset", "o"), ("milestone", "*")):
+                if r[key]:
+                    m = r[key]["minutes"]
+                    y = next((l for x, l in r["curve"] if x >= m), None)
+                    if y is not None:
+                        ax.plot([m], [y], marker=marker, color=color, markersize=9)
+    ax.plot([], [], "ko", label="context onset")
+    ax.plot([], [], "k*", markersize=9, label="adjective-probe milestone")
+    ax.set_xlabel("minutes (2 CPU cores)")
     ax.set_ylabel("held-out MLM loss per word (nats)")
-    ax.legend()
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    ax.legend(fontsize=8)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
 
 
 def main():

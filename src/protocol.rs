@@ -296,3 +296,20 @@ pub struct Summary {
     /// Why a `Failed` run failed, in full (also sent as an `Error` event).
     pub error: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_onset_needs_a_tenth_of_a_nat_below_a_known_floor() {
+        assert!(uses_context(5.90, 6.0));
+        assert!(!uses_context(5.91, 6.0));
+        assert!(!uses_context(6.2, 6.0));
+        assert!(!uses_context(f64::NAN, 6.0));
+        assert!(!uses_context(5.0, f64::NAN));
+        let line = context_onset_line(1200, 3725.4, 5.5, 6.0);
+        assert!(line.starts_with("context onset at step 1200 (62:05 of training)"), "{line}");
+        assert!(line.contains("5.500 is 0.500 below the no-context floor 6.000"), "{line}");
+    }
+}

@@ -53,6 +53,21 @@ fn import_matches_transformers_and_export_round_trips() {
 
     let (session, notes) = bertwork::hf::import(&fixture(), "fx").unwrap();
     assert!(notes.is_empty(), "{notes:?}");
+    // An imported model continues with BERT's objective and schedule, not the
+    // small-data defaults.
+    let config = session.load_config().unwrap();
+    assert_eq!(
+        (
+            config.data.mask_prob,
+            config.data.mask_replace_prob,
+            config.data.random_replace_prob
+        ),
+        (0.15, 0.8, 0.1)
+    );
+    assert_eq!(
+        config.train.lr_scheduler,
+        bertwork::config::LrScheduler::Linear
+    );
     let saved = bertwork::saved::load(&session, Device::Cpu).unwrap();
 
     // The tokenizer gives transformers' ids for the same text.

@@ -25,3 +25,24 @@ fn tiny_config_equals_the_defaults() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sessions/tiny.toml");
     assert_eq!(Config::load(Some(&path), &[]).unwrap(), Config::default());
 }
+
+/// Every key with a default is spelled out in every ready-made config (the optional
+/// ones, which have none, are shown commented out), so a reader sees the whole recipe.
+#[test]
+fn every_session_config_spells_out_every_key() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sessions");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (_, keys) in bertwork::config::keys::SECTIONS {
+            for key in *keys {
+                let set = text.lines().any(|l| l.starts_with(&format!("{key} =")));
+                let shown = text.lines().any(|l| l.starts_with(&format!("# {key} =")));
+                assert!(set || shown, "{}: `{key}` is missing", path.display());
+            }
+        }
+    }
+}

@@ -17,6 +17,7 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
             "dropout",
             "nsp",
             "init",
+            "position_init",
         ],
     ),
     (
@@ -65,6 +66,7 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
 pub const LEGACY: &[(&str, &str, &str)] = &[
     ("model", "nsp", "true"),
     ("model", "init", "\"normal\""),
+    ("model", "position_init", "\"normal\""),
     ("data", "mask_replace_prob", "0.8"),
     ("data", "random_replace_prob", "0.1"),
     ("train", "lr_scheduler", "\"linear\""),
@@ -97,6 +99,7 @@ pub fn describe(section: &str, key: &str) -> Option<&'static str> {
         ("model", "dropout") => "hidden and attention dropout",
         ("model", "nsp") => "train next-sentence prediction too (false: MLM only, as RoBERTa)",
         ("model", "init") => "normal (N(0, 0.02)) | mimetic (attention starts near-diagonal)",
+        ("model", "position_init") => "learned positions start normal | sinusoidal (scaled)",
         ("data", "corpus") => "CSV file; absent = the embedded IMDB sample",
         ("data", "text_column") => "column holding the text",
         ("data", "vocab_size") => "WordPiece vocabulary learnt from the corpus",

@@ -42,6 +42,19 @@ pub struct ModelConfig {
     /// as in Trockman & Kolter 2023, "Mimetic Initialization of Self-Attention
     /// Layers"). Older configs without the key load as `normal`.
     pub init: InitKind,
+    /// How a learned position table starts: `normal` (N(0, 0.02), BERT) or
+    /// `sinusoidal` (the sin/cos table of Vaswani et al., scaled to the same standard
+    /// deviation, so neighbouring positions start similar; still trained). Older configs
+    /// without the key load as `normal`.
+    pub position_init: PositionInit,
+}
+
+/// How a learned position table starts (`model.position_init`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PositionInit {
+    Normal,
+    Sinusoidal,
 }
 
 /// How a new model's weights are drawn (`model.init`).
@@ -81,9 +94,10 @@ impl Default for ModelConfig {
             intermediate: None,
             max_position: 512,
             position: PositionKind::Learned,
-            dropout: 0.1,
+            dropout: 0.0,
             nsp: true,
-            init: InitKind::Normal,
+            init: InitKind::Mimetic,
+            position_init: PositionInit::Sinusoidal,
         }
     }
 }
@@ -114,13 +128,13 @@ impl Default for DataConfig {
         Self {
             corpus: None,
             text_column: "review".into(),
-            vocab_size: 8192,
+            vocab_size: 2048,
             vocab: None,
             max_seq_len: 128,
             heldout_fraction: 0.05,
-            mask_prob: 0.15,
-            mask_replace_prob: 0.8,
-            random_replace_prob: 0.1,
+            mask_prob: 0.3,
+            mask_replace_prob: 1.0,
+            random_replace_prob: 0.0,
             short_seq_prob: 0.1,
         }
     }
@@ -169,7 +183,7 @@ impl Default for TrainConfig {
             batch_size: 32,
             lr: 1e-3,
             warmup_steps: 100,
-            lr_scheduler: LrScheduler::Linear,
+            lr_scheduler: LrScheduler::WarmupStableDecay,
             decay_ratio: 0.2,
             adam_epsilon: 1e-6,
             weight_decay: 0.01,

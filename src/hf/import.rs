@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use tch::{nn::VarStore, Device, Tensor};
 
 use super::HfConfig;
-use crate::config::{Config, PRESETS};
+use crate::config::{Config, InitKind, LrScheduler, PRESETS};
 use crate::model::{BertConfig, BertForPreTraining};
 use crate::session::{Session, VOCAB_FILE, WEIGHTS_FILE};
 use crate::tokenizer::WordPieceTokenizer;
@@ -90,6 +90,13 @@ fn config_for(hf: &HfConfig, vocab: &Path) -> Result<Config> {
     }
     m.max_position = hf.max_position_embeddings;
     m.dropout = hf.hidden_dropout_prob;
+    // A model pretrained elsewhere continues with BERT's objective and schedule, not
+    // the small-data recipe of the defaults (README, "Time to quality").
+    m.init = InitKind::Normal;
+    c.data.mask_prob = 0.15;
+    c.data.mask_replace_prob = 0.8;
+    c.data.random_replace_prob = 0.1;
+    c.train.lr_scheduler = LrScheduler::Linear;
     c.data.vocab = Some(vocab.to_path_buf());
     c.data.vocab_size = hf.vocab_size;
     c.data.max_seq_len = c.data.max_seq_len.min(hf.max_position_embeddings);

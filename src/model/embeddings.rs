@@ -2,8 +2,8 @@
 
 use tch::{nn, nn::Module, Kind, Tensor};
 
-use super::{layer_norm, BertConfig, INIT};
-use crate::config::PositionKind;
+use super::{layer_norm, BertConfig, INIT, INIT_STD};
+use crate::config::{PositionInit, PositionKind};
 
 #[derive(Debug)]
 pub struct Embeddings {
@@ -49,7 +49,15 @@ impl Embeddings {
         let h = cfg.dims.hidden;
         let positions = match cfg.position {
             PositionKind::Learned => {
-                Positions::Learned(embedding(&p / "position_embeddings", cfg.max_position, h))
+                let mut table = embedding(&p / "position_embeddings", cfg.max_position, h);
+                if cfg.position_init == PositionInit::Sinusoidal {
+                    // sin/cos entries have standard deviation 1/sqrt(2): scale to INIT's.
+                    let start = sinusoidal_table(cfg.max_position, h, p.device())
+                        * (INIT_STD * std::f64::consts::SQRT_2);
+                    let _guard = tch::no_grad_guard();
+                    table.ws.copy_(&start);
+                }
+                Positions::Learned(table)
             }
             PositionKind::Sinusoidal => {
                 Positions::Sinusoidal(sinusoidal_table(cfg.max_position, h, p.device()))

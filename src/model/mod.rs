@@ -13,7 +13,7 @@ pub use bert::{BertForPreTraining, PreTrainingOutput};
 pub use embeddings::sinusoidal_table;
 pub use finite::first_non_finite;
 
-use crate::config::{InitKind, ModelDims, PositionKind};
+use crate::config::{InitKind, ModelDims, PositionInit, PositionKind};
 
 /// Everything that fixes the shapes of the model.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +30,8 @@ pub struct BertConfig {
     pub nsp: bool,
     /// How the weights start (`model.init`).
     pub init: InitKind,
+    /// How a learned position table starts (`model.position_init`).
+    pub position_init: PositionInit,
 }
 
 impl BertConfig {
@@ -44,6 +46,7 @@ impl BertConfig {
             layer_norm_eps: 1e-12,
             nsp: config.nsp,
             init: config.init,
+            position_init: config.position_init,
         }
     }
 
@@ -69,10 +72,13 @@ impl BertConfig {
     }
 }
 
+/// Standard deviation of [`INIT`] (HF's `initializer_range`).
+pub(crate) const INIT_STD: f64 = 0.02;
+
 /// Normal(0, 0.02) initialisation used for every weight matrix and embedding.
 pub(crate) const INIT: tch::nn::Init = tch::nn::Init::Randn {
     mean: 0.0,
-    stdev: 0.02,
+    stdev: INIT_STD,
 };
 
 pub(crate) fn linear(p: tch::nn::Path, input: usize, output: usize) -> tch::nn::Linear {

@@ -140,7 +140,11 @@ fn padding_does_not_change_outputs_at_real_positions() {
 fn dropout_only_in_training_mode() {
     tch::manual_seed(3);
     let vs = VarStore::new(Device::Cpu);
-    let model = BertForPreTraining::new(&vs.root(), &config("tiny", 100, PositionKind::Learned));
+    let cfg = BertConfig {
+        dropout: 0.1,
+        ..config("tiny", 100, PositionKind::Learned)
+    };
+    let model = BertForPreTraining::new(&vs.root(), &cfg);
     let (ids, types, mask) = batch(&[&[2, 10, 11, 3, 12, 3]], 6);
     let _guard = tch::no_grad_guard();
     let eval1 = model.encode(&ids, &types, &mask, false).hidden;
@@ -214,4 +218,29 @@ fn mimetic_init_shapes_every_attention_layer_and_nothing_else() {
     let q = &vars["bert.encoder.layer.0.attention.self.query.weight"];
     let k = &vars["bert.encoder.layer.0.attention.self.key.weight"];
     assert!(mean_diag(q.tr().matmul(k)).abs() < 0.01);
+}
+
+/// `model.position_init = sinusoidal`: the learned table starts as the sin/cos table
+/// scaled to the init's standard deviation, so neighbouring positions start more alike
+/// than distant ones; it stays a trained parameter.
+#[test]
+fn sinusoidal_position_init_starts_the_learned_table_as_a_scaled_sin_cos() {
+    let mut c = Config::default();
+    c.model.position_init = crate::config::PositionInit::Sinusoidal;
+    let cfg = BertConfig::new(100, c.dims().unwrap(), &c.model);
+    let vs = VarStore::new(Device::Cpu);
+    let _model = BertForPreTraining::new(&vs.root(), &cfg);
+    let vars = vs.variables();
+    let table = &vars["bert.embeddings.position_embeddings.weight"];
+    assert!(table.requires_grad(), "still trained");
+    let expected = (embeddings_table(cfg.max_position, cfg.dims.hidden) * (0.02 * 2f64.sqrt()))
+        .to_kind(Kind::Float);
+    assert!(table.allclose(&expected, 1e-6, 1e-7, false));
+    let std = table.std(true).double_value(&[]);
+    assert!((std - 0.02).abs() < 0.002, "std {std}");
+    let cos = |a: i64, b: i64| {
+        let (x, y) = (table.get(a), table.get(b));
+        (x.dot(&y) / (x.norm() * y.norm())).double_value(&[])
+    };
+    assert!(cos(10, 11) > cos(10, 40), "{} vs {}", cos(10, 11), cos(10, 40));
 }

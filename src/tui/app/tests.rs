@@ -372,3 +372,42 @@ fn a_probe_after_the_run_has_ended_says_where_to_probe() {
     assert!(message.contains("bertwork probe --session"), "{message}");
     assert!(app.probe.entries.is_empty(), "no answer left pending");
 }
+
+/// The context onset (sent once by the trainer) is logged and marked on the charts; a
+/// resumed session marks an onset found among its earlier evaluations.
+#[test]
+fn the_context_onset_is_logged_and_marked() {
+    let mut app = App::new();
+    app.on_event(Event::Started(start_info()));
+    app.on_event(Event::ContextOnset {
+        step: 700,
+        elapsed_s: 151.0,
+        heldout_mlm_loss: 5.95,
+        no_context_mlm_loss: 6.08,
+    });
+    assert_eq!(app.history.markers, vec![(700, ONSET_MARKER.to_string())]);
+    let last = &app.log.lines.last().unwrap().text;
+    assert!(
+        last.contains("context onset at step 700 (2:31 of training)")
+            && last.contains("0.130 below the no-context floor 6.080"),
+        "{last}"
+    );
+
+    let mut resumed = App::new();
+    resumed.on_event(Event::Started(start_info()));
+    let below = |s: u64, loss: f64| EvalMetrics {
+        mlm_loss: loss,
+        ..eval(s)
+    };
+    // 6.00 is only 0.08 below the floor (6.08): the onset is the next one.
+    let past = crate::protocol::History {
+        steps: vec![step(100)],
+        evals: vec![below(100, 6.2), below(200, 6.0), below(300, 5.9), below(400, 5.5)],
+        changes: vec![],
+    };
+    resumed.on_event(Event::History(Box::new(past)));
+    assert_eq!(
+        resumed.history.markers,
+        vec![(300, ONSET_MARKER.to_string())]
+    );
+}
