@@ -309,7 +309,13 @@ mod tests {
         assert!(!uses_context(f64::NAN, 6.0));
         assert!(!uses_context(5.0, f64::NAN));
         let line = context_onset_line(1200, 3725.4, 5.5, 6.0);
-        assert!(line.starts_with("context onset at step 1200 (62:05 of training)"), "{line}");
-        assert!(line.contains("5.500 is 0.500 below the no-context floor 6.000"), "{line}");
+        assert!(
+            line.starts_with("context onset at step 1200 (62:05 of training)"),
+            "{line}"
+        );
+        assert!(
+            line.contains("5.500 is 0.500 below the no-context floor 6.000"),
+            "{line}"
+        );
     }
 }

@@ -242,5 +242,10 @@ fn sinusoidal_position_init_starts_the_learned_table_as_a_scaled_sin_cos() {
         let (x, y) = (table.get(a), table.get(b));
         (x.dot(&y) / (x.norm() * y.norm())).double_value(&[])
     };
-    assert!(cos(10, 11) > cos(10, 40), "{} vs {}", cos(10, 11), cos(10, 40));
+    assert!(
+        cos(10, 11) > cos(10, 40),
+        "{} vs {}",
+        cos(10, 11),
+        cos(10, 40)
+    );
 }

@@ -402,7 +402,12 @@ fn the_context_onset_is_logged_and_marked() {
     // 6.00 is only 0.08 below the floor (6.08): the onset is the next one.
     let past = crate::protocol::History {
         steps: vec![step(100)],
-        evals: vec![below(100, 6.2), below(200, 6.0), below(300, 5.9), below(400, 5.5)],
+        evals: vec![
+            below(100, 6.2),
+            below(200, 6.0),
+            below(300, 5.9),
+            below(400, 5.5),
+        ],
         changes: vec![],
     };
     resumed.on_event(Event::History(Box::new(past)));
