@@ -3,6 +3,7 @@
 
 pub mod keys;
 mod presets;
+pub mod schedule;
 
 pub use presets::{ModelDims, PRESETS};
 

@@ -9,7 +9,7 @@ pub mod optimizer;
 pub mod prepare;
 mod probe_worker;
 mod runner;
-pub mod schedule;
+
 pub mod step;
 
 use std::path::PathBuf;

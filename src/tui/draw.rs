@@ -44,6 +44,11 @@ pub fn draw(frame: &mut Frame, app: &App) {
             body,
             &app.hyper,
             app.info.as_ref().map(|i| &i.config),
+            app.info.as_ref().map(|i| hyper_panel::Progress {
+                total_steps: i.total_steps,
+                steps_per_epoch: i.steps_per_epoch,
+                step: app.step(),
+            }),
         ),
         Panel::Log => log_panel::draw(frame, body, &app.log),
     }

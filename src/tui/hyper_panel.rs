@@ -2,13 +2,14 @@
 //! the changes waiting for the next epoch.
 
 use crossterm::event::{KeyCode, KeyEvent};
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 use tui_input::{Input, InputRequest};
 
+use super::lr_preview::{self, Plan};
 use super::theme;
 use crate::config::Config;
 use crate::protocol::{ApplyAt, Command, Hyper};
@@ -151,7 +152,63 @@ impl HyperState {
     }
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, state: &HyperState, config: Option<&Config>) {
+/// The run's plan as the preview needs it: planned steps, steps per epoch, steps taken.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub total_steps: u64,
+    pub steps_per_epoch: u64,
+    pub step: u64,
+}
+
+/// `config` with the queued changes and the value being typed (when it parses) applied;
+/// None when that changes nothing the learning-rate schedule depends on.
+fn candidate(state: &HyperState, config: &Config) -> Option<Config> {
+    let mut c = config.clone();
+    for q in &state.queued {
+        q.apply_to(&mut c);
+    }
+    if let Some(input) = &state.editing {
+        if let Ok(change) = parse(FIELDS[state.selected], input.value(), &c) {
+            change.apply_to(&mut c);
+        }
+    }
+    let t = (&c.train, &config.train);
+    let differs =
+        t.0.lr != t.1.lr || t.0.warmup_steps != t.1.warmup_steps || t.0.epochs != t.1.epochs;
+    differs.then_some(c)
+}
+
+/// The panel: the fields on top, the learning-rate preview below once the run has
+/// started (`config` and `progress` known).
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    state: &HyperState,
+    config: Option<&Config>,
+    progress: Option<Progress>,
+) {
+    let (list, preview) = match (config, progress) {
+        (Some(c), Some(p)) if area.height >= 24 => {
+            let [list, preview] =
+                Layout::vertical([Constraint::Length(14), Constraint::Fill(1)]).areas(area);
+            (list, Some((c, p, preview)))
+        }
+        _ => (area, None),
+    };
+    draw_fields(frame, list, state, config);
+    if let Some((config, p, preview)) = preview {
+        let plan = Plan {
+            config,
+            total_steps: p.total_steps,
+            steps_per_epoch: p.steps_per_epoch,
+            step: p.step,
+            candidate: candidate(state, config),
+        };
+        lr_preview::draw(frame, preview, &plan);
+    }
+}
+
+fn draw_fields(frame: &mut Frame, area: Rect, state: &HyperState, config: Option<&Config>) {
     let mut lines = vec![Line::styled(
         "Up/Down select, Enter edit, Enter apply, Esc cancel. lr and clip_norm apply at the next step, the rest at the next epoch.",
         theme::dim(),

@@ -7,6 +7,7 @@ mod event_loop;
 pub mod history;
 pub mod hyper_panel;
 pub mod log_panel;
+mod lr_preview;
 mod overlay;
 pub mod probe_panel;
 #[cfg(test)]

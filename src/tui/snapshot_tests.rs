@@ -111,6 +111,18 @@ fn hyperparameter_panel_editing() {
     insta::assert_snapshot!(render(&app, 100, 24));
 }
 
+/// A tall panel adds the learning-rate preview: the planned schedule, the current step
+/// and, while `train.lr` is typed with 12 epochs queued, the curve that would give.
+#[test]
+fn learning_rate_preview_while_editing() {
+    let mut app = training_app();
+    app.panel = Panel::Hyper;
+    app.hyper.queued = vec![Hyper::Epochs(12)];
+    app.hyper.selected = 0;
+    app.hyper.editing = Some(tui_input::Input::new("1e-3".into()));
+    insta::assert_snapshot!(render(&app, 100, 36));
+}
+
 #[test]
 fn log_panel() {
     let mut app = training_app();

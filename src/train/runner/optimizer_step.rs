@@ -8,9 +8,9 @@ use anyhow::Result;
 
 use super::super::metrics::{Interval, Totals};
 use super::super::non_finite::diagnose;
-use super::super::schedule::lr_at;
 use super::super::step::{losses, DeviceBatch};
 use super::{step_seed, Trainer};
+use crate::config::schedule::lr_at;
 use crate::data::prefetch::Prefetch;
 use crate::protocol::Event;
 

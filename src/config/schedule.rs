@@ -3,7 +3,7 @@
 //! (`constant_with_warmup`), or warmup-stable-decay (Hu et al. 2024): the peak until the
 //! last `train.decay_ratio` of the steps, then linear decay to zero.
 
-use crate::config::{LrScheduler, TrainConfig};
+use super::{LrScheduler, TrainConfig};
 
 /// Learning rate for optimizer step `step` (0-based) of `total`, from `train.lr`,
 /// `train.warmup_steps`, `train.lr_scheduler` and `train.decay_ratio`.
