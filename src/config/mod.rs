@@ -5,22 +5,15 @@ pub mod keys;
 mod presets;
 pub mod schedule;
 
+mod choices;
+
+pub use choices::{InitKind, LrScheduler, PositionInit, PositionKind};
 pub use presets::{ModelDims, PRESETS};
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
-
-/// Where the position embeddings come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PositionKind {
-    /// Trained table, as in BERT.
-    Learned,
-    /// Fixed sin/cos table (Vaswani et al.), not trained.
-    Sinusoidal,
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -48,41 +41,6 @@ pub struct ModelConfig {
     /// deviation, so neighbouring positions start similar; still trained). Older configs
     /// without the key load as `normal`.
     pub position_init: PositionInit,
-}
-
-/// How a learned position table starts (`model.position_init`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PositionInit {
-    Normal,
-    Sinusoidal,
-}
-
-/// How a new model's weights are drawn (`model.init`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum InitKind {
-    /// N(0, 0.02) for every matrix and embedding (Devlin et al.; HF's
-    /// `initializer_range`).
-    Normal,
-    /// Attention starts near what trained attention looks like: `W_q^T W_k` near
-    /// a positive multiple of the identity plus noise (a token attends to similar
-    /// tokens), `W_o W_v` near a negative one (Trockman & Kolter 2023).
-    Mimetic,
-}
-
-/// How the learning rate moves after warmup (`train.lr_scheduler`; HF's
-/// `lr_scheduler_type` names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LrScheduler {
-    /// Linear decay from the peak to zero at the last step (BERT).
-    Linear,
-    /// The peak until the last step.
-    ConstantWithWarmup,
-    /// Warmup-stable-decay (Hu et al. 2024, MiniCPM): the peak until the last
-    /// `train.decay_ratio` of the steps, then linear decay to zero.
-    WarmupStableDecay,
 }
 
 impl Default for ModelConfig {
@@ -214,20 +172,7 @@ impl Config {
     /// Reads a TOML config file and applies `key=value` overrides on top.
     pub fn load(file: Option<&Path>, overrides: &[String]) -> Result<Self> {
         let mut table = match file {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read config file {}", path.display()))?;
-                let table: toml::Table = toml::from_str(&text).map_err(|e| {
-                    anyhow::anyhow!(
-                        "config file {} is not valid TOML: {}",
-                        path.display(),
-                        e.message()
-                    )
-                })?;
-                keys::check_table(&table)
-                    .with_context(|| format!("in config file {}", path.display()))?;
-                table
-            }
+            Some(path) => read_table(path)?,
             None => toml::Table::new(),
         };
         for item in overrides {
@@ -241,16 +186,7 @@ impl Config {
     ///
     /// Errors: as [`Config::load`].
     pub fn load_saved(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read config file {}", path.display()))?;
-        let mut table: toml::Table = toml::from_str(&text).map_err(|e| {
-            anyhow::anyhow!(
-                "config file {} is not valid TOML: {}",
-                path.display(),
-                e.message()
-            )
-        })?;
-        keys::check_table(&table).with_context(|| format!("in config file {}", path.display()))?;
+        let mut table = read_table(path)?;
         keys::fill_legacy(&mut table);
         Self::from_table(table)
     }
@@ -436,6 +372,22 @@ impl Config {
         )?;
         Ok(())
     }
+}
+
+/// A config file's table, its keys checked. Errors name the file: unreadable, not
+/// TOML, or an unknown section or key.
+fn read_table(path: &Path) -> Result<toml::Table> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "config file {} is not valid TOML: {}",
+            path.display(),
+            e.message()
+        )
+    })?;
+    keys::check_table(&table).with_context(|| format!("in config file {}", path.display()))?;
+    Ok(table)
 }
 
 fn check(ok: bool, key: &str, allowed: &str) -> Result<()> {
