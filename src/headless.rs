@@ -1,24 +1,14 @@
-//! The headless front end: progress lines (or JSON lines) for `train`, and the CLI
-//! `probe` on a saved session.
+//! The headless front end: progress lines (or JSON lines) for a training run.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{ProbeArgs, TrainArgs};
 use crate::protocol::{Command, Event, FinishReason, StartInfo};
-use crate::session::Session;
-use crate::terminal_text::escape;
 use crate::train::{TrainSetup, TrainerHandle};
 use crossbeam_channel::select;
-
-pub fn train(args: &TrainArgs) -> Result<ExitCode> {
-    let config = args.resolve()?;
-    let session = Session::create(args.session.as_deref(), &config.model.preset)?;
-    run(TrainSetup::fresh(config, session), args.run.json)
-}
 
 /// Runs a prepared setup (a new run or a resume) to the end, printing progress.
 ///
@@ -229,7 +219,7 @@ impl Printer {
         self.line(format!(
             "session {} ({})\nmodel {}L/{}H/{}A, {} parameters, device {}\ncorpus {}: {} documents ({} train, {} held out), {} sentences, {} tokens, vocab {}, [UNK] {:.2}%\n{} training examples per epoch, {} steps per epoch, {} steps in all; prepared in {:.1}s{}",
             s.session, s.session_dir.display(), s.layers, s.hidden, s.heads,
-            crate::cli::group_thousands(s.parameters), s.device, s.corpus, s.documents,
+            crate::format::group_thousands(s.parameters), s.device, s.corpus, s.documents,
             s.train_documents, s.heldout_documents, s.sentences, s.tokens, s.vocab_size,
             s.unk_rate * 100.0, s.train_examples, s.steps_per_epoch, s.total_steps, s.prepare_seconds,
             if s.corpus_cached { " (tokenized corpus from the cache)" } else { "" }
@@ -264,63 +254,4 @@ fn nsp(loss: Option<f64>, acc: Option<f64>) -> String {
         (Some(l), Some(a)) => format!("nsp {l:.3} acc {a:.3}"),
         _ => "nsp off".into(),
     }
-}
-
-pub fn probe(args: &ProbeArgs) -> Result<ExitCode> {
-    let texts: Vec<String> = args
-        .texts
-        .iter()
-        .map(|t| crate::probe::normalize_masks(t))
-        .collect();
-    if args.next.is_some() && texts.len() > 1 {
-        bail!("--next scores one sentence pair: pass one TEXT with it");
-    }
-    if args.next.is_none() && texts.iter().any(|t| !t.contains("[MASK]")) {
-        bail!(crate::probe::NO_MASK);
-    }
-    if args.top_k == 0 {
-        bail!("--top-k must be at least 1");
-    }
-    let session = Session::open(&args.session)?;
-    let device = crate::device::resolve(crate::device::DeviceChoice::Auto)?;
-    let saved = crate::saved::load_from(&session, args.step, device)?;
-    if let Some(b) = &args.next {
-        let r =
-            crate::probe::next_sentence(&saved.model, &saved.tokenizer, &args.texts[0], b, device)?;
-        if args.json {
-            println!("{}", serde_json::to_string(&r)?);
-        } else {
-            println!("IsNext probability: {:.4}", r.is_next);
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    for text in &texts {
-        let r = crate::probe::fill_mask(&saved.model, &saved.tokenizer, text, args.top_k, device)?;
-        if args.json {
-            // HF's shape: a list for one mask, a list of lists for several.
-            let json = if r.masks.len() == 1 {
-                serde_json::to_string(&r.masks[0])?
-            } else {
-                serde_json::to_string(&r.masks)?
-            };
-            println!("{json}");
-            continue;
-        }
-        if texts.len() > 1 {
-            println!("{}", escape(text));
-        }
-        for (i, preds) in r.masks.iter().enumerate() {
-            println!("[MASK] #{}", i + 1);
-            for p in preds {
-                // Tokens come from the session's vocab.txt, which may be any user's file.
-                println!(
-                    "  {:>6.2}%  {:<14} {}",
-                    p.score * 100.0,
-                    escape(&p.token_str),
-                    escape(&p.sequence)
-                );
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
 }

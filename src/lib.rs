@@ -2,12 +2,13 @@
 //! trainer thread that any front end drives over [`protocol`] messages.
 
 pub mod bench;
-pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod corpus;
 pub mod cpu_threads;
 pub mod data;
 pub mod device;
+pub mod format;
 pub mod headless;
 pub mod hf;
 pub mod model;
@@ -18,7 +19,6 @@ pub mod records;
 pub mod resume;
 pub mod saved;
 pub mod session;
-pub mod sessions_cmd;
 pub mod signals;
 pub mod terminal_text;
 pub mod tokenizer;

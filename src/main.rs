@@ -4,7 +4,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     bertwork::device::load_cuda();
-    let cli = bertwork::cli::Cli::parse();
+    let cli = bertwork::commands::Cli::parse();
     if !cli.trains() {
         // Commands that only print (`sessions | head`, `probe ... | head`) end quietly
         // when their reader goes, as other Unix tools do, instead of panicking on the
@@ -15,7 +15,7 @@ fn main() -> ExitCode {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
-    match bertwork::cli::run(cli) {
+    match bertwork::commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
             // A message may quote a user's file: never send its control characters raw.

@@ -1,11 +1,8 @@
-//! `bertwork resume NAME`: continue a session from its last complete checkpoint (or,
+//! Resuming a session: continue it from its last complete checkpoint (or,
 //! for an imported model with no checkpoint, from its weights at step 0).
-
-use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
-use crate::cli::ResumeArgs;
 use crate::config::Config;
 use crate::corpus::fingerprint::Fingerprint;
 use crate::session::{Session, WEIGHTS_FILE};
@@ -30,23 +27,14 @@ const FIXED: &[&str] = &[
     "train.seed",
 ];
 
-pub fn run(args: &ResumeArgs) -> Result<ExitCode> {
-    let (setup, warnings) = setup(args)?;
-    for w in &warnings {
-        eprintln!("warning: {}", crate::terminal_text::escape_lines(w));
-    }
-    if args.run.headless {
-        crate::headless::run(setup, args.run.json)
-    } else {
-        crate::tui::open(setup)
-    }
-}
-
-/// The setup of a resume and the warnings to show (checkpoints that were skipped).
-pub fn setup(args: &ResumeArgs) -> Result<(TrainSetup, Vec<String>)> {
-    let session = Session::open_to_write(&args.name)?;
+/// The setup of a resume of session `name` with `sets` (`key=value` overrides,
+/// logged as changes), and the warnings to show (checkpoints that were skipped).
+///
+/// Errors: no such session, the session in use, no checkpoint or weights, a change
+/// to a key the checkpoint fixes, or no work left.
+pub fn setup(name: &str, sets: &[String]) -> Result<(TrainSetup, Vec<String>)> {
+    let session = Session::open_to_write(name)?;
     let (found, mut warnings) = latest_good(&session)?;
-    let sets = args.overrides();
     let Some((dir, state)) = found else {
         let weights = session.path(WEIGHTS_FILE);
         if !weights.exists() {
@@ -56,7 +44,7 @@ pub fn setup(args: &ResumeArgs) -> Result<(TrainSetup, Vec<String>)> {
                 session.name
             );
         }
-        let config = session.load_config()?.with_overrides(&sets)?;
+        let config = session.load_config()?.with_overrides(sets)?;
         warnings.push(format!(
             "session `{}` has no checkpoint: starting at step 0 from its saved weights with a fresh optimizer",
             session.name
@@ -71,7 +59,7 @@ pub fn setup(args: &ResumeArgs) -> Result<(TrainSetup, Vec<String>)> {
             warnings,
         ));
     };
-    let mut config = state.config.with_overrides(&sets)?;
+    let mut config = state.config.with_overrides(sets)?;
     if config.data.corpus != state.config.data.corpus {
         // A moved corpus, named from here: kept absolute like a new session's.
         if let Some(path) = &mut config.data.corpus {
@@ -81,11 +69,7 @@ pub fn setup(args: &ResumeArgs) -> Result<(TrainSetup, Vec<String>)> {
         }
     }
     let changes = config.changed_keys(&state.config)?;
-    if let Some((key, _)) = changes.iter().find(|(k, _)| FIXED.contains(&k.as_str())) {
-        bail!(
-            "{key} cannot change on resume (the checkpoint was made with it); start a new session with `bertwork train` to change it"
-        );
-    }
+    check_fixed(&changes, "on resume")?;
     if changes.iter().any(|(k, _)| k == "data.corpus")
         && Fingerprint::recorded(&session.dir)?.is_none()
     {
@@ -108,6 +92,17 @@ pub fn setup(args: &ResumeArgs) -> Result<(TrainSetup, Vec<String>)> {
         },
         warnings,
     ))
+}
+
+/// Refuses a change (`key`, `value`) to a key the checkpoint fixes; `when` says
+/// where the change was asked for ("on resume", "in a fork").
+pub fn check_fixed(changes: &[(String, String)], when: &str) -> Result<()> {
+    if let Some((key, _)) = changes.iter().find(|(k, _)| FIXED.contains(&k.as_str())) {
+        bail!(
+            "{key} cannot change {when} (the checkpoint was made with it); start a new session with `bertwork train` to change it"
+        );
+    }
+    Ok(())
 }
 
 fn check_work_left(config: &Config, epoch: usize, step: u64, name: &str) -> Result<()> {

@@ -82,39 +82,11 @@ fn run_until(home: &Path, args: &[String], step: u64, signal: i32) -> Option<i32
     child.wait().unwrap().code()
 }
 
-/// (split, step) -> the metric columns, from metrics.csv; fails on duplicates.
-fn metrics(home: &Path, session: &str) -> BTreeMap<(String, u64), Vec<String>> {
-    let path = home.join("sessions").join(session).join("metrics.csv");
-    let mut reader = csv::Reader::from_path(&path).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    let keep = [
-        "mlm_loss",
-        "mlm_acc",
-        "nsp_loss",
-        "nsp_acc",
-        "lr",
-        "grad_norm",
-    ];
-    let cols: Vec<usize> = keep
-        .iter()
-        .map(|k| headers.iter().position(|h| h == *k).unwrap())
-        .collect();
-    let mut out = BTreeMap::new();
-    for row in reader.records() {
-        let row = row.expect("no torn rows");
-        let key = (row[2].to_string(), row[0].parse().unwrap());
-        let values = cols.iter().map(|&c| row[c].to_string()).collect();
-        assert!(
-            out.insert(key.clone(), values).is_none(),
-            "duplicated row {key:?} in {}",
-            path.display()
-        );
-    }
-    out
-}
-
 fn assert_same_run(home: &Path, reference: &str, resumed: &str) {
-    let (a, b) = (metrics(home, reference), metrics(home, resumed));
+    let (a, b) = (
+        common::metrics(home, reference),
+        common::metrics(home, resumed),
+    );
     assert_eq!(
         a.keys().collect::<Vec<_>>(),
         b.keys().collect::<Vec<_>>(),
@@ -144,7 +116,7 @@ fn stopped_or_killed_runs_resume_exactly() {
         run_until(home, &train_args("stopped"), 9, libc::SIGINT),
         Some(130)
     );
-    let stopped = metrics(home, "stopped");
+    let stopped = common::metrics(home, "stopped");
     assert!(stopped.len() < 30, "the run was stopped early");
     run(home, &resume_args("stopped"));
     assert_same_run(home, "straight", "stopped");
@@ -205,7 +177,7 @@ fn a_damaged_checkpoint_falls_back_to_the_one_before() {
         stderr.contains("step-00000012") && stderr.contains("falling back"),
         "{stderr}"
     );
-    let steps: Vec<u64> = metrics(home, "damaged")
+    let steps: Vec<u64> = common::metrics(home, "damaged")
         .keys()
         .filter(|(split, _)| split == "train")
         .map(|(_, s)| *s)
@@ -261,7 +233,7 @@ fn check_tensorboard_matches_csv(home: &Path, session: &str) {
             }
         }
     }
-    let csv: BTreeMap<u64, f32> = metrics(home, session)
+    let csv: BTreeMap<u64, f32> = common::metrics(home, session)
         .into_iter()
         .filter(|((split, _), _)| split == "train")
         .map(|((_, step), v)| (step, v[0].parse::<f64>().unwrap() as f32))

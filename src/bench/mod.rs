@@ -15,7 +15,6 @@ use rand::Rng;
 use serde::Serialize;
 use tch::nn::VarStore;
 
-use crate::cli::ConfigArgs;
 use crate::config::Config;
 use crate::data::batch::collate;
 use crate::data::masking::MaskConfig;
@@ -26,10 +25,9 @@ use crate::tokenizer::SpecialIds;
 use crate::train::optimizer::AdamW;
 use crate::train::step::{losses, DeviceBatch};
 
+/// What to measure and on which shapes; the model's config comes separately.
 #[derive(Debug, Clone, Args)]
-pub struct BenchArgs {
-    #[command(flatten)]
-    pub config: ConfigArgs,
+pub struct BenchOptions {
     #[arg(long, default_value_t = 128)]
     pub seq_len: usize,
     #[arg(long, default_value_t = 32)]
@@ -99,16 +97,15 @@ pub struct PipelineResult {
     pub batch_tokens_per_s: f64,
 }
 
-pub fn run(args: &BenchArgs) -> Result<ExitCode> {
+/// Runs the benchmark `args` asks for with `config`'s model and training settings,
+/// printing the result (one JSON line with `--json`).
+///
+/// Errors: shapes out of range (`--steps`/`--batch-size` 0, `--seq-len` below 8 or
+/// above `model.max_position`), a device that is not there, a failed step.
+pub fn run(config: Config, args: &BenchOptions) -> Result<ExitCode> {
     if args.steps == 0 || args.batch_size == 0 || args.seq_len < 8 {
         bail!("bench needs --steps >= 1, --batch-size >= 1 and --seq-len >= 8");
     }
-    let mut sets = Vec::new();
-    if let Some(p) = &args.config.preset {
-        sets.push(format!("model.preset=\"{p}\""));
-    }
-    sets.extend(args.config.set.iter().cloned());
-    let config = Config::load(args.config.config.as_deref(), &sets)?;
     if args.seq_len > config.model.max_position {
         bail!(
             "--seq-len {} is above model.max_position {}",
@@ -182,7 +179,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     } else {
         println!(
             "{} ({}L/{}H, {} params) on {}: seq {} x batch {}, {} steps: {:.0} tokens/s (median step {:.1} ms, min {:.1}, max {:.1})",
-            result.preset, result.layers, result.hidden, crate::cli::group_thousands(result.parameters),
+            result.preset, result.layers, result.hidden, crate::format::group_thousands(result.parameters),
             result.device, result.seq_len, result.batch_size, result.steps, result.tokens_per_s,
             result.step_ms_median, result.step_ms_min, result.step_ms_max
         );
@@ -196,7 +193,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn probe_bench(mut config: Config, args: &BenchArgs, probes: usize) -> Result<ExitCode> {
+fn probe_bench(mut config: Config, args: &BenchOptions, probes: usize) -> Result<ExitCode> {
     if probes == 0 {
         bail!("--probes must be at least 1");
     }
@@ -215,7 +212,7 @@ fn probe_bench(mut config: Config, args: &BenchArgs, probes: usize) -> Result<Ex
 }
 
 /// The bench flags that also apply to a real run: device, threads, batch and length.
-fn apply_shape(config: &mut Config, args: &BenchArgs) {
+fn apply_shape(config: &mut Config, args: &BenchOptions) {
     if let Some(d) = &args.device {
         config.train.device = d.clone();
     }
@@ -226,7 +223,7 @@ fn apply_shape(config: &mut Config, args: &BenchArgs) {
     config.data.max_seq_len = args.seq_len;
 }
 
-fn ui_bench(mut config: Config, args: &BenchArgs) -> Result<ExitCode> {
+fn ui_bench(mut config: Config, args: &BenchOptions) -> Result<ExitCode> {
     apply_shape(&mut config, args);
     let r = ui::measure(&config, args.block, args.blocks)?;
     if args.json {
@@ -247,7 +244,7 @@ fn ui_bench(mut config: Config, args: &BenchArgs) -> Result<ExitCode> {
 }
 
 /// A full batch of `[CLS] A [SEP] B [SEP]` sequences of exactly `seq_len` tokens.
-fn synthetic(args: &BenchArgs, index: u64, device: tch::Device) -> DeviceBatch {
+fn synthetic(args: &BenchOptions, index: u64, device: tch::Device) -> DeviceBatch {
     let specials = SpecialIds::FIRST_FIVE;
     let mut rng = rng_for(7, "bench", index);
     let half = args.seq_len / 2;
@@ -270,7 +267,11 @@ fn synthetic(args: &BenchArgs, index: u64, device: tch::Device) -> DeviceBatch {
     DeviceBatch::new(&collate(&examples, &mask, &mut rng), device)
 }
 
-fn pipeline(config: &Config, path: &std::path::Path, args: &BenchArgs) -> Result<PipelineResult> {
+fn pipeline(
+    config: &Config,
+    path: &std::path::Path,
+    args: &BenchOptions,
+) -> Result<PipelineResult> {
     let home = tempfile_dir()?;
     let session = crate::session::Session::scratch("bench", home.clone());
     let mut config = config.clone();

@@ -7,10 +7,12 @@
 //!   tokenizer.json       the same tokenizer for HF / `tokenizers`
 //!   model.safetensors    latest weights (HF state-dict key names)
 //!   checkpoints/step-N/  periodic checkpoints (the last `train.keep_checkpoints`)
+//!   lineage.json         a fork's parent and step (`lineage.rs`)
 //!   .lock                held by the one process writing to the session (`lock.rs`)
 //! ```
 
 pub mod disk;
+mod lineage;
 mod lock;
 
 use std::io::Write;
@@ -20,6 +22,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 
 use crate::config::Config;
+pub use lineage::{Lineage, LINEAGE_FILE};
 pub use lock::{SessionLock, LOCK_FILE};
 
 pub const CONFIG_FILE: &str = "config.toml";

@@ -3,6 +3,7 @@
 
 pub mod checkpoint;
 pub mod eval;
+pub mod fork;
 pub mod metrics;
 pub mod non_finite;
 pub mod optimizer;

@@ -274,7 +274,7 @@ impl App {
                     format!(
                         "session {} started: {} parameters on {}, {} steps planned",
                         info.session,
-                        crate::cli::group_thousands(info.parameters),
+                        crate::format::group_thousands(info.parameters),
                         info.device,
                         info.total_steps
                     ),

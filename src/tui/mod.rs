@@ -20,22 +20,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
-use crate::cli::TrainArgs;
 use crate::protocol::FinishReason;
-use crate::session::Session;
 use crate::train::{TrainSetup, TrainerHandle};
-
-/// Opens the workbench on a new training run; falls back to headless output when
-/// stdout is not a terminal.
-pub fn run(args: &TrainArgs) -> Result<ExitCode> {
-    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        eprintln!("bertwork: not a terminal, so training headless (use --headless to say so)");
-        return crate::headless::train(args);
-    }
-    let config = args.resolve()?;
-    let session = Session::create(args.session.as_deref(), &config.model.preset)?;
-    open(TrainSetup::fresh(config, session))
-}
 
 /// Opens the workbench on a prepared setup (a new run or a resume); headless output
 /// when stdout is not a terminal.

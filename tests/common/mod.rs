@@ -2,6 +2,7 @@
 // Each test crate uses a different subset.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -39,3 +40,34 @@ pub const QUICK_MODEL: &[&str] = &[
     "--set",
     "data.vocab_size=1000",
 ];
+
+/// (split, step) -> the metric columns, from metrics.csv; fails on duplicates.
+pub fn metrics(home: &Path, session: &str) -> BTreeMap<(String, u64), Vec<String>> {
+    let path = home.join("sessions").join(session).join("metrics.csv");
+    let mut reader = csv::Reader::from_path(&path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let keep = [
+        "mlm_loss",
+        "mlm_acc",
+        "nsp_loss",
+        "nsp_acc",
+        "lr",
+        "grad_norm",
+    ];
+    let cols: Vec<usize> = keep
+        .iter()
+        .map(|k| headers.iter().position(|h| h == *k).unwrap())
+        .collect();
+    let mut out = BTreeMap::new();
+    for row in reader.records() {
+        let row = row.expect("no torn rows");
+        let key = (row[2].to_string(), row[0].parse().unwrap());
+        let values = cols.iter().map(|&c| row[c].to_string()).collect();
+        assert!(
+            out.insert(key.clone(), values).is_none(),
+            "duplicated row {key:?} in {}",
+            path.display()
+        );
+    }
+    out
+}

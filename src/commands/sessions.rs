@@ -9,7 +9,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 
 use crate::records::{CHANGES_FILE, METRICS_FILE};
-use crate::session::{list_names, sessions_root, Session, CHECKPOINTS_DIR};
+use crate::session::{list_names, sessions_root, Lineage, Session, CHECKPOINTS_DIR};
+use crate::terminal_text::escape;
 use crate::train::checkpoint;
 
 #[derive(Debug, Args)]
@@ -31,7 +32,7 @@ pub enum SessionsAction {
     },
 }
 
-pub fn run(args: &SessionsArgs) -> Result<ExitCode> {
+pub fn exec(args: &SessionsArgs) -> Result<ExitCode> {
     match &args.action {
         None => list(),
         Some(SessionsAction::Show { name }) => show(name),
@@ -109,8 +110,8 @@ fn list() -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<28} {:<8} {:>8} {:>12} {:>8}  MODIFIED",
-        "NAME", "PRESET", "STEPS", "BEST MLM", "NSP ACC"
+        "{:<28} {:<8} {:>8} {:>12} {:>8}  {:<16} FORKED FROM",
+        "NAME", "PRESET", "STEPS", "BEST MLM", "NSP ACC", "MODIFIED"
     );
     for name in names {
         let session = Session::open(&name)?;
@@ -126,14 +127,16 @@ fn list() -> Result<ExitCode> {
             ),
             None => ("-".into(), "-".into()),
         };
+        let from = Lineage::read(&session).map_or("-".into(), |l| l.label());
         println!(
-            "{:<28} {:<8} {:>8} {:>12} {:>8}  {}",
+            "{:<28} {:<8} {:>8} {:>12} {:>8}  {:<16} {}",
             name,
             preset,
             m.last_step,
             best,
             nsp,
-            ago(modified(&session.dir))
+            ago(modified(&session.dir)),
+            escape(&from)
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -144,6 +147,13 @@ fn show(name: &str) -> Result<ExitCode> {
     println!("session   {}", session.name);
     println!("folder    {}", session.dir.display());
     println!("modified  {}", ago(modified(&session.dir)));
+    if let Some(l) = Lineage::read(&session) {
+        println!(
+            "forked from {} on {}",
+            escape(&l.label()),
+            escape(&l.created)
+        );
+    }
     match session.load_config() {
         Ok(c) => {
             let d = c.dims()?;

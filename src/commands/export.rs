@@ -1,0 +1,29 @@
+//! `bertwork export NAME --hf DIR`: a session's model as a HuggingFace folder.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::session::Session;
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Session to export.
+    pub name: String,
+    /// Folder to write (created; must be empty if it exists).
+    #[arg(long, value_name = "DIR")]
+    pub hf: PathBuf,
+}
+
+pub fn exec(args: &ExportArgs) -> Result<ExitCode> {
+    let session = Session::open(&args.name)?;
+    crate::hf::export(&session, &args.hf)?;
+    println!(
+        "exported `{}` to {} (load it with BertForPreTraining.from_pretrained and BertTokenizerFast.from_pretrained)",
+        session.name,
+        args.hf.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

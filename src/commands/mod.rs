@@ -1,0 +1,90 @@
+//! The command line: one file per subcommand, each with its arguments and an
+//! `exec` that runs it; this module only parses and dispatches. Nothing outside
+//! `commands` imports it, so the front ends (workbench, headless) stay below it.
+
+mod bench;
+mod export;
+mod fork;
+mod import_hf;
+mod options;
+mod params;
+mod probe;
+mod resume;
+mod sessions;
+mod train;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+pub use train::TrainArgs;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bertwork",
+    version,
+    about = "Pretrain BERT (MLM + NSP) on a CSV corpus"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Commands>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Commands {
+    /// Train a new session (in the workbench unless --headless).
+    Train(TrainArgs),
+    /// Open the workbench on a new run (same options as train).
+    Tui(TrainArgs),
+    /// Ask a saved session's model to fill in [MASK]s (or score a sentence pair).
+    Probe(probe::ProbeArgs),
+    /// Print the parameter count of a model size.
+    Params(params::ParamsArgs),
+    /// Measure training throughput on synthetic batches.
+    Bench(bench::BenchArgs),
+    /// Continue a session from its last complete checkpoint.
+    Resume(resume::ResumeArgs),
+    /// Start a new session from a checkpoint of another, with changes (--set).
+    Fork(fork::ForkArgs),
+    /// List saved sessions, show one, or remove one.
+    Sessions(sessions::SessionsArgs),
+    /// Write a session's model in HuggingFace format (BertForPreTraining).
+    Export(export::ExportArgs),
+    /// Turn a HuggingFace BERT checkpoint folder into a session.
+    ImportHf(import_hf::ImportArgs),
+}
+
+impl Cli {
+    /// Whether the command trains (a new run, a resume or the workbench), as opposed
+    /// to commands that only read sessions or print.
+    pub fn trains(&self) -> bool {
+        matches!(
+            self.command,
+            None | Some(Commands::Train(_))
+                | Some(Commands::Tui(_))
+                | Some(Commands::Resume(_))
+                | Some(Commands::Fork(_))
+                | Some(Commands::Bench(_))
+        )
+    }
+}
+
+/// Runs the parsed command; its exit status, or the error to print as one line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Some(Commands::Train(args)) => train::exec(&args),
+        Some(Commands::Tui(args)) => train::exec(&args),
+        Some(Commands::Probe(args)) => probe::exec(&args),
+        Some(Commands::Params(args)) => params::exec(&args),
+        Some(Commands::Bench(args)) => bench::exec(&args),
+        Some(Commands::Resume(args)) => resume::exec(&args),
+        Some(Commands::Fork(args)) => fork::exec(&args),
+        Some(Commands::Sessions(args)) => sessions::exec(&args),
+        Some(Commands::Export(args)) => export::exec(&args),
+        Some(Commands::ImportHf(args)) => import_hf::exec(&args),
+        // No arguments: the workbench on the embedded corpus and the default preset
+        // (headless output when stdout is not a terminal).
+        None => train::exec(&TrainArgs::default()),
+    }
+}

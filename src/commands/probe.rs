@@ -1,0 +1,91 @@
+//! `bertwork probe`: ask a saved session's model to fill in [MASK]s, or score a
+//! sentence pair.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use clap::Args;
+
+use crate::session::Session;
+use crate::terminal_text::escape;
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Saved session to load.
+    #[arg(long)]
+    pub session: String,
+    /// Predictions per [MASK].
+    #[arg(long, default_value_t = 5)]
+    pub top_k: usize,
+    /// Score "TEXT" followed by this sentence (IsNext probability) instead.
+    #[arg(long, value_name = "SENTENCE")]
+    pub next: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+    /// Use the checkpoint of this step instead of the latest weights.
+    #[arg(long)]
+    pub step: Option<u64>,
+    /// Text with one or more [MASK]; several texts are answered in order (with --json,
+    /// one line each).
+    #[arg(required = true, num_args = 1..)]
+    pub texts: Vec<String>,
+}
+
+pub fn exec(args: &ProbeArgs) -> Result<ExitCode> {
+    let texts: Vec<String> = args
+        .texts
+        .iter()
+        .map(|t| crate::probe::normalize_masks(t))
+        .collect();
+    if args.next.is_some() && texts.len() > 1 {
+        bail!("--next scores one sentence pair: pass one TEXT with it");
+    }
+    if args.next.is_none() && texts.iter().any(|t| !t.contains("[MASK]")) {
+        bail!(crate::probe::NO_MASK);
+    }
+    if args.top_k == 0 {
+        bail!("--top-k must be at least 1");
+    }
+    let session = Session::open(&args.session)?;
+    let device = crate::device::resolve(crate::device::DeviceChoice::Auto)?;
+    let saved = crate::saved::load_from(&session, args.step, device)?;
+    if let Some(b) = &args.next {
+        let r =
+            crate::probe::next_sentence(&saved.model, &saved.tokenizer, &args.texts[0], b, device)?;
+        if args.json {
+            println!("{}", serde_json::to_string(&r)?);
+        } else {
+            println!("IsNext probability: {:.4}", r.is_next);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    for text in &texts {
+        let r = crate::probe::fill_mask(&saved.model, &saved.tokenizer, text, args.top_k, device)?;
+        if args.json {
+            // HF's shape: a list for one mask, a list of lists for several.
+            let json = if r.masks.len() == 1 {
+                serde_json::to_string(&r.masks[0])?
+            } else {
+                serde_json::to_string(&r.masks)?
+            };
+            println!("{json}");
+            continue;
+        }
+        if texts.len() > 1 {
+            println!("{}", escape(text));
+        }
+        for (i, preds) in r.masks.iter().enumerate() {
+            println!("[MASK] #{}", i + 1);
+            for p in preds {
+                // Tokens come from the session's vocab.txt, which may be any user's file.
+                println!(
+                    "  {:>6.2}%  {:<14} {}",
+                    p.score * 100.0,
+                    escape(&p.token_str),
+                    escape(&p.sequence)
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,31 @@
+//! `bertwork resume NAME`: continue a session from its last complete checkpoint.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+
+use super::options::RunArgs;
+
+#[derive(Debug, Clone, Args)]
+pub struct ResumeArgs {
+    /// Session to continue.
+    pub name: String,
+    /// Change a config key for the rest of the run, e.g. --set train.lr=5e-4
+    /// (repeatable; logged in changes.csv).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+pub fn exec(args: &ResumeArgs) -> Result<ExitCode> {
+    // The flags as overrides, --set last.
+    let mut sets = args.run.overrides();
+    sets.extend(args.set.iter().cloned());
+    let (setup, warnings) = crate::resume::setup(&args.name, &sets)?;
+    for w in &warnings {
+        eprintln!("warning: {}", crate::terminal_text::escape_lines(w));
+    }
+    args.run.launch(setup)
+}
