@@ -62,16 +62,24 @@ fn check_length(model: &BertForPreTraining, len: usize) -> Result<()> {
     Ok(())
 }
 
-/// Top-`top_k` predictions for every `[MASK]` in `text`.
-pub fn fill_mask(
+/// The vocabulary distribution at every `[MASK]` of one sentence.
+struct MaskDistribution {
+    /// The sentence's ids, without [CLS] and [SEP].
+    ids: Vec<u32>,
+    /// Positions of the masks in `ids`.
+    mask_at: Vec<usize>,
+    /// [M, V] probabilities, one row per mask.
+    probs: Tensor,
+}
+
+/// Runs `text` (normalized, with at least one `[MASK]`) through the model.
+fn mask_distribution(
     model: &BertForPreTraining,
     tokenizer: &WordPieceTokenizer,
     text: &str,
-    top_k: usize,
     device: Device,
-) -> Result<FillMaskResult> {
+) -> Result<MaskDistribution> {
     let s = tokenizer.specials;
-    let text = &normalize_masks(text);
     let ids = tokenizer.encode(text)?;
     let mask_at: Vec<usize> = ids
         .iter()
@@ -93,6 +101,59 @@ pub fn fill_mask(
     let rows = Tensor::from_slice(&rows).to_device(device);
     let logits = model.mlm_logits(&hidden.select(0, 0).index_select(0, &rows));
     let probs = logits.to_kind(Kind::Float).softmax(-1, Kind::Float);
+    Ok(MaskDistribution {
+        ids,
+        mask_at,
+        probs,
+    })
+}
+
+/// A watched probe's reading: the `top_k` most probable tokens at its first `[MASK]`
+/// and the probabilities of `named` (token ids with their text) there.
+///
+/// Errors: as [`fill_mask`].
+pub fn watch_reading(
+    model: &BertForPreTraining,
+    tokenizer: &WordPieceTokenizer,
+    text: &str,
+    named: &[(String, u32)],
+    top_k: usize,
+    device: Device,
+) -> Result<crate::protocol::WatchReading> {
+    let d = mask_distribution(model, tokenizer, &normalize_masks(text), device)?;
+    let first: Vec<f32> = Vec::try_from(d.probs.get(0).to_device(Device::Cpu))?;
+    let mut order: Vec<usize> = (0..first.len()).collect();
+    let k = top_k.clamp(1, first.len());
+    order.select_nth_unstable_by(k - 1, |&a, &b| first[b].total_cmp(&first[a]));
+    order.truncate(k);
+    order.sort_by(|&a, &b| first[b].total_cmp(&first[a]));
+    Ok(crate::protocol::WatchReading {
+        text: text.to_string(),
+        top: order
+            .iter()
+            .map(|&i| (tokenizer.token(i as u32), first[i] as f64))
+            .collect(),
+        named: named
+            .iter()
+            .map(|(t, id)| (t.clone(), first[*id as usize] as f64))
+            .collect(),
+    })
+}
+
+/// Top-`top_k` predictions for every `[MASK]` in `text`.
+pub fn fill_mask(
+    model: &BertForPreTraining,
+    tokenizer: &WordPieceTokenizer,
+    text: &str,
+    top_k: usize,
+    device: Device,
+) -> Result<FillMaskResult> {
+    let text = &normalize_masks(text);
+    let MaskDistribution {
+        ids,
+        mask_at,
+        probs,
+    } = mask_distribution(model, tokenizer, text, device)?;
     let k = top_k.clamp(1, tokenizer.vocab_size()) as i64;
     let (scores, indices) = probs.topk(k, -1, true, true);
     let scores: Vec<Vec<f32>> = Vec::try_from(scores.to_device(Device::Cpu))?;

@@ -19,6 +19,8 @@ pub enum Command {
     /// Change a hyperparameter; see [`Hyper::applies_at`] for when it takes effect.
     SetHyper(Hyper),
     Probe(ProbeRequest),
+    /// Replace the watched probes (`train.watch` entries) from the next step on.
+    Watch(Vec<String>),
 }
 
 /// A hyperparameter change a user may make during training.
@@ -179,6 +181,16 @@ pub enum Event {
         /// The no-context floor (nats per token).
         no_context_mlm_loss: f64,
     },
+    /// The watched probes read at `step`, in `train.watch` order.
+    Watched {
+        step: u64,
+        readings: Vec<WatchReading>,
+    },
+    /// The watched probes from `step` on (after a [`Command::Watch`] or at the start).
+    Watching {
+        step: u64,
+        entries: Vec<String>,
+    },
     Warning {
         message: String,
     },
@@ -189,6 +201,17 @@ pub enum Event {
 }
 
 /// The resolved setup, sent once before the first step.
+/// One watched probe's answer at its first `[MASK]`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WatchReading {
+    /// The probe's text as watched.
+    pub text: String,
+    /// The most probable tokens, most probable first, with their probabilities.
+    pub top: Vec<(String, f64)>,
+    /// The tokens the user named, in their order, with their probabilities.
+    pub named: Vec<(String, f64)>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StartInfo {
     pub session: String,
@@ -234,6 +257,8 @@ pub struct History {
     pub evals: Vec<EvalMetrics>,
     /// (step it took effect, "key=value")
     pub changes: Vec<(u64, String)>,
+    /// Readings of the watched probes, by step.
+    pub watched: Vec<(u64, Vec<WatchReading>)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -19,6 +19,10 @@ fn base_args() -> Vec<String> {
             "train.eval_every=10",
             "--set",
             "train.checkpoint_every=4",
+            "--set",
+            "train.watch=[\"this movie was [MASK] . | good, the\"]",
+            "--set",
+            "train.watch_every=3",
         ])
         .map(|s| s.to_string())
         .collect()
@@ -103,6 +107,17 @@ fn assert_same_run(home: &Path, reference: &str, resumed: &str) {
         differ.join("\n")
     );
     assert!(a.len() >= 30, "every step was logged");
+    // The watched probes' readings too: cut back to the checkpoint, then the same.
+    let watched = |name: &str| {
+        std::fs::read_to_string(home.join("sessions").join(name).join("watched.csv")).unwrap()
+    };
+    let (wa, wb) = (watched(reference), watched(resumed));
+    assert_eq!(
+        wa.lines().filter(|l| l.contains(",1,")).count(),
+        10,
+        "read every 3 steps"
+    );
+    assert_eq!(wa, wb, "{resumed}'s watched.csv differs from {reference}'s");
 }
 
 #[test]

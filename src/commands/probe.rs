@@ -25,13 +25,19 @@ pub struct ProbeArgs {
     /// Use the checkpoint of this step instead of the latest weights.
     #[arg(long)]
     pub step: Option<u64>,
+    /// Instead: print the watched probes' readings over training (`watched.csv`).
+    #[arg(long, conflicts_with_all = ["next", "step", "texts"])]
+    pub history: bool,
     /// Text with one or more [MASK]; several texts are answered in order (with --json,
     /// one line each).
-    #[arg(required = true, num_args = 1..)]
+    #[arg(required_unless_present = "history", num_args = 1..)]
     pub texts: Vec<String>,
 }
 
 pub fn exec(args: &ProbeArgs) -> Result<ExitCode> {
+    if args.history {
+        return history(&args.session, args.json);
+    }
     let texts: Vec<String> = args
         .texts
         .iter()
@@ -85,6 +91,68 @@ pub fn exec(args: &ProbeArgs) -> Result<ExitCode> {
                     escape(&p.sequence)
                 );
             }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a session's watched-probe readings: per probe, a table of steps with the
+/// probabilities of the named tokens and the top tokens of each reading.
+fn history(name: &str, json: bool) -> Result<ExitCode> {
+    let session = Session::open(name)?;
+    let readings = crate::records::read_watched(&session);
+    if readings.is_empty() {
+        bail!(
+            "session `{name}` has no watched-probe readings; watch probes with --set 'train.watch=[\"this movie was [MASK] . | great, awful\"]' or in the workbench's Watched panel"
+        );
+    }
+    if json {
+        for (step, rs) in &readings {
+            for r in rs {
+                let line = serde_json::json!({"step": step, "text": r.text, "top": r.top, "named": r.named});
+                println!("{line}");
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut texts: Vec<&str> = Vec::new();
+    for (_, rs) in &readings {
+        for r in rs {
+            if !texts.contains(&r.text.as_str()) {
+                texts.push(&r.text);
+            }
+        }
+    }
+    for (i, text) in texts.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        println!("{}", escape(text));
+        let rows: Vec<(u64, &crate::protocol::WatchReading)> = readings
+            .iter()
+            .filter_map(|(step, rs)| Some((*step, rs.iter().find(|r| r.text == *text)?)))
+            .collect();
+        let named: Vec<String> = rows
+            .last()
+            .map(|(_, r)| r.named.iter().map(|(t, _)| t.clone()).collect())
+            .unwrap_or_default();
+        let mut header = format!("{:>8}", "step");
+        for t in &named {
+            header.push_str(&format!("  {:>8}", escape(t)));
+        }
+        println!("{header}  top tokens");
+        for (step, r) in rows {
+            let mut line = format!("{step:>8}");
+            for t in &named {
+                let p = r.named.iter().find(|(n, _)| n == t).map(|(_, p)| *p);
+                line.push_str(&p.map_or(format!("  {:>8}", "-"), |p| format!("  {p:>8.4}")));
+            }
+            let top: Vec<String> = r
+                .top
+                .iter()
+                .map(|(t, p)| format!("{} {p:.3}", escape(t)))
+                .collect();
+            println!("{line}  {}", top.join(", "));
         }
     }
     Ok(ExitCode::SUCCESS)

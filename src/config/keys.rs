@@ -57,6 +57,8 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
             "eval_every",
             "checkpoint_every",
             "keep_checkpoints",
+            "watch",
+            "watch_every",
         ],
     ),
 ];
@@ -129,6 +131,8 @@ pub fn describe(section: &str, key: &str) -> Option<&'static str> {
         ("train", "eval_every") => "held-out evaluation every N steps (0 = epoch ends)",
         ("train", "checkpoint_every") => "extra checkpoint every N steps (0 = epoch ends only)",
         ("train", "keep_checkpoints") => "newest checkpoints kept (plus the best)",
+        ("train", "watch") => "watched probes: \"TEXT [MASK] | token, token\" (at most 8)",
+        ("train", "watch_every") => "read the watched probes every N steps (0 = log_every)",
         _ => return None,
     })
 }

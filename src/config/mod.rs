@@ -4,6 +4,7 @@
 pub mod keys;
 mod presets;
 pub mod schedule;
+pub mod watch;
 
 mod choices;
 
@@ -132,6 +133,11 @@ pub struct TrainConfig {
     /// Save a checkpoint every N steps (0 = at the end only).
     pub checkpoint_every: u64,
     pub keep_checkpoints: usize,
+    /// Watched probes, `TEXT` or `TEXT | token, token` each (at most
+    /// [`watch::MAX_WATCHED`]); see [`watch::WatchSpec`].
+    pub watch: Vec<String>,
+    /// Read the watched probes every N steps (0 = every `log_every`).
+    pub watch_every: u64,
 }
 
 impl Default for TrainConfig {
@@ -156,6 +162,19 @@ impl Default for TrainConfig {
             eval_every: 0,
             checkpoint_every: 0,
             keep_checkpoints: 3,
+            watch: Vec::new(),
+            watch_every: 0,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Steps between readings of the watched probes.
+    pub fn watch_interval(&self) -> u64 {
+        if self.watch_every == 0 {
+            self.log_every
+        } else {
+            self.watch_every
         }
     }
 }
@@ -334,6 +353,7 @@ impl Config {
             "data.text_column",
             "a non-empty column name",
         )?;
+        watch::parse_all(&t.watch)?;
         check(t.epochs >= 1, "train.epochs", "an integer >= 1")?;
         check(t.batch_size >= 1, "train.batch_size", "an integer >= 1")?;
         check(t.lr > 0.0 && t.lr < 1.0, "train.lr", "a number in (0, 1)")?;

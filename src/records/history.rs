@@ -1,8 +1,10 @@
 //! Reading a session's records back: the step logs, evaluations and changes a resumed
 //! workbench replays on its charts.
 
-use super::{CHANGES_FILE, CHANGES_HEADER, METRICS_FILE, METRICS_HEADER};
-use crate::protocol::{EvalMetrics, History, StepMetrics};
+use super::{
+    CHANGES_FILE, CHANGES_HEADER, METRICS_FILE, METRICS_HEADER, WATCHED_FILE, WATCHED_HEADER,
+};
+use crate::protocol::{EvalMetrics, History, StepMetrics, WatchReading};
 use crate::session::Session;
 
 /// Reads a session's `metrics.csv` and `changes.csv` back (rows that do not parse are
@@ -68,7 +70,52 @@ pub fn read_history(session: &Session) -> History {
             }
         }
     }
+    history.watched = read_watched(session);
     history
+}
+
+/// The watched probes' readings in `watched.csv`, by step, each step's probes in the
+/// order they were written (rows that do not parse are skipped).
+pub fn read_watched(session: &Session) -> Vec<(u64, Vec<WatchReading>)> {
+    let mut out: Vec<(u64, Vec<WatchReading>)> = Vec::new();
+    let w = |name: &str| column(WATCHED_HEADER, name);
+    let Ok(mut reader) = csv::Reader::from_path(session.path(WATCHED_FILE)) else {
+        return out;
+    };
+    for row in reader.records().filter_map(|r| r.ok()) {
+        let (Some(step), Some(probe), Some(token), Some(p)) = (
+            row.get(w("step")).and_then(|v| v.parse::<u64>().ok()),
+            row.get(w("probe")),
+            row.get(w("token")),
+            row.get(w("probability"))
+                .and_then(|v| v.parse::<f64>().ok()),
+        ) else {
+            continue;
+        };
+        if out.last().is_none_or(|(s, _)| *s != step) {
+            out.push((step, Vec::new()));
+        }
+        let readings = &mut out.last_mut().expect("pushed above").1;
+        let reading = match readings.iter_mut().position(|r| r.text == probe) {
+            Some(i) => &mut readings[i],
+            None => {
+                readings.push(WatchReading {
+                    text: probe.to_string(),
+                    top: Vec::new(),
+                    named: Vec::new(),
+                });
+                readings.last_mut().expect("pushed above")
+            }
+        };
+        let ranked = row.get(w("rank")).is_some_and(|r| !r.is_empty());
+        if ranked {
+            reading.top.push((token.to_string(), p));
+        }
+        if row.get(w("named")) == Some("true") {
+            reading.named.push((token.to_string(), p));
+        }
+    }
+    out
 }
 
 fn column(header: &[&str], name: &str) -> usize {
@@ -130,5 +177,36 @@ mod tests {
         assert_eq!(h.steps, vec![step, mlm_only]);
         assert_eq!(h.evals, vec![eval]);
         assert_eq!(h.changes, vec![(11, "train.lr=0.0005".to_string())]);
+        assert!(h.watched.is_empty());
+    }
+
+    #[test]
+    fn watched_readings_read_back_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let session = Session::scratch("w", dir.path().to_path_buf());
+        let mut records = Records::open(&session, None).unwrap();
+        let reading = |text: &str, top: &[(&str, f64)], named: &[(&str, f64)]| WatchReading {
+            text: text.into(),
+            top: top.iter().map(|(t, p)| (t.to_string(), *p)).collect(),
+            named: named.iter().map(|(t, p)| (t.to_string(), *p)).collect(),
+        };
+        let at_10 = vec![
+            reading(
+                "a [MASK] .",
+                &[("good", 0.5), ("bad", 0.25)],
+                &[("bad", 0.25), ("awful", 0.01)],
+            ),
+            reading("b, c [MASK]", &[("x", 0.75)], &[]),
+        ];
+        let at_20 = vec![reading(
+            "a [MASK] .",
+            &[("bad", 0.5), ("good", 0.125)],
+            &[("bad", 0.5), ("awful", 0.03)],
+        )];
+        records.watched(10, &at_10).unwrap();
+        records.watched(20, &at_20).unwrap();
+        assert_eq!(records.rows().watched, 3 + 1 + 3);
+        let back = read_watched(&session);
+        assert_eq!(back, vec![(10, at_10), (20, at_20)]);
     }
 }

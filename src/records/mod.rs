@@ -10,16 +10,17 @@ mod csv_log;
 mod history;
 pub mod tensorboard;
 
-pub use history::read_history;
+pub use history::{read_history, read_watched};
 
 use anyhow::Result;
 
-use crate::protocol::{EvalMetrics, StepMetrics};
+use crate::protocol::{EvalMetrics, StepMetrics, WatchReading};
 use crate::session::Session;
 use csv_log::CsvLog;
 
 pub const METRICS_FILE: &str = "metrics.csv";
 pub const CHANGES_FILE: &str = "changes.csv";
+pub const WATCHED_FILE: &str = "watched.csv";
 pub const TENSORBOARD_DIR: &str = "tensorboard";
 
 const METRICS_HEADER: &[&str] = &[
@@ -39,6 +40,9 @@ const METRICS_HEADER: &[&str] = &[
     "data_wait",
 ];
 const CHANGES_HEADER: &[&str] = &["step", "epoch", "time", "key", "value", "source"];
+/// One row per token per watched probe per reading: `rank` is its place among the top
+/// tokens (empty when it is only named), `named` whether the user named it.
+const WATCHED_HEADER: &[&str] = &["step", "probe", "token", "probability", "rank", "named"];
 
 fn num(v: f64) -> String {
     format!("{v}")
@@ -58,11 +62,15 @@ fn now() -> String {
 pub struct RowCounts {
     pub metrics: usize,
     pub changes: usize,
+    /// Rows of `watched.csv` (0 in checkpoints written before it existed).
+    #[serde(default)]
+    pub watched: usize,
 }
 
 pub struct Records {
     metrics: CsvLog,
     changes: CsvLog,
+    watched: CsvLog,
     events: tensorboard::EventWriter,
 }
 
@@ -82,6 +90,11 @@ impl Records {
                 CHANGES_HEADER,
                 Some(keep.changes),
             )?,
+            watched: CsvLog::open(
+                &session.path(WATCHED_FILE),
+                WATCHED_HEADER,
+                Some(keep.watched),
+            )?,
             events: tensorboard::EventWriter::create(
                 &session.path(TENSORBOARD_DIR),
                 resume.map(|(step, _)| step + 1),
@@ -93,6 +106,7 @@ impl Records {
         RowCounts {
             metrics: self.metrics.rows,
             changes: self.changes.rows,
+            watched: self.watched.rows,
         }
     }
 
@@ -178,10 +192,42 @@ impl Records {
         ])
     }
 
+    /// The watched probes' readings at `step`: their top tokens and named tokens (a
+    /// token both ranked and named is one row).
+    pub fn watched(&mut self, step: u64, readings: &[WatchReading]) -> Result<()> {
+        for r in readings {
+            for (rank, (token, p)) in r.top.iter().enumerate() {
+                let named = r.named.iter().any(|(t, _)| t == token);
+                self.watched.append(&[
+                    step.to_string(),
+                    r.text.clone(),
+                    token.clone(),
+                    num(*p),
+                    (rank + 1).to_string(),
+                    named.to_string(),
+                ])?;
+            }
+            for (token, p) in &r.named {
+                if !r.top.iter().any(|(t, _)| t == token) {
+                    self.watched.append(&[
+                        step.to_string(),
+                        r.text.clone(),
+                        token.clone(),
+                        num(*p),
+                        String::new(),
+                        "true".into(),
+                    ])?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Makes everything written so far durable (called before a checkpoint).
     pub fn sync(&mut self) -> Result<()> {
         self.metrics.file.sync_data()?;
         self.changes.file.sync_data()?;
+        self.watched.file.sync_data()?;
         self.events.flush()
     }
 }

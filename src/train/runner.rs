@@ -23,6 +23,7 @@ mod control;
 mod optimizer_step;
 mod saving;
 mod start;
+mod watching;
 use crate::config::Config;
 use crate::data::pairs::{epoch_examples, Example};
 use crate::data::prefetch::Prefetch;
@@ -108,6 +109,8 @@ struct Trainer {
     /// The weights came from a file (a resume or an import), at step `first_step`.
     loaded: bool,
     first_step: u64,
+    /// The watched probes (`train.watch`), read every `train.watch_interval()` steps.
+    watched: Vec<watching::Watched>,
     /// Why the run must end as failed; saving is skipped when `false`.
     failure: Option<(String, bool)>,
 }
@@ -231,6 +234,9 @@ impl Trainer {
                     let progress = self.examples_done as f64 / epoch_size;
                     let elapsed = self.elapsed();
                     self.emit_step(interval.finish(self.step, self.epoch, progress, elapsed));
+                }
+                if self.step.is_multiple_of(t.watch_interval()) {
+                    self.read_watched();
                 }
                 if t.eval_every > 0 && self.step.is_multiple_of(t.eval_every) {
                     self.eval();

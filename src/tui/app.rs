@@ -7,6 +7,7 @@ use super::history::{History, Window};
 use super::hyper_panel::HyperState;
 use super::log_panel::{Level, LogState};
 use super::probe_panel::{Outcome, ProbeState};
+use super::watch_panel::WatchState;
 use crate::protocol::{uses_context, Command, Event, FinishReason, StartInfo, Summary};
 
 /// The chart marker's label at the context onset.
@@ -18,13 +19,15 @@ pub enum Panel {
     Probe,
     Hyper,
     Log,
+    Watch,
 }
 
-pub const PANELS: [(Panel, &str); 4] = [
+pub const PANELS: [(Panel, &str); 5] = [
     (Panel::Dashboard, "Dashboard"),
     (Panel::Probe, "Probe"),
     (Panel::Hyper, "Hyperparameters"),
     (Panel::Log, "Log"),
+    (Panel::Watch, "Watched"),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +68,7 @@ pub struct App {
     pub probe: ProbeState,
     pub hyper: HyperState,
     pub log: LogState,
+    pub watch: WatchState,
     pub popup: Option<Popup>,
     pub summary: Option<Summary>,
     /// Set once the user chose "stop and save": exit when the trainer has finished.
@@ -91,6 +95,7 @@ impl App {
             probe: ProbeState::new(),
             hyper: HyperState::default(),
             log: LogState::default(),
+            watch: WatchState::default(),
             popup: None,
             summary: None,
             exit_when_finished: false,
@@ -117,6 +122,7 @@ impl App {
     fn typing(&self) -> bool {
         (self.panel == Panel::Probe && self.probe.focused)
             || (self.panel == Panel::Hyper && self.hyper.is_editing())
+            || (self.panel == Panel::Watch && self.watch.editing)
     }
 
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Action> {
@@ -146,6 +152,7 @@ impl App {
                     None
                 }
                 Panel::Probe => self.probe.on_key(key, self.step(), self.above_floor()),
+                Panel::Watch => self.watch.on_key(key, None),
                 _ => self
                     .hyper
                     .on_key(key, self.info.as_ref().map(|i| &i.config)),
@@ -165,7 +172,9 @@ impl App {
                 self.log.push(Level::Info, "checkpoint requested");
                 return vec![Action::Send(Command::SaveCheckpoint)];
             }
-            KeyCode::Char(c @ '1'..='4') => return self.switch(c as usize - '1' as usize),
+            KeyCode::Char(c @ '1'..='9') if (c as usize - '1' as usize) < PANELS.len() => {
+                return self.switch(c as usize - '1' as usize)
+            }
             _ => return self.on_panel_key(key),
         }
         Vec::new()
@@ -200,6 +209,15 @@ impl App {
                     .collect()
             }
             Panel::Log => {}
+            Panel::Watch => {
+                let last = self.probe.entries.first().map(|e| e.text.as_str());
+                return self
+                    .watch
+                    .on_key(key, last)
+                    .map(Action::Send)
+                    .into_iter()
+                    .collect();
+            }
         }
         Vec::new()
     }
@@ -320,6 +338,9 @@ impl App {
                 self.history.steps.extend(past.steps);
                 self.history.evals.extend(past.evals);
                 self.history.markers.extend(past.changes);
+                for (step, readings) in &past.watched {
+                    self.watch.readings(*step, readings);
+                }
             }
             Event::EpochEnd {
                 epoch,
@@ -393,6 +414,8 @@ impl App {
                 );
                 self.history.markers.push((step, ONSET_MARKER.into()));
             }
+            Event::Watched { step, readings } => self.watch.readings(step, &readings),
+            Event::Watching { entries, .. } => self.watch.entries = entries,
             Event::Warning { message } => self.log.push(Level::Warning, message),
             Event::Error { message } => self.log.push(Level::Error, message),
             Event::Finished(summary) => {

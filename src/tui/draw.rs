@@ -8,7 +8,7 @@ use ratatui::widgets::{Paragraph, Tabs};
 use ratatui::Frame;
 
 use super::app::{App, Panel, Popup, Status, PANELS};
-use super::{dashboard, hyper_panel, log_panel, overlay, probe_panel, theme};
+use super::{dashboard, hyper_panel, log_panel, overlay, probe_panel, theme, watch_panel};
 use crate::protocol::FinishReason;
 use crate::terminal_text::escape;
 
@@ -51,6 +51,12 @@ pub fn draw(frame: &mut Frame, app: &App) {
             }),
         ),
         Panel::Log => log_panel::draw(frame, body, &app.log),
+        Panel::Watch => watch_panel::draw(
+            frame,
+            body,
+            &app.watch,
+            app.info.as_ref().map(|i| i.config.train.watch_interval()),
+        ),
     }
     draw_status(frame, status, app);
     draw_keys(frame, keys, app);
@@ -140,6 +146,15 @@ fn draw_keys(frame: &mut Frame, area: Rect, app: &App) {
             ("Up/Down", "select"),
             ("Enter", "edit"),
             ("space", "pause"),
+            ("Tab", "panel"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Panel::Watch if app.watch.editing => &[("Enter", "watch"), ("Esc", "cancel")],
+        Panel::Watch => &[
+            ("a", "add"),
+            ("d", "remove"),
+            ("Up/Down", "select"),
             ("Tab", "panel"),
             ("?", "help"),
             ("q", "quit"),

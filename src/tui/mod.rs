@@ -13,7 +13,9 @@ pub mod probe_panel;
 #[cfg(test)]
 mod snapshot_tests;
 mod terminal;
+mod text_input;
 mod theme;
+pub mod watch_panel;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;

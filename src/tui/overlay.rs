@@ -8,9 +8,12 @@ use ratatui::Frame;
 
 use super::theme;
 
-pub const KEYS: [(&str, &str); 16] = [
+pub const KEYS: [(&str, &str); 17] = [
     ("Tab / Shift-Tab", "next / previous panel"),
-    ("1 2 3 4", "Dashboard, Probe, Hyperparameters, Log"),
+    (
+        "1 2 3 4 5",
+        "Dashboard, Probe, Hyperparameters, Log, Watched",
+    ),
     ("space", "pause / resume training"),
     ("s", "save a checkpoint now"),
     (
@@ -35,6 +38,10 @@ pub const KEYS: [(&str, &str); 16] = [
     (
         "Enter / e",
         "hyperparameters: edit, then Enter to queue the change",
+    ),
+    (
+        "a / d",
+        "watched: pin a probe (TEXT [MASK] | words) / unpin",
     ),
     ("q (finished)", "quit once training has finished"),
 ];

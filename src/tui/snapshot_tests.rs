@@ -9,7 +9,7 @@ use super::draw::draw;
 use super::log_panel::Level;
 use super::probe_panel::Outcome;
 use crate::probe::{FillMaskResult, NextSentenceResult, Prediction};
-use crate::protocol::{Event, Hyper};
+use crate::protocol::{Event, Hyper, WatchReading};
 
 fn render(app: &App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
@@ -139,11 +139,75 @@ fn help_and_quit_overlays() {
     insta::assert_snapshot!("quit", render(&app, 100, 30));
 }
 
+/// Two watched probes read every 50 steps: the adjective's probability rises as the
+/// function words' falls.
+fn watching_app() -> App {
+    let mut app = training_app();
+    app.panel = Panel::Watch;
+    let entries = vec![
+        "this movie was [MASK] . | great, awful".to_string(),
+        "i would [MASK] this movie .".to_string(),
+    ];
+    app.on_event(Event::Watching { step: 0, entries });
+    for s in (50..=600).step_by(50) {
+        let t = s as f64 / 600.0;
+        let pair = |a: &str, p: f64| (a.to_string(), p);
+        app.on_event(Event::Watched {
+            step: s,
+            readings: vec![
+                WatchReading {
+                    text: "this movie was [MASK] .".into(),
+                    top: vec![
+                        pair("good", 0.3 * t),
+                        pair("the", 0.2 * (1.0 - t)),
+                        pair("bad", 0.1 * t),
+                    ],
+                    named: vec![pair("great", 0.15 * t), pair("awful", 0.02)],
+                },
+                WatchReading {
+                    text: "i would [MASK] this movie .".into(),
+                    top: vec![pair("recommend", 0.5 * t), pair("not", 0.1)],
+                    named: Vec::new(),
+                },
+            ],
+        });
+    }
+    app
+}
+
+#[test]
+fn watched_panel() {
+    let mut app = watching_app();
+    insta::assert_snapshot!("watched", render(&app, 110, 30));
+    app.watch.editing = true;
+    app.watch.input = tui_input::Input::new("the plot was [MASK] . | dull".into());
+    insta::assert_snapshot!("watched_adding", render(&app, 110, 30));
+    insta::assert_snapshot!(
+        "watched_empty",
+        render(&training_app_on(Panel::Watch), 110, 16)
+    );
+}
+
+fn training_app_on(panel: Panel) -> App {
+    let mut app = training_app();
+    app.panel = panel;
+    app
+}
+
 #[test]
 fn small_terminals_do_not_panic() {
-    let app = training_app();
-    for (w, h) in [(80, 24), (40, 10), (10, 3), (1, 1)] {
-        render(&app, w, h);
+    let mut app = watching_app();
+    for panel in [
+        Panel::Dashboard,
+        Panel::Probe,
+        Panel::Hyper,
+        Panel::Log,
+        Panel::Watch,
+    ] {
+        app.panel = panel;
+        for (w, h) in [(80, 24), (40, 10), (10, 3), (1, 1)] {
+            render(&app, w, h);
+        }
     }
 }
 

@@ -30,3 +30,15 @@ pub fn dim() -> Style {
 pub fn selected() -> Style {
     Style::default().add_modifier(Modifier::REVERSED)
 }
+
+/// Line colours for several series on one chart (watched tokens, compared sessions).
+pub const SERIES: [Color; 8] = [
+    Color::Cyan,
+    Color::Yellow,
+    Color::Magenta,
+    Color::Green,
+    Color::LightRed,
+    Color::LightBlue,
+    Color::White,
+    Color::LightGreen,
+];

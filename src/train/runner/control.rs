@@ -37,6 +37,7 @@ impl Trainer {
                 Command::SaveCheckpoint => self.checkpoint()?,
                 Command::SetHyper(change) => self.set_hyper(change),
                 Command::Probe(_) => {} // routed to the probe thread
+                Command::Watch(entries) => self.change_watched(entries),
             }
         }
     }

@@ -104,6 +104,7 @@ impl Trainer {
             interactive,
             loaded: !matches!(from, Start::Fresh),
             first_step: 0,
+            watched: Vec::new(),
             failure: None,
         }
         .resumed_from(resumed, from))
@@ -199,6 +200,10 @@ impl Trainer {
                 .find(|e| uses_context(e.mlm_loss, floor))
                 .map(|e| e.step);
             self.emit(Event::History(Box::new(history)));
+        }
+        let watch = self.config.train.watch.clone();
+        if !watch.is_empty() {
+            self.set_watched(&watch);
         }
         Ok(())
     }

@@ -337,9 +337,19 @@ fn a_resumed_session_shows_its_earlier_history() {
         steps: vec![step(10), step(20)],
         evals: vec![eval(20)],
         changes: vec![(15, "train.lr=0.0005".into())],
+        watched: vec![(
+            20,
+            vec![crate::protocol::WatchReading {
+                text: "a [MASK] .".into(),
+                top: vec![("good".into(), 0.5)],
+                named: vec![],
+            }],
+        )],
     };
     app.on_event(Event::History(Box::new(past)));
     app.on_event(Event::Step(step(30)));
+    // The watched probes' earlier readings are on their chart.
+    assert_eq!(app.watch.series[0].points["good"], vec![(20.0, 0.5)]);
     let steps: Vec<u64> = app.history.steps.iter().map(|m| m.step).collect();
     assert_eq!(steps, vec![10, 20, 30]);
     assert_eq!(app.history.evals.len(), 1);
@@ -409,6 +419,7 @@ fn the_context_onset_is_logged_and_marked() {
             below(400, 5.5),
         ],
         changes: vec![],
+        watched: vec![],
     };
     resumed.on_event(Event::History(Box::new(past)));
     assert_eq!(
