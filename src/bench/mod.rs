@@ -3,8 +3,10 @@
 //! with `--corpus` the data pipeline's throughput; `--probes N` measures probe latency
 //! while training.
 
+mod blocks;
 mod probe;
 mod ui;
+mod watch;
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -56,10 +58,15 @@ pub struct BenchOptions {
     /// alternate blocks of steps of one real run on the embedded corpus.
     #[arg(long)]
     pub ui_overhead: bool,
-    /// With --ui-overhead: steps per block.
+    /// Instead: the watched probes' cost to training tokens/s (8 probes read every
+    /// log interval, their default), in alternate blocks of one real run.
+    #[arg(long)]
+    pub watch_overhead: bool,
+    /// With --ui-overhead / --watch-overhead: steps per block (--watch-overhead rounds
+    /// it to whole log intervals).
     #[arg(long, default_value_t = 20)]
     pub block: u64,
-    /// With --ui-overhead: blocks of each kind.
+    /// With --ui-overhead / --watch-overhead: blocks of each kind.
     #[arg(long, default_value_t = 6)]
     pub blocks: usize,
     #[arg(long)]
@@ -118,6 +125,9 @@ pub fn run(config: Config, args: &BenchOptions) -> Result<ExitCode> {
     }
     if args.ui_overhead {
         return ui_bench(config, args);
+    }
+    if args.watch_overhead {
+        return watch_bench(config, args);
     }
     let device_name = args
         .device
@@ -238,6 +248,27 @@ fn ui_bench(mut config: Config, args: &BenchOptions) -> Result<ExitCode> {
             r.ratio,
             r.paired_ratio,
             r.redraws
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn watch_bench(mut config: Config, args: &BenchOptions) -> Result<ExitCode> {
+    apply_shape(&mut config, args);
+    let intervals = (args.block / config.train.log_every.max(1)).max(1) as usize;
+    let r = watch::measure(&config, intervals, args.blocks)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "{} watched probes read every {} steps vs none, {} blocks of {} intervals each: {:.0} vs {:.0} tokens/s, paired median ratio {:.4}",
+            r.probes,
+            r.interval_steps,
+            r.blocks_each,
+            r.block_intervals,
+            r.watching_tokens_per_s,
+            r.plain_tokens_per_s,
+            r.paired_ratio
         );
     }
     Ok(ExitCode::SUCCESS)

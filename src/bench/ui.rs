@@ -15,6 +15,7 @@ use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
 use serde::Serialize;
 
+use super::blocks::{compare, treated};
 use crate::config::Config;
 use crate::protocol::{Command, Event};
 use crate::session::Session;
@@ -34,20 +35,6 @@ pub struct UiOverhead {
     /// Median of the ratios of neighbouring block pairs.
     pub paired_ratio: f64,
     pub redraws: u64,
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        return 0.0;
-    }
-    v[v.len() / 2]
-}
-
-/// Whether block `i` draws the workbench: A B B A A B B A ... so that neither side
-/// always comes first.
-fn draws(i: u64) -> bool {
-    matches!(i % 4, 1 | 2)
 }
 
 pub fn measure(config: &Config, block: u64, blocks_each: usize) -> Result<UiOverhead> {
@@ -80,7 +67,7 @@ pub fn measure(config: &Config, block: u64, blocks_each: usize) -> Result<UiOver
     let started = Instant::now();
     while !finished {
         let step = app.step();
-        let drawing = step >= warm && draws((step - warm) / block);
+        let drawing = step >= warm && treated((step - warm) / block);
         let mut events = Vec::new();
         select! {
             recv(handle.events) -> ev => match ev {
@@ -122,36 +109,14 @@ pub fn measure(config: &Config, block: u64, blocks_each: usize) -> Result<UiOver
     }
     handle.join();
     let _ = std::fs::remove_dir_all(&home);
-    let block_rates: Vec<f64> = per_block.iter_mut().map(|v| median(v)).collect();
-    let (mut ui, mut plain) = (Vec::new(), Vec::new());
-    for (i, r) in block_rates.iter().enumerate() {
-        if draws(i as u64) {
-            ui.push(*r);
-        } else {
-            plain.push(*r);
-        }
-    }
-    // Neighbouring pairs: (0,1), (2,3), ... each has one drawing and one plain block.
-    let mut pairs: Vec<f64> = block_rates
-        .chunks(2)
-        .enumerate()
-        .filter(|(_, c)| c.len() == 2)
-        .map(|(k, c)| {
-            if draws(2 * k as u64) {
-                c[0] / c[1]
-            } else {
-                c[1] / c[0]
-            }
-        })
-        .collect();
-    let (ui_rate, plain_rate) = (median(&mut ui), median(&mut plain));
+    let c = compare(&mut per_block);
     Ok(UiOverhead {
         block_steps: block,
         blocks_each,
-        headless_tokens_per_s: plain_rate,
-        workbench_tokens_per_s: ui_rate,
-        ratio: ui_rate / plain_rate,
-        paired_ratio: median(&mut pairs),
+        headless_tokens_per_s: c.plain,
+        workbench_tokens_per_s: c.treated,
+        ratio: c.treated / c.plain,
+        paired_ratio: c.paired_ratio,
         redraws,
     })
 }
