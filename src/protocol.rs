@@ -19,6 +19,8 @@ pub enum Command {
     /// Change a hyperparameter; see [`Hyper::applies_at`] for when it takes effect.
     SetHyper(Hyper),
     Probe(ProbeRequest),
+    /// Write a checkpoint now and fork the session from it; training goes on here.
+    Fork,
     /// Replace the watched probes (`train.watch` entries) from the next step on.
     Watch(Vec<String>),
 }
@@ -180,6 +182,12 @@ pub enum Event {
         heldout_mlm_loss: f64,
         /// The no-context floor (nats per token).
         no_context_mlm_loss: f64,
+    },
+    /// The session was forked at `step` as session `name` (in `dir`).
+    Forked {
+        name: String,
+        step: u64,
+        dir: PathBuf,
     },
     /// The watched probes read at `step`, in `train.watch` order.
     Watched {

@@ -194,6 +194,29 @@ fn a_front_end_can_drive_the_trainer() {
     };
     assert!(path.join("model.safetensors").exists() && path.join("state.json").exists());
 
+    // Fork here: a checkpoint, and a new session from it, while training goes on.
+    handle.commands.send(Command::Fork).unwrap();
+    let Event::Forked { name, step, dir } =
+        next(&handle, "fork", |e| matches!(e, Event::Forked { .. }))
+    else {
+        unreachable!()
+    };
+    assert_eq!(name, format!("proto-fork-{step}"));
+    let lineage: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("lineage.json")).unwrap()).unwrap();
+    assert_eq!(
+        (lineage["parent"].as_str(), lineage["step"].as_u64()),
+        (Some("proto"), Some(step))
+    );
+    assert!(dir
+        .join(format!("checkpoints/step-{step:08}/state.json"))
+        .exists());
+    next(
+        &handle,
+        "a step after the fork",
+        |e| matches!(e, Event::Step(m) if m.step > step),
+    );
+
     handle.commands.send(Command::Stop).unwrap();
     let Event::Finished(summary) = next(&handle, "finished", |e| matches!(e, Event::Finished(_)))
     else {

@@ -168,6 +168,13 @@ impl App {
             }
             KeyCode::Char('?') => self.popup = Some(Popup::Help),
             KeyCode::Char(' ') => return self.toggle_pause(),
+            KeyCode::Char('f') if !self.finished() => {
+                self.log.push(
+                    Level::Info,
+                    "fork requested: saving a checkpoint to fork from",
+                );
+                return vec![Action::Send(Command::Fork)];
+            }
             KeyCode::Char('s') if !self.finished() => {
                 self.log.push(Level::Info, "checkpoint requested");
                 return vec![Action::Send(Command::SaveCheckpoint)];
@@ -416,6 +423,15 @@ impl App {
             }
             Event::Watched { step, readings } => self.watch.readings(step, &readings),
             Event::Watching { entries, .. } => self.watch.entries = entries,
+            Event::Forked { name, step, .. } => {
+                let parent = self.info.as_ref().map_or("", |i| i.session.as_str());
+                self.log.push(
+                    Level::Info,
+                    format!(
+                        "forked at step {step} as `{name}`: train it with `bertwork resume {name} [--set key=value]`, compare with `bertwork compare {parent} {name}`"
+                    ),
+                );
+            }
             Event::Warning { message } => self.log.push(Level::Warning, message),
             Event::Error { message } => self.log.push(Level::Error, message),
             Event::Finished(summary) => {

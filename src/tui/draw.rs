@@ -120,6 +120,7 @@ fn draw_keys(frame: &mut Frame, area: Rect, app: &App) {
         Panel::Dashboard => &[
             ("space", "pause"),
             ("s", "save"),
+            ("f", "fork"),
             ("h", "window"),
             ("+/-", "smoothing"),
             ("Tab", "panel"),
@@ -172,7 +173,7 @@ fn draw_keys(frame: &mut Frame, area: Rect, app: &App) {
     let mut spans = Vec::new();
     for (k, what) in keys
         .iter()
-        .filter(|(k, _)| !(ended && matches!(*k, "space" | "s")))
+        .filter(|(k, _)| !(ended && matches!(*k, "space" | "s" | "f")))
     {
         spans.push(Span::styled(format!(" {k} "), theme::key()));
         spans.push(Span::raw(format!(" {what}  ")));

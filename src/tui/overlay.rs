@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use super::theme;
 
-pub const KEYS: [(&str, &str); 17] = [
+pub const KEYS: [(&str, &str); 18] = [
     ("Tab / Shift-Tab", "next / previous panel"),
     (
         "1 2 3 4 5",
@@ -16,6 +16,7 @@ pub const KEYS: [(&str, &str); 17] = [
     ),
     ("space", "pause / resume training"),
     ("s", "save a checkpoint now"),
+    ("f", "fork here: a checkpoint, and a new session from it"),
     (
         "q",
         "quit (asks: stop and save / quit without saving / cancel)",

@@ -38,7 +38,39 @@ impl Trainer {
                 Command::SetHyper(change) => self.set_hyper(change),
                 Command::Probe(_) => {} // routed to the probe thread
                 Command::Watch(entries) => self.change_watched(entries),
+                Command::Fork => {
+                    self.checkpoint()?;
+                    self.fork_here();
+                }
             }
+        }
+    }
+
+    /// Forks the session at the checkpoint just written, as `<name>-fork-<step>` (with
+    /// `-2`, `-3`, ... when taken); the run goes on here. A fork that cannot be made
+    /// is a warning.
+    fn fork_here(&mut self) {
+        let base = format!("{}-fork-{}", self.session.name, self.step);
+        let names = crate::session::list_names().unwrap_or_default();
+        let name = (1..)
+            .map(|n| {
+                if n == 1 {
+                    base.clone()
+                } else {
+                    format!("{base}-{n}")
+                }
+            })
+            .find(|n| !names.contains(n))
+            .expect("an unused name");
+        match crate::train::fork::fork(&self.session, Some(self.step), &name, &[]) {
+            Ok(forked) => self.emit(Event::Forked {
+                name: forked.session.name.clone(),
+                step: self.step,
+                dir: forked.session.dir.clone(),
+            }),
+            Err(e) => self.emit(Event::Warning {
+                message: format!("fork at step {} failed: {e:#}", self.step),
+            }),
         }
     }
 
