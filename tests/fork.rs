@@ -116,6 +116,21 @@ fn a_fork_trained_on_matches_its_parent_continued() {
         parent[&("train".to_string(), 16)]
     );
 
+    // `compare` without a terminal: the table, the fork's lineage and its change.
+    let table = run_ok(home, &args(&["compare", "parent", "lr", "child"]));
+    let lr_row = table.lines().find(|l| l.starts_with("lr ")).unwrap();
+    assert!(
+        lr_row.contains("parent@16") && lr_row.contains("train.lr=0.0005"),
+        "{table}"
+    );
+    let child_row = table.lines().find(|l| l.starts_with("child ")).unwrap();
+    assert!(
+        child_row.contains("parent@8") && child_row.trim_end().ends_with('-'),
+        "{table}"
+    );
+    let err = run_err(home, &["compare", "parent", "parent"]);
+    assert!(err.contains("named twice"), "{err}");
+
     // What cannot be forked says why, in one line, and leaves no session behind.
     let err = run_err(home, &["fork", "parent", "--at", "9", "--session", "x"]);
     assert!(

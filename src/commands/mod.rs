@@ -3,6 +3,7 @@
 //! `commands` imports it, so the front ends (workbench, headless) stay below it.
 
 mod bench;
+mod compare;
 mod export;
 mod fork;
 mod import_hf;
@@ -47,6 +48,8 @@ pub enum Commands {
     Resume(resume::ResumeArgs),
     /// Start a new session from a checkpoint of another, with changes (--set).
     Fork(fork::ForkArgs),
+    /// Overlay sessions' curves in a read-only dashboard (a table without a terminal).
+    Compare(compare::CompareArgs),
     /// List saved sessions, show one, or remove one.
     Sessions(sessions::SessionsArgs),
     /// Write a session's model in HuggingFace format (BertForPreTraining).
@@ -80,6 +83,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Commands::Bench(args)) => bench::exec(&args),
         Some(Commands::Resume(args)) => resume::exec(&args),
         Some(Commands::Fork(args)) => fork::exec(&args),
+        Some(Commands::Compare(args)) => compare::exec(&args),
         Some(Commands::Sessions(args)) => sessions::exec(&args),
         Some(Commands::Export(args)) => export::exec(&args),
         Some(Commands::ImportHf(args)) => import_hf::exec(&args),

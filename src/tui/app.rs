@@ -3,6 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::compare_panel::{CompareState, Pick};
 use super::history::{History, Window};
 use super::hyper_panel::HyperState;
 use super::log_panel::{Level, LogState};
@@ -38,6 +39,8 @@ pub enum Status {
     Paused,
     Saving,
     Finished(FinishReason),
+    /// `bertwork compare`: saved sessions, read-only.
+    Viewing,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,12 +49,18 @@ pub enum Popup {
     Quit,
     /// The run failed: its error in full (`summary.error`).
     Failure,
+    /// Choosing sessions to overlay (`compare.picker`).
+    Compare,
 }
 
 /// What the event loop must do after an update.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Send(Command),
+    /// List the sessions for the compare picker (the event loop reads the folder).
+    PickSessions,
+    /// Read this session and overlay it on the charts.
+    LoadOverlay(String),
     /// Leave now (after a graceful stop has finished, or without saving).
     Exit,
 }
@@ -69,6 +78,7 @@ pub struct App {
     pub hyper: HyperState,
     pub log: LogState,
     pub watch: WatchState,
+    pub compare: CompareState,
     pub popup: Option<Popup>,
     pub summary: Option<Summary>,
     /// Set once the user chose "stop and save": exit when the trainer has finished.
@@ -96,6 +106,7 @@ impl App {
             hyper: HyperState::default(),
             log: LogState::default(),
             watch: WatchState::default(),
+            compare: CompareState::default(),
             popup: None,
             summary: None,
             exit_when_finished: false,
@@ -190,6 +201,8 @@ impl App {
     fn on_panel_key(&mut self, key: KeyEvent) -> Vec<Action> {
         match self.panel {
             Panel::Dashboard => match key.code {
+                KeyCode::Char('x') => self.compare.axis = self.compare.axis.next(),
+                KeyCode::Char('c') => return vec![Action::PickSessions],
                 KeyCode::Char('h') => {
                     self.window = match self.window {
                         Window::All => Window::Recent,
@@ -232,6 +245,11 @@ impl App {
     fn on_popup_key(&mut self, popup: Popup, key: KeyEvent) -> Vec<Action> {
         match popup {
             Popup::Help | Popup::Failure => self.popup = None,
+            Popup::Compare => match self.compare.on_picker_key(key) {
+                Pick::Nothing => {}
+                Pick::Load(name) => return vec![Action::LoadOverlay(name)],
+                Pick::Close => self.popup = None,
+            },
             Popup::Quit => match key.code {
                 KeyCode::Char('s') | KeyCode::Enter => {
                     self.popup = None;
@@ -304,6 +322,9 @@ impl App {
                         info.total_steps
                     ),
                 );
+                self.compare.main = Some(info.session.clone());
+                self.compare.main_config = Some(info.config.clone());
+                self.compare.main_tokens_per_step = super::compare::tokens_per_step(&info.config);
                 self.info = Some(info);
                 self.status = Status::WarmingUp;
             }

@@ -10,6 +10,7 @@ use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragrap
 use ratatui::Frame;
 
 use super::app::{App, ONSET_MARKER};
+use super::compare::{on_axis, XAxis};
 use super::history::{debiased_ema, Window};
 use super::theme;
 
@@ -47,13 +48,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .block(Block::default().borders(Borders::ALL).title(" NSP "));
         frame.render_widget(off, nsp);
     }
-    draw_stats(frame, stats, app);
+    if app.compare.overlays.is_empty() {
+        draw_stats(frame, stats, app);
+    } else {
+        super::compare_panel::draw_table(frame, stats, &app.compare, &app.history);
+    }
 }
 
 /// Whether the run trains NSP (until `Started` says otherwise, it does).
 fn nsp_on(app: &App) -> bool {
     app.info.as_ref().is_none_or(|i| i.config.model.nsp)
 }
+
+/// A compared session's name, smoothed train line and held-out points, on the axis.
+type OverlayLines = (String, Vec<(f64, f64)>, Vec<(f64, f64)>);
 
 type StepField = fn(&crate::protocol::StepMetrics) -> f64;
 type EvalField = fn(&crate::protocol::EvalMetrics) -> f64;
@@ -68,25 +76,58 @@ fn loss_chart(
     (f, g): (StepField, EvalField),
     reference: Option<f64>,
 ) {
-    let raw = app.history.series(app.window, f);
-    let smooth = debiased_ema(&raw, app.smoothing);
-    let evals = app.history.eval_series(app.window, g);
+    let axis = app.compare.axis;
+    let main_tps = app.compare.main_tokens_per_step;
+    let at = |pts: &[(f64, f64)]| on_axis(pts, axis, &app.history, main_tps);
+    let raw_steps = app.history.series(app.window, f);
+    let raw = at(&raw_steps);
+    let smooth = at(&debiased_ema(&raw_steps, app.smoothing));
+    let evals = at(&app.history.eval_series(app.window, g));
     let window = match app.window {
         Window::All => "whole run",
         Window::Recent => "recent",
     };
     let title = format!(" {name} ({window}, smoothing {:.2}) ", app.smoothing);
-    if raw.is_empty() {
+    if raw.is_empty() && app.compare.overlays.is_empty() {
         let msg = Paragraph::new(Line::styled("waiting for the first steps...", theme::dim()))
             .block(Block::default().borders(Borders::ALL).title(title));
         frame.render_widget(msg, area);
         return;
     }
-    let x0 = raw.first().map_or(0.0, |p| p.0);
-    let x1 = raw.last().map_or(1.0, |p| p.0).max(x0 + 1.0);
+    // Other sessions: smoothed train loss and held-out points, over the same window.
+    let from = raw.first().map(|p| p.0);
+    let overlays: Vec<OverlayLines> = app
+        .compare
+        .overlays
+        .iter()
+        .map(|o| {
+            let steps = o.history.series(Window::All, f);
+            let keep = |p: &(f64, f64)| p.1.is_finite() && from.is_none_or(|x| p.0 >= x);
+            let on = |pts: &[(f64, f64)]| {
+                let mut v = on_axis(pts, axis, &o.history, o.tokens_per_step);
+                v.retain(keep);
+                v
+            };
+            let smooth = on(&debiased_ema(&steps, app.smoothing));
+            let evals = on(&o.history.eval_series(Window::All, g));
+            (o.name.clone(), smooth, evals)
+        })
+        .collect();
+    let xs = raw
+        .iter()
+        .chain(overlays.iter().flat_map(|(_, a, b)| a.iter().chain(b)))
+        .map(|p| p.0)
+        .filter(|x| x.is_finite());
+    let (x0, x1) = xs.fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(x), hi.max(x)));
+    let (x0, x1) = if x0 > x1 {
+        (0.0, 1.0)
+    } else {
+        (x0, x1.max(x0 + 1e-9))
+    };
     let ys = raw
         .iter()
         .chain(&evals)
+        .chain(overlays.iter().flat_map(|(_, a, b)| a.iter().chain(b)))
         .map(|p| p.1)
         .chain(reference)
         .filter(|y| y.is_finite());
@@ -99,12 +140,14 @@ fn loss_chart(
         .history
         .markers
         .iter()
-        .filter(|(s, _)| (*s as f64) >= x0 && (*s as f64) <= x1)
-        .map(|(s, label)| {
-            let points = (0..=10)
-                .map(|i| (*s as f64, y0 + (y1 - y0) * i as f64 / 10.0))
-                .collect();
-            (label == ONSET_MARKER, points)
+        .filter_map(|(s, label)| {
+            let x = at(&[(*s as f64, 0.0)]).first()?.0;
+            (x >= x0 && x <= x1).then(|| {
+                let points = (0..=10)
+                    .map(|i| (x, y0 + (y1 - y0) * i as f64 / 10.0))
+                    .collect();
+                (label == ONSET_MARKER, points)
+            })
         })
         .collect();
     let level: Vec<(f64, f64)> = reference
@@ -116,9 +159,18 @@ fn loss_chart(
         .unwrap_or_default();
     let mut sets = vec![
         line(&raw, theme::RAW).name("raw"),
-        line(&smooth, color).name("smoothed"),
+        line(&smooth, color).name(if overlays.is_empty() {
+            "smoothed".to_string()
+        } else {
+            format!("{} (smoothed)", app.compare.main_name())
+        }),
         dots(&evals, theme::EVAL).name("held-out"),
     ];
+    for (i, (name, smooth, evals)) in overlays.iter().enumerate() {
+        let c = theme::OVERLAYS[i % theme::OVERLAYS.len()];
+        sets.push(line(smooth, c).name(name.clone()));
+        sets.push(dots(evals, c));
+    }
     if !level.is_empty() {
         sets.push(dots(&level, theme::FLOOR).name("no context"));
     }
@@ -130,18 +182,42 @@ fn loss_chart(
         });
     }
     let label = |v: f64| Span::raw(format!("{v:.2}"));
+    // The legend names the compared sessions; alone, the colours say enough.
+    let legend = if overlays.is_empty() {
+        (Constraint::Ratio(1, 4), Constraint::Ratio(1, 4))
+    } else {
+        (Constraint::Ratio(2, 3), Constraint::Ratio(2, 3))
+    };
     let chart = Chart::new(sets)
+        .hidden_legend_constraints(legend)
+        .legend_position(Some(ratatui::widgets::LegendPosition::TopRight))
         .block(Block::default().borders(Borders::ALL).title(title))
-        .x_axis(Axis::default().title("step").bounds([x0, x1]).labels(vec![
-            Span::raw(format!("{x0:.0}")),
-            Span::raw(format!("{x1:.0}")),
-        ]))
+        .x_axis(
+            Axis::default()
+                .title(axis.label())
+                .bounds([x0, x1])
+                .labels(vec![
+                    Span::raw(axis_label(x0, axis)),
+                    Span::raw(axis_label(x1, axis)),
+                ]),
+        )
         .y_axis(Axis::default().bounds([y0, y1]).labels(vec![
             label(y0),
             label((y0 + y1) / 2.0),
             label(y1),
         ]));
     frame.render_widget(chart, area);
+}
+
+/// An x-axis bound: steps whole, tokens in k/M/G, minutes with one decimal.
+fn axis_label(x: f64, axis: XAxis) -> String {
+    match axis {
+        XAxis::Step => format!("{x:.0}"),
+        XAxis::Tokens if x >= 1e9 => format!("{:.1}G", x / 1e9),
+        XAxis::Tokens if x >= 1e6 => format!("{:.1}M", x / 1e6),
+        XAxis::Tokens => format!("{:.0}k", x / 1e3),
+        XAxis::Time => format!("{x:.1}"),
+    }
 }
 
 fn line(data: &[(f64, f64)], color: ratatui::style::Color) -> Dataset<'_> {

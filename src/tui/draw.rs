@@ -8,7 +8,9 @@ use ratatui::widgets::{Paragraph, Tabs};
 use ratatui::Frame;
 
 use super::app::{App, Panel, Popup, Status, PANELS};
-use super::{dashboard, hyper_panel, log_panel, overlay, probe_panel, theme, watch_panel};
+use super::{
+    compare_panel, dashboard, hyper_panel, log_panel, overlay, probe_panel, theme, watch_panel,
+};
 use crate::protocol::FinishReason;
 use crate::terminal_text::escape;
 
@@ -63,6 +65,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     match app.popup {
         Some(Popup::Help) => overlay::help(frame, area),
         Some(Popup::Quit) => overlay::quit(frame, area),
+        Some(Popup::Compare) => compare_panel::draw_picker(frame, area, &app.compare),
         Some(Popup::Failure) => overlay::failure(
             frame,
             area,
@@ -84,6 +87,7 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
         Status::Saving => ("saving", theme::WARN),
         Status::Finished(FinishReason::Failed) => ("error", theme::ERROR),
         Status::Finished(_) => ("finished", theme::OK),
+        Status::Viewing => ("comparing sessions (read-only)", theme::OK),
     };
     let session = app.info.as_ref().map_or(String::new(), |i| {
         format!(
@@ -117,10 +121,18 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
 
 fn draw_keys(frame: &mut Frame, area: Rect, app: &App) {
     let keys: &[(&str, &str)] = match app.panel {
+        _ if app.status == Status::Viewing => &[
+            ("x", "axis: step / tokens / time"),
+            ("c", "sessions"),
+            ("h", "window"),
+            ("+/-", "smoothing"),
+            ("q", "quit"),
+        ],
         Panel::Dashboard => &[
             ("space", "pause"),
             ("s", "save"),
             ("f", "fork"),
+            ("c", "compare"),
             ("h", "window"),
             ("+/-", "smoothing"),
             ("Tab", "panel"),

@@ -111,7 +111,21 @@ pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Outcome> {
                 outcome.summary = app.summary.clone();
                 return Ok(outcome);
             }
-            send(handle, action);
+            match action {
+                Action::PickSessions => {
+                    let names = crate::session::list_names().unwrap_or_default();
+                    app.compare.open_picker(names);
+                    app.popup = Some(super::app::Popup::Compare);
+                }
+                Action::LoadOverlay(name) => match super::compare::Overlay::load(&name) {
+                    Ok(o) => app.compare.overlays.push(o),
+                    Err(e) => app.log.push(
+                        super::log_panel::Level::Warning,
+                        format!("cannot overlay `{name}`: {e:#}"),
+                    ),
+                },
+                action => send(handle, action),
+            }
         }
     }
 }

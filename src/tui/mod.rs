@@ -1,6 +1,9 @@
 //! The terminal workbench: ratatui + crossterm over the trainer thread's protocol.
 
 pub mod app;
+pub mod compare;
+mod compare_panel;
+pub mod compare_view;
 mod dashboard;
 pub mod draw;
 mod event_loop;

@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use super::theme;
 
-pub const KEYS: [(&str, &str); 18] = [
+pub const KEYS: [(&str, &str); 20] = [
     ("Tab / Shift-Tab", "next / previous panel"),
     (
         "1 2 3 4 5",
@@ -25,6 +25,11 @@ pub const KEYS: [(&str, &str); 18] = [
     ("?", "this help (any key closes it)"),
     ("h", "dashboard: whole run / recent window"),
     ("+ / -", "dashboard: more / less smoothing"),
+    (
+        "c",
+        "dashboard: overlay other sessions (and list how they differ)",
+    ),
+    ("x", "dashboard: x axis by step / tokens / training time"),
     (
         "Enter / i",
         "probe: focus the text box; Enter runs the probe",

@@ -188,6 +188,41 @@ fn watched_panel() {
     );
 }
 
+/// The training app with a fork of it overlaid: a fork at step 300 with a lower lr.
+fn comparing_app() -> App {
+    let mut app = training_app();
+    let mut config = app.info.as_ref().unwrap().config.clone();
+    config.train.lr = 5e-4;
+    let mut history = super::history::History::default();
+    for s in (300..=500).step_by(10) {
+        let mut m = step(s);
+        m.mlm_loss -= 0.3 * (s - 300) as f64 / 200.0;
+        m.elapsed_s = s as f64 * 0.2;
+        history.steps.push(m);
+    }
+    history.evals.push(eval(500));
+    app.compare.overlays.push(super::compare::Overlay {
+        name: "demo-fork-300".into(),
+        history,
+        tokens_per_step: 4096.0,
+        lineage: Some("demo@300".into()),
+        config: Some(config),
+    });
+    app
+}
+
+#[test]
+fn dashboard_comparing_sessions() {
+    let mut app = comparing_app();
+    insta::assert_snapshot!("comparing_by_step", render(&app, 110, 30));
+    app.compare.axis = super::compare::XAxis::Time;
+    insta::assert_snapshot!("comparing_by_time", render(&app, 110, 30));
+    app.compare
+        .open_picker(vec!["demo".into(), "demo-fork-300".into(), "other".into()]);
+    app.popup = Some(Popup::Compare);
+    insta::assert_snapshot!("compare_picker", render(&app, 110, 30));
+}
+
 fn training_app_on(panel: Panel) -> App {
     let mut app = training_app();
     app.panel = panel;

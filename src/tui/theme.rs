@@ -42,3 +42,12 @@ pub const SERIES: [Color; 8] = [
     Color::White,
     Color::LightGreen,
 ];
+
+/// Line colours of compared sessions (none is the current session's MLM/NSP colour).
+pub const OVERLAYS: [Color; 5] = [
+    Color::LightRed,
+    Color::LightGreen,
+    Color::LightBlue,
+    Color::White,
+    Color::LightYellow,
+];
