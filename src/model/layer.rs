@@ -27,6 +27,12 @@ impl EncoderLayer {
         }
     }
 
+    /// This layer's attention probabilities, [B, heads, S, S]: see
+    /// [`SelfAttention::probabilities`].
+    pub fn attention_probabilities(&self, x: &Tensor, mask: &Tensor) -> Tensor {
+        self.attention.probabilities(x, mask)
+    }
+
     pub fn forward(&self, x: &Tensor, mask: &Tensor, train: bool) -> Tensor {
         let attended = self.attention.forward(x, mask, train);
         let inner = self.intermediate.forward(&attended).gelu("none");

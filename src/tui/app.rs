@@ -3,10 +3,12 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::attention_panel::AttentionState;
 use super::history::{History, Window};
 use super::hyper_panel::HyperState;
 use super::log_panel::{Level, LogState};
-use super::probe_panel::{Outcome, ProbeState};
+use super::neighbours_panel::NeighboursState;
+use super::probe_panel::ProbeState;
 use crate::protocol::{uses_context, Command, Event, FinishReason, StartInfo, Summary};
 
 /// The chart marker's label at the context onset.
@@ -18,13 +20,17 @@ pub enum Panel {
     Probe,
     Hyper,
     Log,
+    Attention,
+    Neighbours,
 }
 
-pub const PANELS: [(Panel, &str); 4] = [
+pub const PANELS: [(Panel, &str); 6] = [
     (Panel::Dashboard, "Dashboard"),
     (Panel::Probe, "Probe"),
     (Panel::Hyper, "Hyperparameters"),
     (Panel::Log, "Log"),
+    (Panel::Attention, "Attention"),
+    (Panel::Neighbours, "Neighbours"),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +69,8 @@ pub struct App {
     /// EMA factor of the smoothed lines.
     pub smoothing: f64,
     pub probe: ProbeState,
+    pub attention: AttentionState,
+    pub neighbours: NeighboursState,
     pub hyper: HyperState,
     pub log: LogState,
     pub popup: Option<Popup>,
@@ -89,6 +97,8 @@ impl App {
             window: Window::All,
             smoothing: 0.8,
             probe: ProbeState::new(),
+            attention: AttentionState::new(),
+            neighbours: NeighboursState::new(),
             hyper: HyperState::default(),
             log: LogState::default(),
             popup: None,
@@ -109,7 +119,7 @@ impl App {
         gap.is_finite().then_some(gap)
     }
 
-    fn finished(&self) -> bool {
+    pub(super) fn finished(&self) -> bool {
         matches!(self.status, Status::Finished(_))
     }
 
@@ -117,6 +127,8 @@ impl App {
     fn typing(&self) -> bool {
         (self.panel == Panel::Probe && self.probe.focused)
             || (self.panel == Panel::Hyper && self.hyper.is_editing())
+            || (self.panel == Panel::Attention && self.attention.focused)
+            || (self.panel == Panel::Neighbours && self.neighbours.focused)
     }
 
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Action> {
@@ -135,22 +147,16 @@ impl App {
             _ => {}
         }
         if self.typing() {
-            let command = match self.panel {
-                // The probe thread ends with the trainer: say where to probe instead of
-                // waiting for an answer that cannot come.
-                Panel::Probe if self.finished() && key.code == KeyCode::Enter => {
-                    let name = self.info.as_ref().map_or("NAME", |i| i.session.as_str());
-                    self.probe.message = Some(format!(
-                        "training has ended and its live model with it: probe the saved one with `bertwork probe --session {name} \"...\"`"
-                    ));
-                    None
-                }
-                Panel::Probe => self.probe.on_key(key, self.step(), self.above_floor()),
-                _ => self
-                    .hyper
-                    .on_key(key, self.info.as_ref().map(|i| &i.config)),
-            };
-            return command.map(Action::Send).into_iter().collect();
+            if self.panel != Panel::Hyper {
+                return self.on_probe_key(key);
+            }
+            let config = self.info.as_ref().map(|i| &i.config);
+            return self
+                .hyper
+                .on_key(key, config)
+                .map(Action::Send)
+                .into_iter()
+                .collect();
         }
         match key.code {
             KeyCode::Char('q') => {
@@ -165,7 +171,7 @@ impl App {
                 self.log.push(Level::Info, "checkpoint requested");
                 return vec![Action::Send(Command::SaveCheckpoint)];
             }
-            KeyCode::Char(c @ '1'..='4') => return self.switch(c as usize - '1' as usize),
+            KeyCode::Char(c @ '1'..='6') => return self.switch(c as usize - '1' as usize),
             _ => return self.on_panel_key(key),
         }
         Vec::new()
@@ -199,6 +205,7 @@ impl App {
                     .into_iter()
                     .collect()
             }
+            Panel::Attention | Panel::Neighbours => return self.on_probe_key(key),
             Panel::Log => {}
         }
         Vec::new()
@@ -260,9 +267,7 @@ impl App {
 
     fn switch(&mut self, index: usize) -> Vec<Action> {
         self.panel = PANELS[index].0;
-        if self.panel == Panel::Probe {
-            self.probe.focused = true;
-        }
+        self.on_switch();
         Vec::new()
     }
 
@@ -360,22 +365,10 @@ impl App {
                 self.log
                     .push(Level::Info, format!("resumed at step {step}"));
             }
-            Event::FillMask {
-                id,
-                latency_ms,
-                result,
-            } => {
-                let outcome = result.map_or_else(Outcome::Error, Outcome::Fill);
-                self.probe.answer(id, latency_ms, outcome);
-            }
-            Event::NextSentence {
-                id,
-                latency_ms,
-                result,
-            } => {
-                let outcome = result.map_or_else(Outcome::Error, Outcome::Pair);
-                self.probe.answer(id, latency_ms, outcome);
-            }
+            e @ (Event::FillMask { .. }
+            | Event::NextSentence { .. }
+            | Event::Attention { .. }
+            | Event::Neighbours { .. }) => self.on_probe_event(e),
             Event::ContextOnset {
                 step,
                 elapsed_s,
@@ -423,5 +416,6 @@ impl App {
     }
 }
 
+mod probes;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -8,7 +8,10 @@ use ratatui::widgets::{Paragraph, Tabs};
 use ratatui::Frame;
 
 use super::app::{App, Panel, Popup, Status, PANELS};
-use super::{dashboard, hyper_panel, log_panel, overlay, probe_panel, theme};
+use super::{
+    attention_panel, dashboard, hyper_panel, log_panel, neighbours_panel, overlay, probe_panel,
+    theme,
+};
 use crate::protocol::FinishReason;
 use crate::terminal_text::escape;
 
@@ -51,6 +54,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
             }),
         ),
         Panel::Log => log_panel::draw(frame, body, &app.log),
+        Panel::Attention => attention_panel::draw(frame, body, &app.attention),
+        Panel::Neighbours => neighbours_panel::draw(frame, body, &app.neighbours),
     }
     draw_status(frame, status, app);
     draw_keys(frame, keys, app);
@@ -139,6 +144,31 @@ fn draw_keys(frame: &mut Frame, area: Rect, app: &App) {
         Panel::Hyper => &[
             ("Up/Down", "select"),
             ("Enter", "edit"),
+            ("space", "pause"),
+            ("Tab", "panel"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Panel::Attention if app.attention.focused => &[
+            ("Enter", "show"),
+            ("Up/Down", "rows"),
+            ("Esc", "leave box"),
+            ("Tab", "panel"),
+        ],
+        Panel::Attention => &[
+            ("[ ]", "layer"),
+            ("Left/Right", "head"),
+            ("Up/Down", "rows"),
+            ("< >", "columns"),
+            ("i", "type"),
+            ("Tab", "panel"),
+            ("q", "quit"),
+        ],
+        Panel::Neighbours if app.neighbours.focused => {
+            &[("Enter", "look up"), ("Esc", "leave box"), ("Tab", "panel")]
+        }
+        Panel::Neighbours => &[
+            ("i", "type"),
             ("space", "pause"),
             ("Tab", "panel"),
             ("?", "help"),

@@ -1,6 +1,7 @@
 //! The terminal workbench: ratatui + crossterm over the trainer thread's protocol.
 
 pub mod app;
+pub mod attention_panel;
 mod dashboard;
 pub mod draw;
 mod event_loop;
@@ -8,11 +9,13 @@ pub mod history;
 pub mod hyper_panel;
 pub mod log_panel;
 mod lr_preview;
+pub mod neighbours_panel;
 mod overlay;
 pub mod probe_panel;
 #[cfg(test)]
 mod snapshot_tests;
 mod terminal;
+mod text_box;
 mod theme;
 
 use std::io::{IsTerminal, Write};

@@ -8,9 +8,12 @@ use ratatui::Frame;
 
 use super::theme;
 
-pub const KEYS: [(&str, &str); 16] = [
+pub const KEYS: [(&str, &str); 20] = [
     ("Tab / Shift-Tab", "next / previous panel"),
-    ("1 2 3 4", "Dashboard, Probe, Hyperparameters, Log"),
+    (
+        "1 .. 6",
+        "Dashboard, Probe, Hyperparameters, Log, Attention, Neighbours",
+    ),
     ("space", "pause / resume training"),
     ("s", "save a checkpoint now"),
     (
@@ -35,6 +38,19 @@ pub const KEYS: [(&str, &str); 16] = [
     (
         "Enter / e",
         "hyperparameters: edit, then Enter to queue the change",
+    ),
+    ("[ / ]", "attention: previous / next layer"),
+    (
+        "Left / Right",
+        "attention: previous / next head (outside the text box)",
+    ),
+    (
+        "Up/Down PgUp/PgDn",
+        "attention: scroll rows; < / > scroll columns",
+    ),
+    (
+        "Enter",
+        "neighbours: look up \"word [other word]\", then every 2 s",
     ),
     ("q (finished)", "quit once training has finished"),
 ];

@@ -1,0 +1,363 @@
+//! The attention panel: a sentence box, the heatmap of one layer's and head's attention
+//! with the tokens on both axes, and where each head of that layer looks on average.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::Frame;
+use tui_input::Input;
+
+use super::{text_box, theme};
+use crate::probe::{AttentionMap, HeadAttention};
+use crate::protocol::{Command, ProbeRequest};
+use crate::terminal_text::escape;
+
+/// Shades from no weight to the head's largest weight.
+const RAMP: [char; 5] = [' ', '░', '▒', '▓', '█'];
+/// Row labels are cut to this many characters, column labels to [`COLUMN_LABEL`].
+const ROW_LABEL: usize = 10;
+const COLUMN_LABEL: usize = 6;
+/// Rows and columns moved by PgUp/PgDn.
+const PAGE: usize = 10;
+
+/// An answer and the model it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// Training step when it was asked.
+    pub step: u64,
+    pub latency_ms: f64,
+    pub result: Result<AttentionMap, String>,
+}
+
+#[derive(Debug, Default)]
+pub struct AttentionState {
+    pub input: Input,
+    pub focused: bool,
+    next_id: u64,
+    /// The request in flight: (id, step when asked).
+    pending: Option<(u64, u64)>,
+    pub answer: Option<Answer>,
+    /// Selected layer and head (0-based).
+    pub layer: usize,
+    pub head: usize,
+    /// First query row and first key column shown.
+    pub row: usize,
+    pub column: usize,
+    pub message: Option<String>,
+}
+
+impl AttentionState {
+    pub fn new() -> Self {
+        Self {
+            focused: true,
+            next_id: 1,
+            ..Self::default()
+        }
+    }
+
+    /// Puts `text` in the box if it is empty (the Probe panel's last sentence).
+    pub fn offer(&mut self, text: &str) {
+        if self.input.value().is_empty() && !text.trim().is_empty() {
+            self.input = Input::new(text.trim().to_string());
+        }
+    }
+
+    pub fn is_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    fn map(&self) -> Option<&AttentionMap> {
+        self.answer.as_ref().and_then(|a| a.result.as_ref().ok())
+    }
+
+    /// Keys on this panel; returns a command to send, if any. In the box: editing keys,
+    /// Enter asks (and leaves the box), Esc leaves it. Outside: `[`/`]` layer,
+    /// Left/Right head, Up/Down and PgUp/PgDn rows, `<`/`>` columns, Enter or `i` back
+    /// into the box. `ended` is why the model cannot be asked any more, if it cannot.
+    pub fn on_key(&mut self, key: KeyEvent, step: u64, ended: Option<&str>) -> Option<Command> {
+        match key.code {
+            KeyCode::Up => self.row = self.row.saturating_sub(1),
+            KeyCode::Down => self.row += 1,
+            KeyCode::PageUp => self.row = self.row.saturating_sub(PAGE),
+            KeyCode::PageDown => self.row += PAGE,
+            KeyCode::Enter if self.focused => return self.submit(step, ended),
+            KeyCode::Esc if self.focused => self.focused = false,
+            _ if self.focused => {
+                text_box::edit(&mut self.input, key);
+            }
+            KeyCode::Enter | KeyCode::Char('i') => self.focused = true,
+            KeyCode::Char('[') => self.layer = self.layer.saturating_sub(1),
+            KeyCode::Char(']') => self.layer += 1,
+            KeyCode::Left => self.head = self.head.saturating_sub(1),
+            KeyCode::Right => self.head += 1,
+            KeyCode::Char('<') => self.column = self.column.saturating_sub(PAGE),
+            KeyCode::Char('>') => self.column += PAGE,
+            KeyCode::Home => (self.row, self.column) = (0, 0),
+            _ => {}
+        }
+        self.clamp();
+        None
+    }
+
+    /// Keeps the selection inside the answer's layers, heads and tokens.
+    fn clamp(&mut self) {
+        let Some(map) = self.map() else { return };
+        let layers = map.layers.len();
+        let heads = map.layers.first().map_or(0, Vec::len);
+        let tokens = map.tokens.len();
+        self.layer = self.layer.min(layers.saturating_sub(1));
+        self.head = self.head.min(heads.saturating_sub(1));
+        self.row = self.row.min(tokens.saturating_sub(1));
+        self.column = self.column.min(tokens.saturating_sub(1));
+    }
+
+    fn submit(&mut self, step: u64, ended: Option<&str>) -> Option<Command> {
+        let text = self.input.value().trim().to_string();
+        if text.is_empty() {
+            self.message = Some("type a sentence to see what each head attends to".into());
+            return None;
+        }
+        if let Some(why) = ended {
+            self.message = Some(why.to_string());
+            return None;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.pending = Some((id, step));
+        self.message = None;
+        self.focused = false;
+        Some(Command::Probe(ProbeRequest::Attention { id, text }))
+    }
+
+    /// Files the answer to the request in flight (older answers are dropped).
+    pub fn answer(&mut self, id: u64, latency_ms: f64, result: Result<AttentionMap, String>) {
+        let Some((pending, step)) = self.pending else {
+            return;
+        };
+        if pending != id {
+            return;
+        }
+        self.pending = None;
+        self.answer = Some(Answer {
+            step,
+            latency_ms,
+            result,
+        });
+        (self.row, self.column) = (0, 0);
+        self.clamp();
+    }
+}
+
+/// The panel, drawn from `state` alone.
+pub fn draw(frame: &mut Frame, area: Rect, state: &AttentionState) {
+    let [input_area, body] =
+        Layout::vertical([Constraint::Length(4), Constraint::Min(0)]).areas(area);
+    let hint = match (&state.message, state.focused) {
+        (Some(m), _) => Line::styled(escape(m).into_owned(), Style::default().fg(theme::WARN)),
+        (None, true) => Line::styled(
+            "Enter: show the attention of every head for this sentence   Esc: leave the box",
+            theme::dim(),
+        ),
+        (None, false) => Line::styled(
+            "[ ]: layer   Left/Right: head   Up/Down PgUp/PgDn: rows   < >: columns   i: edit",
+            theme::dim(),
+        ),
+    };
+    text_box::draw(
+        frame,
+        input_area,
+        &state.input,
+        state.focused,
+        " Attention (one sentence; [CLS] and [SEP] are added) ",
+        hint,
+    );
+    let waiting = state.pending.is_some();
+    let map = match &state.answer {
+        Some(Answer {
+            result: Ok(map), ..
+        }) if !map.layers.is_empty() => map,
+        other => {
+            let line = match (other, waiting) {
+                (_, true) => Line::styled("waiting for the model...", theme::dim()),
+                (Some(Answer { result: Err(e), .. }), _) => {
+                    Line::styled(escape(e).into_owned(), Style::default().fg(theme::ERROR))
+                }
+                _ => Line::styled(
+                    "no attention map yet: type a sentence and press Enter",
+                    theme::dim(),
+                ),
+            };
+            frame.render_widget(
+                Paragraph::new(line)
+                    .wrap(Wrap { trim: false })
+                    .block(Block::default().borders(Borders::ALL)),
+                body,
+            );
+            return;
+        }
+    };
+    let answer = state.answer.as_ref().expect("matched above");
+    let layer = state.layer.min(map.layers.len() - 1);
+    let heads = &map.layers[layer];
+    let head = state.head.min(heads.len().saturating_sub(1));
+    let table_width = 38;
+    let [heat_area, table_area] = if body.width >= 80 {
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(table_width)]).areas(body)
+    } else {
+        Layout::vertical([
+            Constraint::Min(0),
+            Constraint::Length(heads.len() as u16 + 3),
+        ])
+        .areas(body)
+    };
+    let title = format!(
+        " Layer {}/{} head {}/{}  (step {}, {:.0} ms{}) ",
+        layer + 1,
+        map.layers.len(),
+        head + 1,
+        heads.len(),
+        answer.step,
+        answer.latency_ms,
+        if waiting { ", asking again..." } else { "" }
+    );
+    let block = Block::default().borders(Borders::ALL).title(title);
+    let inner = block.inner(heat_area);
+    frame.render_widget(block, heat_area);
+    if let Some(h) = heads.get(head) {
+        let lines = heatmap_lines(&map.tokens, h, state.row, state.column, inner);
+        frame.render_widget(Paragraph::new(lines), inner);
+    }
+    draw_table(frame, table_area, heads, layer, head);
+}
+
+/// The gray of `level` in 0..=1 from the 24-step grayscale ramp of 256-colour terminals.
+fn gray(level: f64) -> Color {
+    Color::Indexed(232 + (level.clamp(0.0, 1.0) * 23.0).round() as u8)
+}
+
+/// A label cut to `width` characters.
+fn cut(token: &str, width: usize) -> Vec<char> {
+    escape(token).chars().take(width).collect()
+}
+
+/// Column labels written downwards, then one row per visible query token with its
+/// label and shaded cells, then the legend; sized to `area`.
+fn heatmap_lines(
+    tokens: &[String],
+    head: &HeadAttention,
+    first_row: usize,
+    first_column: usize,
+    area: Rect,
+) -> Vec<Line<'static>> {
+    let n = tokens.len();
+    let label = tokens
+        .iter()
+        .map(|t| escape(t).chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(ROW_LABEL)
+        + 1;
+    let label_rows = tokens
+        .iter()
+        .map(|t| escape(t).chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(COLUMN_LABEL);
+    let room = (area.width as usize).saturating_sub(label);
+    let cell = if n * 2 <= room { 2 } else { 1 };
+    let first_column = first_column.min(n.saturating_sub(1));
+    let columns = (room / cell).min(n - first_column);
+    let rows_room = (area.height as usize).saturating_sub(label_rows + 1);
+    let first_row = first_row.min(n.saturating_sub(rows_room.max(1)));
+    let rows = rows_room.min(n - first_row);
+    let largest = head
+        .weights
+        .iter()
+        .flatten()
+        .fold(0f32, |m, &w| m.max(w))
+        .max(f32::MIN_POSITIVE) as f64;
+    let mut lines = Vec::with_capacity(label_rows + rows + 1);
+    let column_labels: Vec<Vec<char>> = tokens[first_column..first_column + columns]
+        .iter()
+        .map(|t| cut(t, label_rows))
+        .collect();
+    for r in 0..label_rows {
+        let mut text = " ".repeat(label);
+        for l in &column_labels {
+            text.push(*l.get(r).unwrap_or(&' '));
+            text.push_str(&" ".repeat(cell - 1));
+        }
+        lines.push(Line::styled(text, theme::dim()));
+    }
+    for (i, token) in tokens.iter().enumerate().skip(first_row).take(rows) {
+        let name: String = cut(token, label - 1).into_iter().collect();
+        let mut spans = vec![Span::styled(
+            format!("{name:<width$} ", width = label - 1),
+            theme::dim(),
+        )];
+        for j in first_column..first_column + columns {
+            let w = head
+                .weights
+                .get(i)
+                .and_then(|r| r.get(j))
+                .copied()
+                .unwrap_or(0.0) as f64;
+            let level = w / largest;
+            let shade = RAMP[((level * RAMP.len() as f64) as usize).min(RAMP.len() - 1)];
+            let style = Style::default().fg(gray(level + 0.25)).bg(gray(level));
+            spans.push(Span::styled(shade.to_string().repeat(cell), style));
+        }
+        lines.push(Line::from(spans));
+    }
+    let mut legend = format!(
+        "{} = 0 .. {largest:.2} (this head's largest weight)",
+        RAMP.iter().collect::<String>()
+    );
+    if rows < n || columns < n {
+        legend.push_str(&format!(
+            "; rows {}-{}, columns {}-{} of {n}",
+            first_row + 1,
+            first_row + rows,
+            first_column + 1,
+            first_column + columns
+        ));
+    }
+    lines.push(Line::styled(legend, theme::dim()));
+    lines
+}
+
+/// Where each head of the layer looks on average (shares in percent).
+fn draw_table(frame: &mut Frame, area: Rect, heads: &[HeadAttention], layer: usize, head: usize) {
+    let mut lines = vec![Line::styled(
+        "head  prev  next  self [CLS] [SEP]",
+        theme::title(),
+    )];
+    for (i, h) in heads.iter().enumerate() {
+        let pct = |x: f64| format!("{:>5.0}%", x * 100.0);
+        let text = format!(
+            "{:>4}{}{}{}{}{}",
+            i + 1,
+            pct(h.previous),
+            pct(h.next),
+            pct(h.itself),
+            pct(h.cls),
+            pct(h.sep)
+        );
+        let style = if i == head {
+            theme::selected()
+        } else {
+            Style::default()
+        };
+        lines.push(Line::styled(text, style));
+    }
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(format!(" Layer {}: mean share ", layer + 1)),
+        ),
+        area,
+    );
+}
