@@ -311,18 +311,21 @@ fn heatmap_lines(
         }
         lines.push(Line::from(spans));
     }
-    let mut legend = format!(
-        "{} = 0 .. {largest:.2} (this head's largest weight)",
-        RAMP.iter().collect::<String>()
-    );
-    if rows < n || columns < n {
+    let mut legend = format!("{} 0..{largest:.2}", RAMP.iter().collect::<String>());
+    if rows < n {
         legend.push_str(&format!(
-            "; rows {}-{}, columns {}-{} of {n}",
+            "; rows {}-{} of {n}",
             first_row + 1,
-            first_row + rows,
-            first_column + 1,
-            first_column + columns
+            first_row + rows
         ));
+    }
+    if columns < n {
+        let last = first_column + columns;
+        legend.push_str(&format!("; columns {}-{last} of {n}", first_column + 1));
+    }
+    let note = " (scaled to this head's largest weight)";
+    if legend.chars().count() + note.len() <= area.width as usize {
+        legend.push_str(note);
     }
     lines.push(Line::styled(legend, theme::dim()));
     lines
@@ -360,4 +363,108 @@ fn draw_table(frame: &mut Frame, area: Rect, heads: &[HeadAttention], layer: usi
         ),
         area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::KeyModifiers;
+
+    use super::*;
+    use crate::probe::AttentionMap;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn map(tokens: usize, layers: usize, heads: usize) -> AttentionMap {
+        let uniform = vec![vec![1.0 / tokens as f32; tokens]; tokens];
+        AttentionMap {
+            text: "t".into(),
+            tokens: (0..tokens).map(|i| format!("t{i}")).collect(),
+            layers: vec![vec![HeadAttention::from_weights(uniform); heads]; layers],
+        }
+    }
+
+    fn sent(state: &mut AttentionState, text: &str, step: u64) -> Option<Command> {
+        state.focused = true;
+        state.input = Input::default();
+        for c in text.chars() {
+            state.on_key(key(KeyCode::Char(c)), step, None);
+        }
+        state.on_key(key(KeyCode::Enter), step, None)
+    }
+
+    #[test]
+    fn enter_asks_and_leaves_the_box_for_the_navigation_keys() {
+        let mut s = AttentionState::new();
+        assert_eq!(s.on_key(key(KeyCode::Enter), 0, None), None);
+        assert!(s.message.is_some(), "an empty box says what to type");
+        // `[` and `]` are text while typing.
+        let command = sent(&mut s, "a [MASK] b", 40);
+        assert_eq!(
+            command,
+            Some(Command::Probe(ProbeRequest::Attention {
+                id: 1,
+                text: "a [MASK] b".into()
+            }))
+        );
+        assert!(!s.focused && s.is_pending());
+        s.answer(1, 5.0, Ok(map(20, 3, 4)));
+        assert_eq!(s.answer.as_ref().unwrap().step, 40);
+        for (code, layer, head) in [
+            (KeyCode::Char(']'), 1, 0),
+            (KeyCode::Char(']'), 2, 0),
+            (KeyCode::Char(']'), 2, 0),
+            (KeyCode::Right, 2, 1),
+            (KeyCode::Right, 2, 2),
+            (KeyCode::Right, 2, 3),
+            (KeyCode::Right, 2, 3),
+            (KeyCode::Char('['), 1, 3),
+            (KeyCode::Left, 1, 2),
+        ] {
+            s.on_key(key(code), 41, None);
+            assert_eq!((s.layer, s.head), (layer, head), "after {code:?}");
+        }
+        s.on_key(key(KeyCode::PageDown), 41, None);
+        assert_eq!(s.row, 10);
+        s.on_key(key(KeyCode::PageDown), 41, None);
+        assert_eq!(s.row, 19, "clamped to the last token");
+        s.on_key(key(KeyCode::Up), 41, None);
+        assert_eq!(s.row, 18);
+        s.on_key(key(KeyCode::Char('>')), 41, None);
+        assert_eq!(s.column, 10);
+        s.on_key(key(KeyCode::Home), 41, None);
+        assert_eq!((s.row, s.column), (0, 0));
+        s.on_key(key(KeyCode::Char('i')), 41, None);
+        assert!(s.focused);
+    }
+
+    #[test]
+    fn only_the_answer_to_the_last_request_is_kept() {
+        let mut s = AttentionState::new();
+        sent(&mut s, "first", 1);
+        sent(&mut s, "second", 2);
+        s.answer(1, 5.0, Ok(map(3, 1, 1)));
+        assert!(s.answer.is_none() && s.is_pending());
+        s.answer(2, 6.0, Err("too long".into()));
+        assert_eq!(s.answer.as_ref().unwrap().result, Err("too long".into()));
+        assert!(!s.is_pending());
+    }
+
+    #[test]
+    fn an_ended_run_is_not_asked() {
+        let mut s = AttentionState::new();
+        s.input = Input::new("a b".into());
+        assert_eq!(s.on_key(key(KeyCode::Enter), 9, Some("ended")), None);
+        assert_eq!(s.message.as_deref(), Some("ended"));
+    }
+
+    #[test]
+    fn the_probe_text_is_offered_only_to_an_empty_box() {
+        let mut s = AttentionState::new();
+        s.offer("  this movie was [MASK] . ");
+        assert_eq!(s.input.value(), "this movie was [MASK] .");
+        s.offer("other");
+        assert_eq!(s.input.value(), "this movie was [MASK] .");
+    }
 }

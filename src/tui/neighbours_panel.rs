@@ -178,7 +178,14 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &NeighboursState) {
             )],
         ),
         Some(a) => {
-            let title = format!(" Nearest tokens (step {}, {:.0} ms) ", a.step, a.latency_ms);
+            let word = a
+                .result
+                .as_ref()
+                .map_or(String::new(), |r| format!("to \"{}\" ", escape(&r.word)));
+            let title = format!(
+                " Nearest tokens {word}(step {}, {:.0} ms) ",
+                a.step, a.latency_ms
+            );
             let lines = match &a.result {
                 Ok(r) => answer_lines(r, body.width as usize),
                 Err(e) => vec![Line::styled(
@@ -219,7 +226,7 @@ fn answer_lines(r: &Neighbours, width: usize) -> Vec<Line<'static>> {
         ));
     }
     lines.push(Line::styled(
-        format!("{:<16} {:>6}", format!("nearest to \"{word}\""), "cosine"),
+        format!("  {:<16} {:>6}", "token", "cosine"),
         theme::title(),
     ));
     if r.neighbours.is_empty() {
@@ -250,4 +257,92 @@ fn answer_lines(r: &Neighbours, width: usize) -> Vec<Line<'static>> {
         ]));
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::KeyModifiers;
+
+    use super::*;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn ask(s: &mut NeighboursState, text: &str, step: u64) -> Option<Command> {
+        s.input = Input::new(text.into());
+        s.on_key(key(KeyCode::Enter), step, None)
+    }
+
+    fn result(word: &str) -> Result<Neighbours, String> {
+        Ok(Neighbours {
+            word: word.into(),
+            pieces: vec![word.into()],
+            averaged: false,
+            neighbours: Vec::new(),
+            other: None,
+        })
+    }
+
+    #[test]
+    fn one_or_two_words_are_asked() {
+        let mut s = NeighboursState::new();
+        assert_eq!(ask(&mut s, "  ", 0), None);
+        assert!(s.message.is_some());
+        assert_eq!(ask(&mut s, "a b c", 0), None);
+        assert!(s.message.as_deref().unwrap().contains("two"));
+        assert_eq!(
+            ask(&mut s, " good  great ", 5),
+            Some(Command::Probe(ProbeRequest::Neighbours {
+                id: 1,
+                word: "good".into(),
+                other: Some("great".into()),
+                k: TOP_K
+            }))
+        );
+        assert!(s.message.is_none() && s.focused);
+        assert_eq!(
+            ask(&mut s, "good", 6),
+            Some(Command::Probe(ProbeRequest::Neighbours {
+                id: 2,
+                word: "good".into(),
+                other: None,
+                k: TOP_K
+            }))
+        );
+    }
+
+    #[test]
+    fn the_question_is_asked_again_every_two_seconds_once_answered() {
+        let mut s = NeighboursState::new();
+        let t0 = Instant::now();
+        assert_eq!(s.on_tick(t0, 1), None, "nothing asked yet");
+        assert!(ask(&mut s, "good", 10).is_some());
+        assert_eq!(s.on_tick(t0, 11), None, "waiting for the answer");
+        s.answer(1, 4.0, result("good"));
+        assert_eq!(s.answer.as_ref().unwrap().step, 10);
+        assert_eq!(s.on_tick(t0, 12), None, "the clock starts");
+        assert_eq!(s.on_tick(t0 + Duration::from_millis(1500), 13), None);
+        let again = s.on_tick(t0 + REFRESH, 14);
+        assert!(
+            matches!(
+                again,
+                Some(Command::Probe(ProbeRequest::Neighbours { id: 2, .. }))
+            ),
+            "{again:?}"
+        );
+        // A stale answer is dropped; the refreshed one carries its own step.
+        s.answer(1, 4.0, result("stale"));
+        s.answer(2, 5.0, result("good"));
+        assert_eq!(s.answer.as_ref().unwrap().step, 14);
+    }
+
+    #[test]
+    fn an_ended_run_is_not_asked() {
+        let mut s = NeighboursState::new();
+        s.input = Input::new("good".into());
+        assert_eq!(s.on_key(key(KeyCode::Enter), 9, Some("ended")), None);
+        assert_eq!(s.message.as_deref(), Some("ended"));
+        assert_eq!(s.on_tick(Instant::now(), 9), None);
+    }
 }

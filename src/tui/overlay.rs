@@ -12,7 +12,7 @@ pub const KEYS: [(&str, &str); 20] = [
     ("Tab / Shift-Tab", "next / previous panel"),
     (
         "1 .. 6",
-        "Dashboard, Probe, Hyperparameters, Log, Attention, Neighbours",
+        "Dashboard, Probe, Hyper, Log, Attention, Neighbours",
     ),
     ("space", "pause / resume training"),
     ("s", "save a checkpoint now"),
