@@ -72,15 +72,21 @@ impl SelfAttention {
             .unbind(0)
     }
 
-    /// The attention probabilities of this layer in eval mode, computed explicitly:
-    /// softmax(Q K^T / sqrt(head_dim)) with masked keys set to -inf before the softmax.
-    /// `x`: [B, S, H]; `mask`: bool [B, 1, 1, S], true where a key may be attended.
-    /// Returns float [B, heads, S, S] (query row, key column); each row sums to 1 and
-    /// masked keys get 0. `forward` computes the same weights inside
-    /// `scaled_dot_product_attention` without materialising them.
-    pub fn probabilities(&self, x: &Tensor, mask: &Tensor) -> Tensor {
+    /// Eval-mode forward (no dropout) that computes the attention probabilities
+    /// explicitly, softmax(Q K^T / sqrt(head_dim)) with masked keys at -inf, and returns
+    /// them with the output. `x`: [B, S, H]; `mask`: bool [B, 1, 1, S], true where a key
+    /// may be attended. Returns the output [B, S, H], as [`forward`](Self::forward)
+    /// gives it within float rounding, and float probabilities [B, heads, S, S] (query
+    /// row, key column): each row sums to 1 and masked keys get 0. `forward` computes
+    /// the same weights inside `scaled_dot_product_attention` without materialising them.
+    pub fn forward_with_probabilities(&self, x: &Tensor, mask: &Tensor) -> (Tensor, Tensor) {
+        let (b, s, h) = x.size3().expect("hidden states are [B, S, H]");
         let parts = self.qkv(x);
-        explicit_probabilities(&parts[0], &parts[1], mask)
+        let probs = explicit_probabilities(&parts[0], &parts[1], mask);
+        let context = probs.to_kind(parts[2].kind()).matmul(&parts[2]);
+        let context = context.transpose(1, 2).reshape([b, s, h]);
+        let out = self.output.forward(&context);
+        (self.norm.forward(&(out + x)), probs)
     }
 
     /// `x`: [B, S, H]; `mask`: bool [B, 1, 1, S], true where a key may be attended.
@@ -139,7 +145,7 @@ mod tests {
             .to_kind(Kind::Bool);
         let mask = keep.view([b, 1, 1, s]);
         let _guard = tch::no_grad_guard();
-        let probs = attention.probabilities(&x, &mask);
+        let (out, probs) = attention.forward_with_probabilities(&x, &mask);
         assert_eq!(probs.size(), [b, cfg.dims.heads as i64, s, s]);
         let sums = probs.sum_dim_intlist(-1, false, Kind::Float);
         let worst = (sums - 1.0).abs().max().double_value(&[]);
@@ -163,5 +169,8 @@ mod tests {
             diff < 1e-5,
             "probs @ V differs from the fused context by {diff}"
         );
+        let fused = attention.forward(&x, &mask, false);
+        let diff = (out - fused).abs().max().double_value(&[]);
+        assert!(diff < 1e-5, "the explicit forward differs by {diff}");
     }
 }

@@ -79,8 +79,9 @@ impl BertForPreTraining {
         let mut hidden = self.embeddings.forward(input_ids, token_type_ids, false);
         let mut out = Vec::with_capacity(self.layers.len());
         for layer in &self.layers {
-            out.push(layer.attention_probabilities(&hidden, &mask));
-            hidden = layer.forward(&hidden, &mask, false);
+            let (next, probs) = layer.forward_with_probabilities(&hidden, &mask);
+            out.push(probs);
+            hidden = next;
         }
         out
     }

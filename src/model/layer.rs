@@ -27,10 +27,13 @@ impl EncoderLayer {
         }
     }
 
-    /// This layer's attention probabilities, [B, heads, S, S]: see
-    /// [`SelfAttention::probabilities`].
-    pub fn attention_probabilities(&self, x: &Tensor, mask: &Tensor) -> Tensor {
-        self.attention.probabilities(x, mask)
+    /// Eval-mode forward that also returns this layer's attention probabilities
+    /// [B, heads, S, S]: see `SelfAttention::forward_with_probabilities`.
+    pub fn forward_with_probabilities(&self, x: &Tensor, mask: &Tensor) -> (Tensor, Tensor) {
+        let (attended, probs) = self.attention.forward_with_probabilities(x, mask);
+        let inner = self.intermediate.forward(&attended).gelu("none");
+        let out = self.output.forward(&inner);
+        (self.norm.forward(&(out + attended)), probs)
     }
 
     pub fn forward(&self, x: &Tensor, mask: &Tensor, train: bool) -> Tensor {

@@ -3,22 +3,17 @@
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Style};
-use ratatui::text::{Line, Span};
+use ratatui::style::Style;
+use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 use tui_input::Input;
 
-use super::{text_box, theme};
+use super::{heatmap, text_box, theme};
 use crate::probe::{AttentionMap, HeadAttention};
 use crate::protocol::{Command, ProbeRequest};
 use crate::terminal_text::escape;
 
-/// Shades from no weight to the head's largest weight.
-const RAMP: [char; 5] = [' ', '░', '▒', '▓', '█'];
-/// Row labels are cut to this many characters, column labels to [`COLUMN_LABEL`].
-const ROW_LABEL: usize = 10;
-const COLUMN_LABEL: usize = 6;
 /// Rows and columns moved by PgUp/PgDn.
 const PAGE: usize = 10;
 
@@ -226,109 +221,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AttentionState) {
     let inner = block.inner(heat_area);
     frame.render_widget(block, heat_area);
     if let Some(h) = heads.get(head) {
-        let lines = heatmap_lines(&map.tokens, h, state.row, state.column, inner);
+        let lines = heatmap::lines(&map.tokens, h, state.row, state.column, inner);
         frame.render_widget(Paragraph::new(lines), inner);
     }
     draw_table(frame, table_area, heads, layer, head);
-}
-
-/// The gray of `level` in 0..=1 from the 24-step grayscale ramp of 256-colour terminals.
-fn gray(level: f64) -> Color {
-    Color::Indexed(232 + (level.clamp(0.0, 1.0) * 23.0).round() as u8)
-}
-
-/// A label cut to `width` characters.
-fn cut(token: &str, width: usize) -> Vec<char> {
-    escape(token).chars().take(width).collect()
-}
-
-/// Column labels written downwards, then one row per visible query token with its
-/// label and shaded cells, then the legend; sized to `area`.
-fn heatmap_lines(
-    tokens: &[String],
-    head: &HeadAttention,
-    first_row: usize,
-    first_column: usize,
-    area: Rect,
-) -> Vec<Line<'static>> {
-    let n = tokens.len();
-    let label = tokens
-        .iter()
-        .map(|t| escape(t).chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(ROW_LABEL)
-        + 1;
-    let label_rows = tokens
-        .iter()
-        .map(|t| escape(t).chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(COLUMN_LABEL);
-    let room = (area.width as usize).saturating_sub(label);
-    let cell = if n * 2 <= room { 2 } else { 1 };
-    let first_column = first_column.min(n.saturating_sub(1));
-    let columns = (room / cell).min(n - first_column);
-    let rows_room = (area.height as usize).saturating_sub(label_rows + 1);
-    let first_row = first_row.min(n.saturating_sub(rows_room.max(1)));
-    let rows = rows_room.min(n - first_row);
-    let largest = head
-        .weights
-        .iter()
-        .flatten()
-        .fold(0f32, |m, &w| m.max(w))
-        .max(f32::MIN_POSITIVE) as f64;
-    let mut lines = Vec::with_capacity(label_rows + rows + 1);
-    let column_labels: Vec<Vec<char>> = tokens[first_column..first_column + columns]
-        .iter()
-        .map(|t| cut(t, label_rows))
-        .collect();
-    for r in 0..label_rows {
-        let mut text = " ".repeat(label);
-        for l in &column_labels {
-            text.push(*l.get(r).unwrap_or(&' '));
-            text.push_str(&" ".repeat(cell - 1));
-        }
-        lines.push(Line::styled(text, theme::dim()));
-    }
-    for (i, token) in tokens.iter().enumerate().skip(first_row).take(rows) {
-        let name: String = cut(token, label - 1).into_iter().collect();
-        let mut spans = vec![Span::styled(
-            format!("{name:<width$} ", width = label - 1),
-            theme::dim(),
-        )];
-        for j in first_column..first_column + columns {
-            let w = head
-                .weights
-                .get(i)
-                .and_then(|r| r.get(j))
-                .copied()
-                .unwrap_or(0.0) as f64;
-            let level = w / largest;
-            let shade = RAMP[((level * RAMP.len() as f64) as usize).min(RAMP.len() - 1)];
-            let style = Style::default().fg(gray(level + 0.25)).bg(gray(level));
-            spans.push(Span::styled(shade.to_string().repeat(cell), style));
-        }
-        lines.push(Line::from(spans));
-    }
-    let mut legend = format!("{} 0..{largest:.2}", RAMP.iter().collect::<String>());
-    if rows < n {
-        legend.push_str(&format!(
-            "; rows {}-{} of {n}",
-            first_row + 1,
-            first_row + rows
-        ));
-    }
-    if columns < n {
-        let last = first_column + columns;
-        legend.push_str(&format!("; columns {}-{last} of {n}", first_column + 1));
-    }
-    let note = " (scaled to this head's largest weight)";
-    if legend.chars().count() + note.len() <= area.width as usize {
-        legend.push_str(note);
-    }
-    lines.push(Line::styled(legend, theme::dim()));
-    lines
 }
 
 /// Where each head of the layer looks on average (shares in percent).

@@ -5,6 +5,7 @@ pub mod attention_panel;
 mod dashboard;
 pub mod draw;
 mod event_loop;
+mod heatmap;
 pub mod history;
 pub mod hyper_panel;
 pub mod log_panel;
