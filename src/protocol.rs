@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::probe::{FillMaskResult, NextSentenceResult};
+use crate::probe::{AttentionMap, FillMaskResult, Neighbours, NextSentenceResult};
 
 /// What a front end asks of the trainer.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +101,16 @@ pub enum ProbeRequest {
     FillMask { id: u64, text: String, top_k: usize },
     /// Probability that `b` follows `a`.
     NextSentence { id: u64, a: String, b: String },
+    /// Every layer's and head's attention for `[CLS] text [SEP]`.
+    Attention { id: u64, text: String },
+    /// The `k` nearest tokens to `word` in the word-embedding table, and its cosine
+    /// similarity to `other` when given.
+    Neighbours {
+        id: u64,
+        word: String,
+        other: Option<String>,
+        k: usize,
+    },
 }
 
 /// How far below the no-context floor (nats per token) the held-out MLM loss must be
@@ -170,6 +180,16 @@ pub enum Event {
         id: u64,
         latency_ms: f64,
         result: Result<NextSentenceResult, String>,
+    },
+    Attention {
+        id: u64,
+        latency_ms: f64,
+        result: Result<AttentionMap, String>,
+    },
+    Neighbours {
+        id: u64,
+        latency_ms: f64,
+        result: Result<Neighbours, String>,
     },
     /// The first held-out evaluation of the session whose MLM loss is at least
     /// [`ONSET_MARGIN`] below the no-context floor: the model has started to use the

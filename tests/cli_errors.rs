@@ -303,6 +303,49 @@ fn probe_problems() {
         &["probe", "--session", "ghost", "a [MASK] b"],
         &["no session named `ghost`", "sessions: none yet"],
     );
+    // --attention and --neighbours take no TEXT; without any of them, one line says
+    // what to give.
+    let stderr = fails(
+        home,
+        &["probe", "--session", "x"],
+        &["give a TEXT with [MASK]", "--attention", "--neighbours"],
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    for args in [
+        &[
+            "probe",
+            "--session",
+            "ghost",
+            "--neighbours",
+            "good",
+            "--to",
+            "bad",
+        ][..],
+        &[
+            "probe",
+            "--session",
+            "ghost",
+            "--attention",
+            "a b",
+            "--layer",
+            "1",
+        ][..],
+    ] {
+        fails(home, args, &["no session named `ghost`"]);
+    }
+    fails(
+        home,
+        &[
+            "probe",
+            "--session",
+            "x",
+            "--neighbours",
+            "good",
+            "--top-k",
+            "0",
+        ],
+        &["--top-k must be at least 1"],
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! while training.
 
 mod blocks;
-mod probe;
+pub mod probe;
 mod ui;
 mod watch;
 
@@ -54,6 +54,10 @@ pub struct BenchOptions {
     /// Instead: probe latency while a real trainer runs on the embedded corpus.
     #[arg(long, value_name = "N")]
     pub probes: Option<usize>,
+    /// With --probes: what to ask (attention: a 128-token sentence with [CLS] and
+    /// [SEP]; neighbours: the 10 nearest tokens to a word and its similarity to another).
+    #[arg(long, value_enum, default_value_t = probe::ProbeKind::FillMask)]
+    pub probe_kind: probe::ProbeKind,
     /// Instead: the workbench's cost to training tokens/s, drawing the dashboard in
     /// alternate blocks of steps of one real run on the embedded corpus.
     #[arg(long)]
@@ -209,13 +213,20 @@ fn probe_bench(mut config: Config, args: &BenchOptions, probes: usize) -> Result
     }
     apply_shape(&mut config, args);
     config.train.log_every = 1;
-    let r = probe::measure(&config, probes)?;
+    let r = probe::measure(&config, probes, args.probe_kind)?;
     if args.json {
         println!("{}", serde_json::to_string(&r)?);
     } else {
         println!(
-            "{} probes while training {} ({} steps meanwhile): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
-            r.probes, config.model.preset, r.steps_during, r.p50_ms, r.p95_ms, r.max_ms
+            "{} {} probes{} while training {} ({} steps meanwhile): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+            r.probes,
+            r.kind,
+            r.tokens.map_or(String::new(), |t| format!(" of {t} tokens")),
+            config.model.preset,
+            r.steps_during,
+            r.p50_ms,
+            r.p95_ms,
+            r.max_ms
         );
     }
     Ok(ExitCode::SUCCESS)

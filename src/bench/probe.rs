@@ -1,5 +1,6 @@
-//! `bertwork bench --probes N`: probe latency while a real trainer runs (the
-//! workbench's case): round trip from sending a fill-mask command to its answer.
+//! `bertwork bench --probes N [--probe-kind K]`: probe latency while a real trainer
+//! runs (the workbench's case): round trip from sending a probe command (fill-mask,
+//! a 128-token attention map, or embedding neighbours) to its answer.
 
 use std::time::{Duration, Instant};
 
@@ -9,10 +10,59 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::protocol::{Command, Event, ProbeRequest};
 use crate::session::Session;
+use crate::tokenizer::WordPieceTokenizer;
 use crate::train::{TrainSetup, TrainerHandle};
+
+/// What the probe bench asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProbeKind {
+    FillMask,
+    Attention,
+    Neighbours,
+}
+
+impl std::fmt::Display for ProbeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ProbeKind::FillMask => "fill-mask",
+            ProbeKind::Attention => "attention",
+            ProbeKind::Neighbours => "neighbours",
+        })
+    }
+}
+
+/// Tokens of the attention probe's sequence, `[CLS]` and `[SEP]` included.
+pub const ATTENTION_TOKENS: usize = 128;
+
+/// Words the attention sentence is built from (repeated as needed).
+const PROSE: &str = "this movie was one of the best films i have seen in a long time . the story is simple but the acting is good and the music fits every scene . i would watch it again with my family , and i think most people will like it as much as we did .";
+
+/// A sentence of exactly `tokens - 2` WordPiece tokens for `tokenizer` (so `tokens`
+/// with `[CLS]` and `[SEP]`), made of whole words from [`PROSE`].
+fn sentence_of(tokenizer: &WordPieceTokenizer, tokens: usize) -> Result<String> {
+    let target = tokens.saturating_sub(2);
+    let mut words = Vec::new();
+    let mut count = 0;
+    for word in PROSE.split_whitespace().cycle().take(20 * target) {
+        let n = tokenizer.encode(word)?.len();
+        if n > 0 && count + n <= target {
+            words.push(word);
+            count += n;
+        }
+        if count == target {
+            return Ok(words.join(" "));
+        }
+    }
+    bail!("could not build a sentence of {target} tokens from the bench's words")
+}
 
 #[derive(Debug, Serialize)]
 pub struct ProbeLatency {
+    pub kind: ProbeKind,
+    /// Tokens of the attention probe's sequence (with [CLS] and [SEP]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<usize>,
     pub probes: usize,
     pub p50_ms: f64,
     pub p95_ms: f64,
@@ -21,10 +71,16 @@ pub struct ProbeLatency {
     pub steps_during: u64,
 }
 
-pub fn measure(config: &Config, probes: usize) -> Result<ProbeLatency> {
+/// Sends `probes` requests of `kind`, one every 150 ms after the previous answer, to a
+/// trainer training `config` on the embedded corpus, and times each round trip.
+///
+/// Errors: the trainer fails or does not start within 5 minutes, an answer takes over
+/// a minute, or (attention) the answer is an error.
+pub fn measure(config: &Config, probes: usize, kind: ProbeKind) -> Result<ProbeLatency> {
     let home = std::env::temp_dir().join(format!("bertwork-probe-bench-{}", std::process::id()));
     let session = Session::scratch("probe-bench", home.join("s"));
     std::fs::create_dir_all(&session.dir)?;
+    let tokenizer_file = session.path(crate::session::TOKENIZER_FILE);
     let handle = TrainerHandle::spawn(TrainSetup::fresh(config.clone(), session));
     let mut first_step = None;
     let mut last_step = 0;
@@ -36,21 +92,50 @@ pub fn measure(config: &Config, probes: usize) -> Result<ProbeLatency> {
             _ => {}
         }
     }
+    // The trainer saved its tokenizer before the first step.
+    let long = match kind {
+        ProbeKind::Attention => {
+            let tokenizer = WordPieceTokenizer::load(&tokenizer_file)?;
+            sentence_of(&tokenizer, ATTENTION_TOKENS)?
+        }
+        _ => String::new(),
+    };
     let mut times = Vec::with_capacity(probes);
+    let mut tokens = None;
     for id in 0..probes as u64 {
         std::thread::sleep(Duration::from_millis(150));
-        let sent = Instant::now();
-        let text = "this movie was [MASK] and the acting was [MASK] .".to_string();
-        handle
-            .commands
-            .send(Command::Probe(ProbeRequest::FillMask {
+        let request = match kind {
+            ProbeKind::FillMask => ProbeRequest::FillMask {
                 id,
-                text,
+                text: "this movie was [MASK] and the acting was [MASK] .".into(),
                 top_k: 5,
-            }))?;
+            },
+            ProbeKind::Attention => ProbeRequest::Attention {
+                id,
+                text: long.clone(),
+            },
+            ProbeKind::Neighbours => ProbeRequest::Neighbours {
+                id,
+                word: "good".into(),
+                other: Some("great".into()),
+                k: 10,
+            },
+        };
+        let sent = Instant::now();
+        handle.commands.send(Command::Probe(request))?;
         loop {
             match handle.events.recv_timeout(Duration::from_secs(60))? {
-                Event::FillMask { id: got, .. } if got == id => break,
+                Event::FillMask { id: got, .. } | Event::Neighbours { id: got, .. }
+                    if got == id =>
+                {
+                    break
+                }
+                Event::Attention {
+                    id: got, result, ..
+                } if got == id => {
+                    tokens = Some(result.map_err(anyhow::Error::msg)?.tokens.len());
+                    break;
+                }
                 Event::Step(m) => last_step = m.step,
                 _ => {}
             }
@@ -68,6 +153,8 @@ pub fn measure(config: &Config, probes: usize) -> Result<ProbeLatency> {
     times.sort_by(f64::total_cmp);
     let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
     Ok(ProbeLatency {
+        kind,
+        tokens,
         probes,
         p50_ms: pct(0.5),
         p95_ms: pct(0.95),

@@ -1,7 +1,7 @@
 //! Multi-head self-attention (`attention.self`) and its output projection with the
 //! residual and LayerNorm (`attention.output`).
 
-use tch::{nn, nn::Module, Tensor};
+use tch::{nn, nn::Module, Kind, Tensor};
 
 use super::{layer_norm, linear, mimetic, BertConfig};
 use crate::config::InitKind;
@@ -52,8 +52,8 @@ impl SelfAttention {
         attention
     }
 
-    /// `x`: [B, S, H]; `mask`: bool [B, 1, 1, S], true where a key may be attended.
-    pub fn forward(&self, x: &Tensor, mask: &Tensor, train: bool) -> Tensor {
+    /// Query, key and value per head, each [B, heads, S, head_dim], from `x` [B, S, H].
+    fn qkv(&self, x: &Tensor) -> Vec<Tensor> {
         let (b, s, h) = x.size3().expect("hidden states are [B, S, H]");
         let head_dim = h / self.heads;
         // One matmul for q, k and v (the three weights concatenated), then one unbind.
@@ -66,11 +66,33 @@ impl SelfAttention {
             ],
             0,
         );
-        let qkv = x
-            .linear(&weight, Some(&bias))
+        x.linear(&weight, Some(&bias))
             .view([b, s, 3, self.heads, head_dim])
-            .permute([2, 0, 3, 1, 4]);
-        let parts = qkv.unbind(0);
+            .permute([2, 0, 3, 1, 4])
+            .unbind(0)
+    }
+
+    /// Eval-mode forward (no dropout) that computes the attention probabilities
+    /// explicitly, softmax(Q K^T / sqrt(head_dim)) with masked keys at -inf, and returns
+    /// them with the output. `x`: [B, S, H]; `mask`: bool [B, 1, 1, S], true where a key
+    /// may be attended. Returns the output [B, S, H], as [`forward`](Self::forward)
+    /// gives it within float rounding, and float probabilities [B, heads, S, S] (query
+    /// row, key column): each row sums to 1 and masked keys get 0. `forward` computes
+    /// the same weights inside `scaled_dot_product_attention` without materialising them.
+    pub fn forward_with_probabilities(&self, x: &Tensor, mask: &Tensor) -> (Tensor, Tensor) {
+        let (b, s, h) = x.size3().expect("hidden states are [B, S, H]");
+        let parts = self.qkv(x);
+        let probs = explicit_probabilities(&parts[0], &parts[1], mask);
+        let context = probs.to_kind(parts[2].kind()).matmul(&parts[2]);
+        let context = context.transpose(1, 2).reshape([b, s, h]);
+        let out = self.output.forward(&context);
+        (self.norm.forward(&(out + x)), probs)
+    }
+
+    /// `x`: [B, S, H]; `mask`: bool [B, 1, 1, S], true where a key may be attended.
+    pub fn forward(&self, x: &Tensor, mask: &Tensor, train: bool) -> Tensor {
+        let (b, s, h) = x.size3().expect("hidden states are [B, S, H]");
+        let parts = self.qkv(x);
         let dropout = if train { self.dropout } else { 0.0 };
         // Scale defaults to 1/sqrt(head_dim).
         let context = Tensor::scaled_dot_product_attention(
@@ -86,5 +108,69 @@ impl SelfAttention {
         let context = context.transpose(1, 2).reshape([b, s, h]);
         let out = self.output.forward(&context).dropout(self.dropout, train);
         self.norm.forward(&(out + x))
+    }
+}
+
+/// softmax(q k^T / sqrt(head_dim)) over keys where `mask` is true; q, k: [B, heads, S,
+/// head_dim]; mask: bool broadcastable to [B, heads, S, S]. Float [B, heads, S, S].
+fn explicit_probabilities(q: &Tensor, k: &Tensor, mask: &Tensor) -> Tensor {
+    let head_dim = *q.size().last().expect("q has a head dimension");
+    let q = q.to_kind(Kind::Float);
+    let k = k.to_kind(Kind::Float);
+    let scores = q.matmul(&k.transpose(-2, -1)) / (head_dim as f64).sqrt();
+    let scores = scores.masked_fill(&mask.logical_not(), f64::NEG_INFINITY);
+    scores.softmax(-1, Kind::Float)
+}
+
+#[cfg(test)]
+mod tests {
+    use tch::{nn::VarStore, Device, Kind, Tensor};
+
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn explicit_probabilities_match_scaled_dot_product_attention() {
+        tch::manual_seed(7);
+        let mut c = Config::default();
+        c.model.preset = "tiny".into();
+        let cfg = BertConfig::new(50, c.dims().unwrap(), &c.model);
+        let vs = VarStore::new(Device::Cpu);
+        let attention = SelfAttention::new(vs.root() / "attention", &cfg);
+        let (b, s, h) = (2, 6, cfg.dims.hidden as i64);
+        let x = Tensor::randn([b, s, h], (Kind::Float, Device::Cpu));
+        // The second sequence has two padding positions at the end.
+        let keep = Tensor::from_slice(&[1i64, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0])
+            .view([b, s])
+            .to_kind(Kind::Bool);
+        let mask = keep.view([b, 1, 1, s]);
+        let _guard = tch::no_grad_guard();
+        let (out, probs) = attention.forward_with_probabilities(&x, &mask);
+        assert_eq!(probs.size(), [b, cfg.dims.heads as i64, s, s]);
+        let sums = probs.sum_dim_intlist(-1, false, Kind::Float);
+        let worst = (sums - 1.0).abs().max().double_value(&[]);
+        assert!(worst < 1e-5, "rows sum to 1 within {worst}");
+        let masked = probs.narrow(0, 1, 1).narrow(3, 4, 2).abs().max();
+        assert_eq!(masked.double_value(&[]), 0.0, "masked keys get nothing");
+        let parts = attention.qkv(&x);
+        let explicit = probs.matmul(&parts[2]);
+        let fused = Tensor::scaled_dot_product_attention(
+            &parts[0],
+            &parts[1],
+            &parts[2],
+            Some(&mask),
+            0.0,
+            false,
+            None,
+            false,
+        );
+        let diff = (explicit - fused).abs().max().double_value(&[]);
+        assert!(
+            diff < 1e-5,
+            "probs @ V differs from the fused context by {diff}"
+        );
+        let fused = attention.forward(&x, &mask, false);
+        let diff = (out - fused).abs().max().double_value(&[]);
+        assert!(diff < 1e-5, "the explicit forward differs by {diff}");
     }
 }

@@ -64,6 +64,34 @@ impl BertForPreTraining {
         PreTrainingOutput { hidden, pooled }
     }
 
+    /// Every layer's attention probabilities in eval mode (no dropout, no gradients
+    /// needed): one float tensor [B, heads, S, S] per layer, first layer first (query
+    /// row, key column; rows sum to 1, keys where `attention_mask` is 0 get 0).
+    /// Shapes as for [`encode`](Self::encode).
+    pub fn attentions(
+        &self,
+        input_ids: &Tensor,
+        token_type_ids: &Tensor,
+        attention_mask: &Tensor,
+    ) -> Vec<Tensor> {
+        let (b, s) = input_ids.size2().expect("input ids are [B, S]");
+        let mask = attention_mask.to_kind(Kind::Bool).view([b, 1, 1, s]);
+        let mut hidden = self.embeddings.forward(input_ids, token_type_ids, false);
+        let mut out = Vec::with_capacity(self.layers.len());
+        for layer in &self.layers {
+            let (next, probs) = layer.forward_with_probabilities(&hidden, &mask);
+            out.push(probs);
+            hidden = next;
+        }
+        out
+    }
+
+    /// The word-embedding table `bert.embeddings.word_embeddings.weight`, [V, H]
+    /// (shared with the MLM decoder).
+    pub fn word_embeddings(&self) -> &Tensor {
+        &self.embeddings.word.ws
+    }
+
     /// MLM logits for the given rows of hidden states ([N, H] -> [N, V]).
     pub fn mlm_logits(&self, hidden: &Tensor) -> Tensor {
         self.mlm.forward(hidden, &self.embeddings.word.ws)

@@ -27,6 +27,15 @@ impl EncoderLayer {
         }
     }
 
+    /// Eval-mode forward that also returns this layer's attention probabilities
+    /// [B, heads, S, S]: see `SelfAttention::forward_with_probabilities`.
+    pub fn forward_with_probabilities(&self, x: &Tensor, mask: &Tensor) -> (Tensor, Tensor) {
+        let (attended, probs) = self.attention.forward_with_probabilities(x, mask);
+        let inner = self.intermediate.forward(&attended).gelu("none");
+        let out = self.output.forward(&inner);
+        (self.norm.forward(&(out + attended)), probs)
+    }
+
     pub fn forward(&self, x: &Tensor, mask: &Tensor, train: bool) -> Tensor {
         let attended = self.attention.forward(x, mask, train);
         let inner = self.intermediate.forward(&attended).gelu("none");

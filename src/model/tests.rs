@@ -249,3 +249,26 @@ fn sinusoidal_position_init_starts_the_learned_table_as_a_scaled_sin_cos() {
         cos(10, 40)
     );
 }
+
+#[test]
+fn attentions_give_one_row_stochastic_map_per_layer_and_ignore_padding() {
+    tch::manual_seed(3);
+    let cfg = config("tiny", 30, PositionKind::Learned);
+    let vs = VarStore::new(Device::Cpu);
+    let model = BertForPreTraining::new(&vs.root(), &cfg);
+    let ids = Tensor::from_slice(&[2i64, 7, 8, 9, 3, 0]).view([1, 6]);
+    let types = Tensor::zeros([1, 6], (Kind::Int64, Device::Cpu));
+    let mask = Tensor::from_slice(&[1i64, 1, 1, 1, 1, 0]).view([1, 6]);
+    let _guard = tch::no_grad_guard();
+    let maps = model.attentions(&ids, &types, &mask);
+    assert_eq!(maps.len(), cfg.dims.layers);
+    for probs in &maps {
+        assert_eq!(probs.size(), [1, cfg.dims.heads as i64, 6, 6]);
+        let sums = probs.sum_dim_intlist(-1, false, Kind::Float);
+        assert!((sums - 1.0).abs().max().double_value(&[]) < 1e-5);
+        assert_eq!(probs.select(3, 5).abs().max().double_value(&[]), 0.0);
+    }
+    // Eval mode: the same input gives the same maps.
+    let again = model.attentions(&ids, &types, &mask);
+    assert!(maps[1].equal(&again[1]));
+}

@@ -82,6 +82,37 @@ pub fn run(requests: Receiver<ProbeRequest>, slot: ProbeSlot, events: Sender<Eve
                     result,
                 }
             }
+            ProbeRequest::Attention { id, text } => {
+                let result = match guard.as_ref() {
+                    Some(m) => probe::attention_map(&m.model, &m.tokenizer, &text, m.device)
+                        .map_err(|e| e.to_string()),
+                    None => Err(not_ready()),
+                };
+                Event::Attention {
+                    id,
+                    latency_ms: ms(start),
+                    result,
+                }
+            }
+            ProbeRequest::Neighbours { id, word, other, k } => {
+                let result = match guard.as_ref() {
+                    Some(m) => probe::neighbours(
+                        &m.model,
+                        &m.tokenizer,
+                        &word,
+                        other.as_deref(),
+                        k,
+                        m.device,
+                    )
+                    .map_err(|e| e.to_string()),
+                    None => Err(not_ready()),
+                };
+                Event::Neighbours {
+                    id,
+                    latency_ms: ms(start),
+                    result,
+                }
+            }
         };
         drop(guard);
         if events.send(event).is_err() {

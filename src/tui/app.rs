@@ -3,11 +3,13 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::attention_panel::AttentionState;
 use super::compare_panel::{CompareState, Pick};
 use super::history::{History, Window};
 use super::hyper_panel::HyperState;
 use super::log_panel::{Level, LogState};
-use super::probe_panel::{Outcome, ProbeState};
+use super::neighbours_panel::NeighboursState;
+use super::probe_panel::ProbeState;
 use super::watch_panel::WatchState;
 use crate::protocol::{uses_context, Command, Event, FinishReason, StartInfo, Summary};
 
@@ -20,14 +22,18 @@ pub enum Panel {
     Probe,
     Hyper,
     Log,
+    Attention,
+    Neighbours,
     Watch,
 }
 
-pub const PANELS: [(Panel, &str); 5] = [
+pub const PANELS: [(Panel, &str); 7] = [
     (Panel::Dashboard, "Dashboard"),
     (Panel::Probe, "Probe"),
     (Panel::Hyper, "Hyperparameters"),
     (Panel::Log, "Log"),
+    (Panel::Attention, "Attention"),
+    (Panel::Neighbours, "Neighbours"),
     (Panel::Watch, "Watched"),
 ];
 
@@ -75,6 +81,8 @@ pub struct App {
     /// EMA factor of the smoothed lines.
     pub smoothing: f64,
     pub probe: ProbeState,
+    pub attention: AttentionState,
+    pub neighbours: NeighboursState,
     pub hyper: HyperState,
     pub log: LogState,
     pub watch: WatchState,
@@ -103,6 +111,8 @@ impl App {
             window: Window::All,
             smoothing: 0.8,
             probe: ProbeState::new(),
+            attention: AttentionState::new(),
+            neighbours: NeighboursState::new(),
             hyper: HyperState::default(),
             log: LogState::default(),
             watch: WatchState::default(),
@@ -125,7 +135,7 @@ impl App {
         gap.is_finite().then_some(gap)
     }
 
-    fn finished(&self) -> bool {
+    pub(super) fn finished(&self) -> bool {
         matches!(self.status, Status::Finished(_))
     }
 
@@ -133,6 +143,8 @@ impl App {
     fn typing(&self) -> bool {
         (self.panel == Panel::Probe && self.probe.focused)
             || (self.panel == Panel::Hyper && self.hyper.is_editing())
+            || (self.panel == Panel::Attention && self.attention.focused)
+            || (self.panel == Panel::Neighbours && self.neighbours.focused)
             || (self.panel == Panel::Watch && self.watch.editing)
     }
 
@@ -152,23 +164,26 @@ impl App {
             _ => {}
         }
         if self.typing() {
-            let command = match self.panel {
-                // The probe thread ends with the trainer: say where to probe instead of
-                // waiting for an answer that cannot come.
-                Panel::Probe if self.finished() && key.code == KeyCode::Enter => {
-                    let name = self.info.as_ref().map_or("NAME", |i| i.session.as_str());
-                    self.probe.message = Some(format!(
-                        "training has ended and its live model with it: probe the saved one with `bertwork probe --session {name} \"...\"`"
-                    ));
-                    None
+            match self.panel {
+                Panel::Hyper => {
+                    let config = self.info.as_ref().map(|i| &i.config);
+                    return self
+                        .hyper
+                        .on_key(key, config)
+                        .map(Action::Send)
+                        .into_iter()
+                        .collect();
                 }
-                Panel::Probe => self.probe.on_key(key, self.step(), self.above_floor()),
-                Panel::Watch => self.watch.on_key(key, None),
-                _ => self
-                    .hyper
-                    .on_key(key, self.info.as_ref().map(|i| &i.config)),
-            };
-            return command.map(Action::Send).into_iter().collect();
+                Panel::Watch => {
+                    return self
+                        .watch
+                        .on_key(key, None)
+                        .map(Action::Send)
+                        .into_iter()
+                        .collect()
+                }
+                _ => return self.on_probe_key(key),
+            }
         }
         match key.code {
             KeyCode::Char('q') => {
@@ -228,6 +243,7 @@ impl App {
                     .into_iter()
                     .collect()
             }
+            Panel::Attention | Panel::Neighbours => return self.on_probe_key(key),
             Panel::Log => {}
             Panel::Watch => {
                 let last = self.probe.entries.first().map(|e| e.text.as_str());
@@ -303,9 +319,7 @@ impl App {
 
     fn switch(&mut self, index: usize) -> Vec<Action> {
         self.panel = PANELS[index].0;
-        if self.panel == Panel::Probe {
-            self.probe.focused = true;
-        }
+        self.on_switch();
         Vec::new()
     }
 
@@ -409,22 +423,10 @@ impl App {
                 self.log
                     .push(Level::Info, format!("resumed at step {step}"));
             }
-            Event::FillMask {
-                id,
-                latency_ms,
-                result,
-            } => {
-                let outcome = result.map_or_else(Outcome::Error, Outcome::Fill);
-                self.probe.answer(id, latency_ms, outcome);
-            }
-            Event::NextSentence {
-                id,
-                latency_ms,
-                result,
-            } => {
-                let outcome = result.map_or_else(Outcome::Error, Outcome::Pair);
-                self.probe.answer(id, latency_ms, outcome);
-            }
+            e @ (Event::FillMask { .. }
+            | Event::NextSentence { .. }
+            | Event::Attention { .. }
+            | Event::Neighbours { .. }) => self.on_probe_event(e),
             Event::ContextOnset {
                 step,
                 elapsed_s,
@@ -483,5 +485,6 @@ impl App {
     }
 }
 
+mod probes;
 #[cfg(test)]
 pub(crate) mod tests;

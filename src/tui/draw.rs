@@ -9,7 +9,8 @@ use ratatui::Frame;
 
 use super::app::{App, Panel, Popup, Status, PANELS};
 use super::{
-    compare_panel, dashboard, hyper_panel, log_panel, overlay, probe_panel, theme, watch_panel,
+    attention_panel, compare_panel, dashboard, hyper_panel, log_panel, neighbours_panel, overlay,
+    probe_panel, theme, watch_panel,
 };
 use crate::protocol::FinishReason;
 use crate::terminal_text::escape;
@@ -53,6 +54,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
             }),
         ),
         Panel::Log => log_panel::draw(frame, body, &app.log),
+        Panel::Attention => attention_panel::draw(frame, body, &app.attention),
+        Panel::Neighbours => neighbours_panel::draw(frame, body, &app.neighbours),
         Panel::Watch => watch_panel::draw(
             frame,
             body,
@@ -158,6 +161,31 @@ fn draw_keys(frame: &mut Frame, area: Rect, app: &App) {
         Panel::Hyper => &[
             ("Up/Down", "select"),
             ("Enter", "edit"),
+            ("space", "pause"),
+            ("Tab", "panel"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Panel::Attention if app.attention.focused => &[
+            ("Enter", "show"),
+            ("Up/Down", "rows"),
+            ("Esc", "leave box"),
+            ("Tab", "panel"),
+        ],
+        Panel::Attention => &[
+            ("[ ]", "layer"),
+            ("Left/Right", "head"),
+            ("Up/Down", "rows"),
+            ("< >", "columns"),
+            ("i", "type"),
+            ("Tab", "panel"),
+            ("q", "quit"),
+        ],
+        Panel::Neighbours if app.neighbours.focused => {
+            &[("Enter", "look up"), ("Esc", "leave box"), ("Tab", "panel")]
+        }
+        Panel::Neighbours => &[
+            ("i", "type"),
             ("space", "pause"),
             ("Tab", "panel"),
             ("?", "help"),

@@ -99,7 +99,7 @@ pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Outcome> {
                 if app.history.steps.last().is_none_or(|m| m.memory.is_none()) {
                     app.memory = crate::device::rss_line();
                 }
-                Vec::new()
+                app.on_tick(std::time::Instant::now())
             },
         };
         dirty = true;

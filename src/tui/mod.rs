@@ -1,22 +1,25 @@
 //! The terminal workbench: ratatui + crossterm over the trainer thread's protocol.
 
 pub mod app;
+pub mod attention_panel;
 pub mod compare;
 mod compare_panel;
 pub mod compare_view;
 mod dashboard;
 pub mod draw;
 mod event_loop;
+mod heatmap;
 pub mod history;
 pub mod hyper_panel;
 pub mod log_panel;
 mod lr_preview;
+pub mod neighbours_panel;
 mod overlay;
 pub mod probe_panel;
 #[cfg(test)]
 mod snapshot_tests;
 mod terminal;
-mod text_input;
+mod text_box;
 mod theme;
 pub mod watch_panel;
 

@@ -8,11 +8,11 @@ use ratatui::Frame;
 
 use super::theme;
 
-pub const KEYS: [(&str, &str); 20] = [
+pub const KEYS: &[(&str, &str)] = &[
     ("Tab / Shift-Tab", "next / previous panel"),
     (
-        "1 2 3 4 5",
-        "Dashboard, Probe, Hyperparameters, Log, Watched",
+        "1 .. 7",
+        "Dashboard, Probe, Hyper, Log, Attention, Neighbours, Watched",
     ),
     ("space", "pause / resume training"),
     ("s", "save a checkpoint now"),
@@ -44,6 +44,19 @@ pub const KEYS: [(&str, &str); 20] = [
     (
         "Enter / e",
         "hyperparameters: edit, then Enter to queue the change",
+    ),
+    ("[ / ]", "attention: previous / next layer"),
+    (
+        "Left / Right",
+        "attention: previous / next head (outside the text box)",
+    ),
+    (
+        "Up/Down PgUp/PgDn",
+        "attention: scroll rows; < / > scroll columns",
+    ),
+    (
+        "Enter",
+        "neighbours: look up \"word [other word]\", then every 2 s",
     ),
     (
         "a / d",

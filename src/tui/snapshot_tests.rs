@@ -341,3 +341,156 @@ fn dashboard_without_nsp_says_it_is_off() {
     );
     assert!(!screen.contains("NSP loss"), "{screen}");
 }
+
+/// A hand-built attention map: layer `l`, head `h` looks one token back (head 0), one
+/// forward (head 1), at [SEP] (head 2) or at itself (head 3), sharper in later layers.
+fn attention_map(tokens: &[&str], layers: usize, heads: usize) -> crate::probe::AttentionMap {
+    let n = tokens.len();
+    let layers = (0..layers)
+        .map(|l| {
+            (0..heads)
+                .map(|h| {
+                    let sharp = 0.5 + 0.4 * l as f32 / layers.max(1) as f32;
+                    let weights = (0..n)
+                        .map(|i| {
+                            let target = match h % 4 {
+                                0 => i.saturating_sub(1),
+                                1 => (i + 1).min(n - 1),
+                                2 => n - 1,
+                                _ => i,
+                            };
+                            (0..n)
+                                .map(|j| {
+                                    let rest = (1.0 - sharp) / n as f32;
+                                    rest + if j == target { sharp } else { 0.0 }
+                                })
+                                .collect()
+                        })
+                        .collect();
+                    crate::probe::HeadAttention::from_weights(weights)
+                })
+                .collect()
+        })
+        .collect();
+    crate::probe::AttentionMap {
+        text: tokens
+            .get(1..n.saturating_sub(1))
+            .unwrap_or_default()
+            .join(" "),
+        tokens: tokens.iter().map(|t| t.to_string()).collect(),
+        layers,
+    }
+}
+
+fn attention_app(tokens: &[&str]) -> App {
+    let mut app = training_app();
+    app.on_key(crossterm::event::KeyEvent::from(
+        crossterm::event::KeyCode::Char('5'),
+    ));
+    let text = tokens[1..tokens.len() - 1].join(" ");
+    app.attention.input = tui_input::Input::new(text);
+    let actions = app.on_key(crossterm::event::KeyEvent::from(
+        crossterm::event::KeyCode::Enter,
+    ));
+    assert_eq!(actions.len(), 1, "the request is sent");
+    app.on_event(Event::Attention {
+        id: 1,
+        latency_ms: 7.0,
+        result: Ok(attention_map(tokens, 2, 4)),
+    });
+    app
+}
+
+#[test]
+fn attention_panel_with_an_answer() {
+    let mut app = attention_app(&[
+        "[CLS]", "this", "movie", "was", "[MASK]", "and", "the", "acting", "was", "great", ".",
+        "[SEP]",
+    ]);
+    app.attention.layer = 1;
+    app.attention.head = 2;
+    insta::assert_snapshot!(render(&app, 100, 30));
+}
+
+/// A sentence longer than the screen: the rows scroll, the columns are cut to the width
+/// and the legend says which are shown.
+#[test]
+fn attention_panel_scrolls_a_long_sentence() {
+    let words: Vec<String> = (0..46).map(|i| format!("word{i}")).collect();
+    let mut tokens = vec!["[CLS]"];
+    tokens.extend(words.iter().map(String::as_str));
+    tokens.push("[SEP]");
+    let mut app = attention_app(&tokens);
+    for _ in 0..3 {
+        app.on_key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::PageDown,
+        ));
+    }
+    let screen = render(&app, 100, 30);
+    assert!(screen.contains("rows 31-44 of 48"), "{screen}");
+    insta::assert_snapshot!(screen);
+    // Narrow: the summary table moves under the heatmap.
+    insta::assert_snapshot!("attention_panel_narrow", render(&app, 60, 30));
+}
+
+#[test]
+fn neighbours_panel_with_an_answer() {
+    use crate::probe::{Neighbour, Neighbours, OtherWord};
+    let mut app = training_app();
+    app.on_key(crossterm::event::KeyEvent::from(
+        crossterm::event::KeyCode::Char('6'),
+    ));
+    app.neighbours.input = tui_input::Input::new("movies film".into());
+    app.on_key(crossterm::event::KeyEvent::from(
+        crossterm::event::KeyCode::Enter,
+    ));
+    let neighbours = [
+        ("film", 0.62),
+        ("movie", 0.58),
+        ("show", 0.41),
+        ("book", 0.2),
+        ("x\u{1b}[2J", -0.1),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (t, s))| Neighbour {
+        token: t.to_string(),
+        id: 10 + i as u32,
+        similarity: *s,
+    })
+    .collect();
+    app.on_event(Event::Neighbours {
+        id: 1,
+        latency_ms: 3.0,
+        result: Ok(Neighbours {
+            word: "movies".into(),
+            pieces: vec!["movie".into(), "##s".into()],
+            averaged: true,
+            neighbours,
+            other: Some(OtherWord {
+                word: "film".into(),
+                pieces: vec!["film".into()],
+                similarity: 0.62,
+            }),
+        }),
+    });
+    let screen = render(&app, 100, 24);
+    assert!(screen.contains("x\\x1b[2J"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn inspection_panels_fit_small_terminals() {
+    let mut app = attention_app(&["[CLS]", "a", "b", "[SEP]"]);
+    for (w, h) in [(80, 24), (40, 10), (20, 6), (10, 3), (1, 1)] {
+        render(&app, w, h);
+    }
+    app.panel = Panel::Neighbours;
+    for (w, h) in [(80, 24), (40, 10), (10, 3), (1, 1)] {
+        render(&app, w, h);
+    }
+    // An empty map (no layers) draws too.
+    app.panel = Panel::Attention;
+    app.attention.answer.as_mut().unwrap().result = Ok(attention_map(&[], 0, 0));
+    render(&app, 80, 24);
+}

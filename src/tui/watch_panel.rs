@@ -123,7 +123,7 @@ impl WatchState {
                 Err(e) => self.message = Some(e.to_string()),
             },
             _ => {
-                super::text_input::edit(&mut self.input, key);
+                super::text_box::edit(&mut self.input, key);
             }
         }
         None

@@ -8,6 +8,7 @@ use super::*;
 use crate::config::Config;
 use crate::probe::{FillMaskResult, Prediction};
 use crate::protocol::{EvalMetrics, Hyper, ProbeRequest, StepMetrics};
+use crate::tui::probe_panel::Outcome;
 
 fn key(code: KeyCode) -> KeyEvent {
     KeyEvent::new(code, KeyModifiers::NONE)
@@ -426,4 +427,118 @@ fn the_context_onset_is_logged_and_marked() {
         resumed.history.markers,
         vec![(300, ONSET_MARKER.to_string())]
     );
+}
+
+#[test]
+fn the_attention_tab_offers_the_last_probe_and_routes_keys_and_answers() {
+    let mut app = App::new();
+    app.on_event(Event::Started(start_info()));
+    app.on_event(Event::Step(step(10)));
+    app.on_key(ch('2'));
+    typed(&mut app, "a [MASK] b");
+    app.on_key(key(KeyCode::Enter));
+    app.on_key(key(KeyCode::Esc));
+    app.on_key(ch('5'));
+    assert_eq!(app.panel, Panel::Attention);
+    assert_eq!(app.attention.input.value(), "a [MASK] b");
+    assert!(app.attention.focused);
+    // While typing, digits and `q` are text.
+    typed(&mut app, " q5");
+    assert_eq!(app.panel, Panel::Attention);
+    let actions = app.on_key(key(KeyCode::Enter));
+    assert_eq!(
+        actions,
+        vec![Action::Send(Command::Probe(ProbeRequest::Attention {
+            id: 1,
+            text: "a [MASK] b q5".into()
+        }))]
+    );
+    let map = crate::probe::AttentionMap {
+        text: "x".into(),
+        tokens: vec!["[CLS]".into(), "x".into(), "[SEP]".into()],
+        layers: vec![
+            vec![
+                crate::probe::HeadAttention::from_weights(vec![vec![1.0, 0.0, 0.0]; 3]);
+                2
+            ];
+            2
+        ],
+    };
+    app.on_event(Event::Attention {
+        id: 1,
+        latency_ms: 3.0,
+        result: Ok(map),
+    });
+    assert!(app.attention.answer.is_some());
+    // Out of the box, `]` and Right move through layers and heads; `q` is global again.
+    app.on_key(ch(']'));
+    app.on_key(key(KeyCode::Right));
+    assert_eq!((app.attention.layer, app.attention.head), (1, 1));
+    app.on_key(ch('q'));
+    assert_eq!(app.popup, Some(Popup::Quit));
+}
+
+#[test]
+fn the_neighbours_tab_refreshes_only_while_shown_and_training() {
+    use std::time::{Duration, Instant};
+    let mut app = App::new();
+    app.on_event(Event::Started(start_info()));
+    app.on_event(Event::Step(step(500)));
+    app.on_key(ch('6'));
+    typed(&mut app, "good great");
+    let actions = app.on_key(key(KeyCode::Enter));
+    assert!(matches!(
+        &actions[..],
+        [Action::Send(Command::Probe(ProbeRequest::Neighbours {
+            id: 1,
+            ..
+        }))]
+    ));
+    app.on_event(Event::Neighbours {
+        id: 1,
+        latency_ms: 2.0,
+        result: Err("\"good\" is not in the vocabulary (it becomes [UNK])".into()),
+    });
+    let t0 = Instant::now();
+    let later = t0 + Duration::from_secs(3);
+    assert!(app.on_tick(t0).is_empty());
+    app.on_key(key(KeyCode::Tab));
+    assert!(
+        app.on_tick(later).is_empty(),
+        "not while another tab is shown"
+    );
+    app.on_key(key(KeyCode::BackTab));
+    assert_eq!(app.panel, Panel::Neighbours);
+    app.on_event(Event::Paused { step: 500 });
+    assert!(app.on_tick(later).is_empty(), "not while paused");
+    app.on_event(Event::Resumed { step: 500 });
+    assert_eq!(app.on_tick(later).len(), 1);
+}
+
+#[test]
+fn the_inspection_tabs_after_the_run_has_ended_say_where_to_ask() {
+    let mut app = App::new();
+    app.on_event(Event::Started(start_info()));
+    app.on_event(Event::Finished(crate::protocol::Summary {
+        reason: FinishReason::Completed,
+        step: 10,
+        epoch: 1,
+        elapsed_s: 1.0,
+        last_eval: None,
+        session_dir: None,
+        error: None,
+    }));
+    app.on_key(ch('5'));
+    typed(&mut app, "a b");
+    assert!(app.on_key(key(KeyCode::Enter)).is_empty());
+    let m = app.attention.message.clone().unwrap_or_default();
+    assert!(
+        m.contains("bertwork probe --session demo --attention"),
+        "{m}"
+    );
+    app.on_key(key(KeyCode::Tab));
+    typed(&mut app, "good");
+    assert!(app.on_key(key(KeyCode::Enter)).is_empty());
+    let m = app.neighbours.message.clone().unwrap_or_default();
+    assert!(m.contains("--neighbours WORD"), "{m}");
 }

@@ -1,5 +1,13 @@
 //! Asking the model: fill-mask top-k per `[MASK]` in HF's shape, and the IsNext
-//! probability of a sentence pair. Eval mode (no dropout), no gradients.
+//! probability of a sentence pair (here); a sentence's attention maps
+//! ([`attention_map`]) and a word's nearest embeddings ([`neighbours`]). Eval mode (no
+//! dropout), no gradients.
+
+mod attention;
+mod neighbours;
+
+pub use attention::{attention_map, AttentionMap, HeadAttention};
+pub use neighbours::{neighbours, Neighbour, Neighbours, OtherWord};
 
 use anyhow::{bail, Result};
 use serde::Serialize;
@@ -37,12 +45,9 @@ pub struct NextSentenceResult {
 pub const NO_MASK: &str =
     "the probe has no [MASK]: put [MASK] where a word should be predicted, e.g. \"this movie was [MASK] .\"";
 
-fn run_encoder(
-    model: &BertForPreTraining,
-    ids: &[u32],
-    segment_a: usize,
-    device: Device,
-) -> (Tensor, Tensor) {
+/// One sequence as model inputs: ids, token types (0 before `segment_a`, 1 from it)
+/// and an all-ones mask, each int64 [1, S] on `device`.
+fn inputs(ids: &[u32], segment_a: usize, device: Device) -> (Tensor, Tensor, Tensor) {
     let n = ids.len() as i64;
     let input = Tensor::from_slice(&ids.iter().map(|&i| i as i64).collect::<Vec<_>>())
         .view([1, n])
@@ -50,6 +55,16 @@ fn run_encoder(
     let types: Vec<i64> = (0..ids.len()).map(|i| (i >= segment_a) as i64).collect();
     let types = Tensor::from_slice(&types).view([1, n]).to_device(device);
     let mask = Tensor::ones([1, n], (Kind::Int64, device));
+    (input, types, mask)
+}
+
+fn run_encoder(
+    model: &BertForPreTraining,
+    ids: &[u32],
+    segment_a: usize,
+    device: Device,
+) -> (Tensor, Tensor) {
+    let (input, types, mask) = inputs(ids, segment_a, device);
     let out = model.encode(&input, &types, &mask, false);
     (out.hidden, out.pooled)
 }

@@ -1,5 +1,8 @@
-//! `bertwork probe`: ask a saved session's model to fill in [MASK]s, or score a
-//! sentence pair.
+//! `bertwork probe`: ask a saved session's model to fill in [MASK]s, score a sentence
+//! pair, show a sentence's attention (`--attention`) or a word's nearest embeddings
+//! (`--neighbours`; both in [`inspect`]).
+
+mod inspect;
 
 use std::process::ExitCode;
 
@@ -14,9 +17,9 @@ pub struct ProbeArgs {
     /// Saved session to load.
     #[arg(long)]
     pub session: String,
-    /// Predictions per [MASK].
-    #[arg(long, default_value_t = 5)]
-    pub top_k: usize,
+    /// Predictions per [MASK] (default 5), or neighbours with --neighbours (default 10).
+    #[arg(long)]
+    pub top_k: Option<usize>,
     /// Score "TEXT" followed by this sentence (IsNext probability) instead.
     #[arg(long, value_name = "SENTENCE")]
     pub next: Option<String>,
@@ -26,11 +29,28 @@ pub struct ProbeArgs {
     #[arg(long)]
     pub step: Option<u64>,
     /// Instead: print the watched probes' readings over training (`watched.csv`).
-    #[arg(long, conflicts_with_all = ["next", "step", "texts"])]
+    #[arg(long, conflicts_with_all = ["next", "step", "texts", "attention", "neighbours"])]
     pub history: bool,
+    /// Instead: every layer's and head's attention for this sentence (the share of
+    /// each head's attention on the previous and next token, itself, [CLS] and [SEP];
+    /// with --json the whole map).
+    #[arg(long, value_name = "TEXT", conflicts_with_all = ["next", "neighbours"])]
+    pub attention: Option<String>,
+    /// With --attention: only this layer (1-based).
+    #[arg(long, requires = "attention")]
+    pub layer: Option<usize>,
+    /// With --attention: only this head (1-based); with --layer, also its weights.
+    #[arg(long, requires = "attention")]
+    pub head: Option<usize>,
+    /// Instead: the tokens nearest to WORD in the word-embedding table (cosine).
+    #[arg(long, value_name = "WORD", conflicts_with = "next")]
+    pub neighbours: Option<String>,
+    /// With --neighbours: also the cosine similarity of WORD to OTHER.
+    #[arg(long, value_name = "OTHER", requires = "neighbours")]
+    pub to: Option<String>,
     /// Text with one or more [MASK]; several texts are answered in order (with --json,
-    /// one line each).
-    #[arg(required_unless_present = "history", num_args = 1..)]
+    /// one line each). Not needed with --attention or --neighbours.
+    #[arg(num_args = 1..)]
     pub texts: Vec<String>,
 }
 
@@ -38,6 +58,21 @@ pub fn exec(args: &ProbeArgs) -> Result<ExitCode> {
     if args.history {
         return history(&args.session, args.json);
     }
+    if args.top_k == Some(0) {
+        bail!("--top-k must be at least 1");
+    }
+    if args.attention.is_some() || args.neighbours.is_some() {
+        if !args.texts.is_empty() {
+            bail!(
+                "--attention and --neighbours take no other TEXT: put it in quotes after the flag"
+            );
+        }
+        return inspect::exec(args);
+    }
+    if args.texts.is_empty() {
+        bail!("give a TEXT with [MASK] (or --attention \"TEXT\", or --neighbours WORD)");
+    }
+    let top_k = args.top_k.unwrap_or(5);
     let texts: Vec<String> = args
         .texts
         .iter()
@@ -48,9 +83,6 @@ pub fn exec(args: &ProbeArgs) -> Result<ExitCode> {
     }
     if args.next.is_none() && texts.iter().any(|t| !t.contains("[MASK]")) {
         bail!(crate::probe::NO_MASK);
-    }
-    if args.top_k == 0 {
-        bail!("--top-k must be at least 1");
     }
     let session = Session::open(&args.session)?;
     let device = crate::device::resolve(crate::device::DeviceChoice::Auto)?;
@@ -66,7 +98,7 @@ pub fn exec(args: &ProbeArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for text in &texts {
-        let r = crate::probe::fill_mask(&saved.model, &saved.tokenizer, text, args.top_k, device)?;
+        let r = crate::probe::fill_mask(&saved.model, &saved.tokenizer, text, top_k, device)?;
         if args.json {
             // HF's shape: a list for one mask, a list of lists for several.
             let json = if r.masks.len() == 1 {
