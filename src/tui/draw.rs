@@ -137,7 +137,6 @@ fn draw_keys(frame: &mut Frame, area: Rect, app: &App) {
             ("f", "fork"),
             ("c", "compare"),
             ("h", "window"),
-            ("+/-", "smoothing"),
             ("Tab", "panel"),
             ("?", "help"),
             ("q", "quit"),

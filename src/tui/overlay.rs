@@ -10,25 +10,16 @@ use super::theme;
 
 pub const KEYS: &[(&str, &str)] = &[
     ("Tab / Shift-Tab", "next / previous panel"),
-    (
-        "1 .. 7",
-        "Dashboard, Probe, Hyper, Log, Attention, Neighbours, Watched",
-    ),
+    ("1 .. 7", "the panels, in the order of the tab bar"),
     ("space", "pause / resume training"),
     ("s", "save a checkpoint now"),
     ("f", "fork here: a checkpoint, and a new session from it"),
-    (
-        "q",
-        "quit (asks: stop and save / quit without saving / cancel)",
-    ),
+    ("q", "quit (asks: stop and save / quit unsaved / cancel)"),
     ("Ctrl-C", "stop gracefully, save and quit"),
     ("?", "this help (any key closes it)"),
     ("h", "dashboard: whole run / recent window"),
     ("+ / -", "dashboard: more / less smoothing"),
-    (
-        "c",
-        "dashboard: overlay other sessions (and list how they differ)",
-    ),
+    ("c", "dashboard: overlay other sessions, list differences"),
     ("x", "dashboard: x axis by step / tokens / training time"),
     (
         "Enter / i",
@@ -36,10 +27,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     ("Up / Down", "probe: earlier probes (Enter re-runs one)"),
     ("Ctrl-T", "probe: fill-mask / sentence-pair mode (A | B)"),
-    (
-        "Esc",
-        "probe: leave the text box; hyperparameters: cancel an edit",
-    ),
+    ("Esc", "leave a text box; cancel an edit"),
     ("Up / Down, j / k", "hyperparameters: select"),
     (
         "Enter / e",
