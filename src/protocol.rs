@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::probe::WatchReading;
 use crate::probe::{AttentionMap, FillMaskResult, Neighbours, NextSentenceResult};
 
 /// What a front end asks of the trainer.
@@ -229,17 +230,6 @@ pub enum Event {
 }
 
 /// The resolved setup, sent once before the first step.
-/// One watched probe's answer at its first `[MASK]`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct WatchReading {
-    /// The probe's text as watched.
-    pub text: String,
-    /// The most probable tokens, most probable first, with their probabilities.
-    pub top: Vec<(String, f64)>,
-    /// The tokens the user named, in their order, with their probabilities.
-    pub named: Vec<(String, f64)>,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StartInfo {
     pub session: String,

@@ -41,6 +41,17 @@ pub struct NextSentenceResult {
     pub is_next: f64,
 }
 
+/// One watched probe's answer at its first `[MASK]`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WatchReading {
+    /// The probe's text as watched.
+    pub text: String,
+    /// The most probable tokens, most probable first, with their probabilities.
+    pub top: Vec<(String, f64)>,
+    /// The tokens the user named, in their order, with their probabilities.
+    pub named: Vec<(String, f64)>,
+}
+
 /// Error text for a probe without a mask (shared by the CLI and the workbench).
 pub const NO_MASK: &str =
     "the probe has no [MASK]: put [MASK] where a word should be predicted, e.g. \"this movie was [MASK] .\"";
@@ -134,7 +145,7 @@ pub fn watch_reading(
     named: &[(String, u32)],
     top_k: usize,
     device: Device,
-) -> Result<crate::protocol::WatchReading> {
+) -> Result<WatchReading> {
     let d = mask_distribution(model, tokenizer, &normalize_masks(text), device)?;
     let first: Vec<f32> = Vec::try_from(d.probs.get(0).to_device(Device::Cpu))?;
     let mut order: Vec<usize> = (0..first.len()).collect();
@@ -142,7 +153,7 @@ pub fn watch_reading(
     order.select_nth_unstable_by(k - 1, |&a, &b| first[b].total_cmp(&first[a]));
     order.truncate(k);
     order.sort_by(|&a, &b| first[b].total_cmp(&first[a]));
-    Ok(crate::protocol::WatchReading {
+    Ok(WatchReading {
         text: text.to_string(),
         top: order
             .iter()
