@@ -213,6 +213,8 @@ pub enum Event {
     /// The watched probes read at `step`, in `train.watch` order.
     Watched {
         step: u64,
+        /// Time the readings took on the trainer thread (training waited for them).
+        seconds: f64,
         readings: Vec<WatchReading>,
     },
     /// The watched probes from `step` on (after a [`Command::Watch`] or at the start).

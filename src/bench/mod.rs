@@ -272,14 +272,17 @@ fn watch_bench(mut config: Config, args: &BenchOptions) -> Result<ExitCode> {
         println!("{}", serde_json::to_string(&r)?);
     } else {
         println!(
-            "{} watched probes read every {} steps vs none, {} blocks of {} intervals each: {:.0} vs {:.0} tokens/s, paired median ratio {:.4}",
+            "{} watched probes read every {} steps vs none, {} blocks of {} intervals each: {:.0} vs {:.0} tokens/s, paired median ratio {:.4}; one reading {:.1} ms against {:.0} ms of training per interval = {:.2}% direct cost",
             r.probes,
             r.interval_steps,
             r.blocks_each,
             r.block_intervals,
             r.watching_tokens_per_s,
             r.plain_tokens_per_s,
-            r.paired_ratio
+            r.paired_ratio,
+            r.reading_ms,
+            r.interval_ms,
+            r.direct_cost * 100.0
         );
     }
     Ok(ExitCode::SUCCESS)

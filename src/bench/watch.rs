@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use super::blocks::{compare, treated};
+use super::blocks::{compare, median, treated};
 use crate::config::watch::MAX_WATCHED;
 use crate::config::Config;
 use crate::protocol::{Command, Event};
@@ -29,6 +29,12 @@ pub struct WatchOverhead {
     pub watching_tokens_per_s: f64,
     /// Median of neighbouring pairs' watching / plain ratios (1.0 = no cost).
     pub paired_ratio: f64,
+    /// Median time of one reading of all the probes, on the trainer thread.
+    pub reading_ms: f64,
+    /// Median wall time of one plain log interval (its steps, from the step logs).
+    pub interval_ms: f64,
+    /// reading_ms / interval_ms: the share of training time the readings take.
+    pub direct_cost: f64,
 }
 
 /// Probes like a user's: evaluative adjectives and a few other slots.
@@ -69,6 +75,8 @@ pub fn measure(config: &Config, block: usize, blocks_each: usize) -> Result<Watc
     let mut per_block: Vec<Vec<f64>> = vec![Vec::new(); total_blocks];
     let (mut current, mut watching, mut since) = (0usize, false, None::<u64>);
     let mut warm = 3;
+    let (mut reading_ms, mut interval_ms) = (Vec::new(), Vec::new());
+    let mut last_elapsed = None;
     loop {
         match handle.events.recv_timeout(Duration::from_secs(600))? {
             Event::Step(m) => {
@@ -84,7 +92,11 @@ pub fn measure(config: &Config, block: usize, blocks_each: usize) -> Result<Watc
                 let settled = since.is_some_and(|s| began >= s);
                 if settled && watching == treated(current as u64) {
                     per_block[current].push(m.tokens_per_s);
+                    if let (false, Some(before)) = (watching, last_elapsed) {
+                        interval_ms.push((m.elapsed_s - before) * 1e3);
+                    }
                 }
+                last_elapsed = Some(m.elapsed_s);
                 if per_block[current].len() >= block {
                     current += 1;
                     if current == total_blocks {
@@ -98,6 +110,7 @@ pub fn measure(config: &Config, block: usize, blocks_each: usize) -> Result<Watc
                     }
                 }
             }
+            Event::Watched { seconds, .. } => reading_ms.push(seconds * 1e3),
             Event::Watching { step, entries } => {
                 watching = !entries.is_empty();
                 since = Some(step);
@@ -116,6 +129,7 @@ pub fn measure(config: &Config, block: usize, blocks_each: usize) -> Result<Watc
     handle.join();
     let _ = std::fs::remove_dir_all(&home);
     let c = compare(&mut per_block);
+    let (reading_ms, interval_ms) = (median(&mut reading_ms), median(&mut interval_ms));
     Ok(WatchOverhead {
         probes: probes().len(),
         interval_steps: interval,
@@ -124,5 +138,8 @@ pub fn measure(config: &Config, block: usize, blocks_each: usize) -> Result<Watc
         plain_tokens_per_s: c.plain,
         watching_tokens_per_s: c.treated,
         paired_ratio: c.paired_ratio,
+        reading_ms,
+        interval_ms,
+        direct_cost: reading_ms / interval_ms,
     })
 }

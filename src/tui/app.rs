@@ -444,7 +444,7 @@ impl App {
                 );
                 self.history.markers.push((step, ONSET_MARKER.into()));
             }
-            Event::Watched { step, readings } => self.watch.readings(step, &readings),
+            Event::Watched { step, readings, .. } => self.watch.readings(step, &readings),
             Event::Watching { entries, .. } => self.watch.entries = entries,
             Event::Forked { name, step, .. } => {
                 let parent = self.info.as_ref().map_or("", |i| i.session.as_str());

@@ -154,6 +154,7 @@ fn watching_app() -> App {
         let pair = |a: &str, p: f64| (a.to_string(), p);
         app.on_event(Event::Watched {
             step: s,
+            seconds: 0.001,
             readings: vec![
                 WatchReading {
                     text: "this movie was [MASK] .".into(),

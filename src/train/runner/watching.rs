@@ -95,6 +95,7 @@ impl Trainer {
         if self.watched.is_empty() {
             return;
         }
+        let started = std::time::Instant::now();
         let tokenizer = self.data.tokenizer.clone();
         let readings: Vec<_> = self
             .watched
@@ -111,10 +112,12 @@ impl Trainer {
                 .ok()
             })
             .collect();
+        let seconds = started.elapsed().as_secs_f64();
         let r = self.records.watched(self.step, &readings);
         self.record(r);
         self.emit(Event::Watched {
             step: self.step,
+            seconds,
             readings,
         });
     }
