@@ -24,11 +24,18 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Constraint::Length(1),
     ])
     .areas(area);
-    let titles: Vec<String> = PANELS
-        .iter()
-        .enumerate()
-        .map(|(i, (_, t))| format!("{} {t}", i + 1))
-        .collect();
+    // `bertwork compare` has the dashboard only: the tab bar names what is compared.
+    let titles: Vec<String> = if app.status == Status::Viewing {
+        let mut names = vec![app.compare.main_name().to_string()];
+        names.extend(app.compare.overlays.iter().map(|o| o.name.clone()));
+        vec![format!("compare: {}", escape(&names.join(" vs ")))]
+    } else {
+        PANELS
+            .iter()
+            .enumerate()
+            .map(|(i, (_, t))| format!("{} {t}", i + 1))
+            .collect()
+    };
     let selected = PANELS
         .iter()
         .position(|(p, _)| *p == app.panel)

@@ -222,6 +222,11 @@ fn dashboard_comparing_sessions() {
         .open_picker(vec!["demo".into(), "demo-fork-300".into(), "other".into()]);
     app.popup = Some(Popup::Compare);
     insta::assert_snapshot!("compare_picker", render(&app, 110, 30));
+    // `bertwork compare`: read-only, the dashboard only.
+    app.popup = None;
+    app.status = super::app::Status::Viewing;
+    app.info = None;
+    insta::assert_snapshot!("compare_view", render(&app, 110, 30));
 }
 
 fn training_app_on(panel: Panel) -> App {
