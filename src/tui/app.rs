@@ -379,6 +379,7 @@ impl App {
                 }
                 self.history.steps.extend(past.steps);
                 self.history.evals.extend(past.evals);
+                self.hyper.applied.extend(past.changes.iter().cloned());
                 self.history.markers.extend(past.changes);
                 for (step, readings) in &past.watched {
                     self.watch.readings(*step, readings);
@@ -397,7 +398,7 @@ impl App {
                 if let Some(info) = &mut self.info {
                     change.apply_to(&mut info.config);
                 }
-                self.hyper.applied(&change);
+                self.hyper.applied(&change, step);
                 let text = format!("{}={}", change.key(), change.value_string());
                 self.log
                     .push(Level::Info, format!("{text} applied from step {step}"));

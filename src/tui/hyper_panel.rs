@@ -13,6 +13,7 @@ use super::lr_preview::{self, Plan};
 use super::theme;
 use crate::config::Config;
 use crate::protocol::{ApplyAt, Command, Hyper};
+use crate::terminal_text::escape;
 
 /// The editable fields, in display order.
 pub const FIELDS: [&str; 8] = [
@@ -34,6 +35,9 @@ pub struct HyperState {
     pub message: Option<(bool, String)>,
     /// Changes sent and not yet applied.
     pub queued: Vec<Hyper>,
+    /// Changes applied so far, (step it took effect, `key=value`), oldest first
+    /// (a resumed session's earlier ones included).
+    pub applied: Vec<(u64, String)>,
 }
 
 fn current(config: &Config, field: &str) -> String {
@@ -142,9 +146,11 @@ impl HyperState {
         None
     }
 
-    /// The trainer applied a change: it is no longer queued.
-    pub fn applied(&mut self, change: &Hyper) {
+    /// The trainer applied a change from `step` on: it is no longer queued.
+    pub fn applied(&mut self, change: &Hyper, step: u64) {
         self.queued.retain(|q| q.key() != change.key());
+        self.applied
+            .push((step, format!("{}={}", change.key(), change.value_string())));
     }
 
     pub fn is_editing(&self) -> bool {
@@ -224,8 +230,12 @@ fn draw_fields(frame: &mut Frame, area: Rect, state: &HyperState, config: Option
             Span::raw(format!("{value:<12}")),
         ];
         if let Some(q) = queued {
+            let when = match q.applies_at() {
+                ApplyAt::NextStep => "next step",
+                ApplyAt::NextEpoch => "next epoch",
+            };
             spans.push(Span::styled(
-                format!(" → {} (queued)", q.value_string()),
+                format!(" → {} (queued for the {when})", q.value_string()),
                 Style::default().fg(theme::WARN),
             ));
         }
@@ -244,7 +254,28 @@ fn draw_fields(frame: &mut Frame, area: Rect, state: &HyperState, config: Option
             line
         });
     }
-    lines.push(Line::raw(""));
+    if !state.applied.is_empty() {
+        // Newest first: the recent ones are what a user checks.
+        let recent: Vec<String> = state
+            .applied
+            .iter()
+            .rev()
+            .take(4)
+            .map(|(step, change)| format!("step {step}: {}", escape(change)))
+            .collect();
+        let more = state.applied.len().saturating_sub(4);
+        let tail = if more > 0 {
+            format!(" (+{more} earlier)")
+        } else {
+            String::new()
+        };
+        lines.push(Line::styled(
+            format!(" applied: {}{tail}", recent.join(", ")),
+            theme::dim(),
+        ));
+    } else {
+        lines.push(Line::raw(""));
+    }
     if let Some((is_err, m)) = &state.message {
         let color = if *is_err { theme::ERROR } else { theme::OK };
         lines.push(Line::styled(m.clone(), Style::default().fg(color)));

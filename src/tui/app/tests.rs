@@ -349,6 +349,8 @@ fn a_resumed_session_shows_its_earlier_history() {
     };
     app.on_event(Event::History(Box::new(past)));
     app.on_event(Event::Step(step(30)));
+    // The earlier changes are listed with their steps in the Hyperparameters panel.
+    assert_eq!(app.hyper.applied, vec![(15, "train.lr=0.0005".to_string())]);
     // The watched probes' earlier readings are on their chart.
     assert_eq!(app.watch.series[0].points["good"], vec![(20.0, 0.5)]);
     let steps: Vec<u64> = app.history.steps.iter().map(|m| m.step).collect();
