@@ -5,6 +5,7 @@
 
 mod blocks;
 pub mod probe;
+mod scratch_run;
 mod ui;
 mod watch;
 

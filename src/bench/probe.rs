@@ -7,11 +7,10 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 use serde::Serialize;
 
+use super::scratch_run::ScratchRun;
 use crate::config::Config;
 use crate::protocol::{Command, Event, ProbeRequest};
-use crate::session::Session;
 use crate::tokenizer::WordPieceTokenizer;
-use crate::train::{TrainSetup, TrainerHandle};
 
 /// What the probe bench asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -77,11 +76,9 @@ pub struct ProbeLatency {
 /// Errors: the trainer fails or does not start within 5 minutes, an answer takes over
 /// a minute, or (attention) the answer is an error.
 pub fn measure(config: &Config, probes: usize, kind: ProbeKind) -> Result<ProbeLatency> {
-    let home = std::env::temp_dir().join(format!("bertwork-probe-bench-{}", std::process::id()));
-    let session = Session::scratch("probe-bench", home.join("s"));
-    std::fs::create_dir_all(&session.dir)?;
-    let tokenizer_file = session.path(crate::session::TOKENIZER_FILE);
-    let handle = TrainerHandle::spawn(TrainSetup::fresh(config.clone(), session));
+    let run = ScratchRun::start(config.clone(), "probe")?;
+    let handle = &run.handle;
+    let tokenizer_file = run.path(crate::session::TOKENIZER_FILE);
     let mut first_step = None;
     let mut last_step = 0;
     // Wait until training runs.
@@ -142,14 +139,7 @@ pub fn measure(config: &Config, probes: usize, kind: ProbeKind) -> Result<ProbeL
         }
         times.push(sent.elapsed().as_secs_f64() * 1e3);
     }
-    let _ = handle.commands.send(Command::Stop);
-    for e in handle.events.iter() {
-        if matches!(e, Event::Finished(_)) {
-            break;
-        }
-    }
-    handle.join();
-    let _ = std::fs::remove_dir_all(&home);
+    run.finish();
     times.sort_by(f64::total_cmp);
     let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
     Ok(ProbeLatency {

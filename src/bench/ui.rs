@@ -16,10 +16,9 @@ use ratatui::{Terminal, TerminalOptions, Viewport};
 use serde::Serialize;
 
 use super::blocks::{compare, treated};
+use super::scratch_run::ScratchRun;
 use crate::config::Config;
 use crate::protocol::{Command, Event};
-use crate::session::Session;
-use crate::train::{TrainSetup, TrainerHandle};
 use crate::tui::app::App;
 use crate::tui::draw::draw;
 
@@ -48,10 +47,8 @@ pub fn measure(config: &Config, block: u64, blocks_each: usize) -> Result<UiOver
     config.train.eval_every = 0;
     config.train.max_steps = warm + block * total_blocks;
     config.train.epochs = 1000;
-    let home = std::env::temp_dir().join(format!("bertwork-ui-bench-{}", std::process::id()));
-    let session = Session::scratch("ui-bench", home.join("s"));
-    std::fs::create_dir_all(&session.dir)?;
-    let handle = TrainerHandle::spawn(TrainSetup::fresh(config, session));
+    let run = ScratchRun::start(config, "ui")?;
+    let handle = &run.handle;
     let sink = std::fs::OpenOptions::new().write(true).open("/dev/null")?;
     let mut terminal = Terminal::with_options(
         CrosstermBackend::new(sink),
@@ -107,8 +104,7 @@ pub fn measure(config: &Config, block: u64, blocks_each: usize) -> Result<UiOver
             let _ = handle.commands.send(Command::Stop);
         }
     }
-    handle.join();
-    let _ = std::fs::remove_dir_all(&home);
+    run.finish();
     let c = compare(&mut per_block);
     Ok(UiOverhead {
         block_steps: block,

@@ -11,11 +11,10 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 use super::blocks::{compare, median, treated};
+use super::scratch_run::ScratchRun;
 use crate::config::watch::MAX_WATCHED;
 use crate::config::Config;
 use crate::protocol::{Command, Event};
-use crate::session::Session;
-use crate::train::{TrainSetup, TrainerHandle};
 
 #[derive(Debug, Serialize)]
 pub struct WatchOverhead {
@@ -68,10 +67,8 @@ pub fn measure(config: &Config, block: usize, blocks_each: usize) -> Result<Watc
     let total_blocks = 2 * blocks_each;
     // Warm-up, and slack for the switches between blocks.
     config.train.max_steps = interval * ((block + 2) * total_blocks + 5) as u64;
-    let home = std::env::temp_dir().join(format!("bertwork-watch-bench-{}", std::process::id()));
-    let session = Session::scratch("watch-bench", home.join("s"));
-    std::fs::create_dir_all(&session.dir)?;
-    let handle = TrainerHandle::spawn(TrainSetup::fresh(config, session));
+    let run = ScratchRun::start(config, "watch")?;
+    let handle = &run.handle;
     let mut per_block: Vec<Vec<f64>> = vec![Vec::new(); total_blocks];
     let (mut current, mut watching, mut since) = (0usize, false, None::<u64>);
     let mut warm = 3;
@@ -120,14 +117,7 @@ pub fn measure(config: &Config, block: usize, blocks_each: usize) -> Result<Watc
             _ => {}
         }
     }
-    let _ = handle.commands.send(Command::Stop);
-    for e in handle.events.iter() {
-        if matches!(e, Event::Finished(_)) {
-            break;
-        }
-    }
-    handle.join();
-    let _ = std::fs::remove_dir_all(&home);
+    run.finish();
     let c = compare(&mut per_block);
     let (reading_ms, interval_ms) = (median(&mut reading_ms), median(&mut interval_ms));
     Ok(WatchOverhead {
