@@ -48,7 +48,10 @@ pub fn resolve(choice: DeviceChoice) -> Result<Device> {
 
 pub fn describe(device: Device) -> String {
     match device {
-        Device::Cpu => format!("cpu ({} threads)", tch::get_num_threads()),
+        Device::Cpu => match tch::get_num_threads() {
+            1 => "cpu (1 thread)".to_string(),
+            n => format!("cpu ({n} threads)"),
+        },
         Device::Cuda(n) => format!("cuda:{n}"),
         other => format!("{other:?}"),
     }

@@ -171,3 +171,33 @@ fn a_fork_trained_on_matches_its_parent_continued() {
     assert!(err.contains("already exists"), "{err}");
     assert!(!home.join("sessions/x").exists(), "no half-made fork");
 }
+
+/// The evaluation at the end of a run comes after the checkpoint of the same step
+/// (`checkpoint_every` hit it first): the final save counts it, so neither a fork nor a
+/// resume drops it.
+#[test]
+fn the_end_of_run_evaluation_survives_a_fork() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let mut train = args(&["train", "--headless", "--max-steps", "12", "--session", "p"]);
+    train.extend(args(common::QUICK_MODEL));
+    train.extend(args(&["--set", "train.checkpoint_every=4"]));
+    run_ok(home, &train);
+    let heldout_at_12 = ("heldout".to_string(), 12);
+    assert!(common::metrics(home, "p").contains_key(&heldout_at_12));
+    run_ok(
+        home,
+        &args(&["fork", "p", "--at", "12", "--session", "f", "--no-start"]),
+    );
+    let fork = common::metrics(home, "f");
+    assert_eq!(
+        fork.get(&heldout_at_12),
+        common::metrics(home, "p").get(&heldout_at_12)
+    );
+    let list = run_ok(home, &args(&["sessions"]));
+    let row = list.lines().find(|l| l.starts_with("f ")).unwrap();
+    assert!(
+        !row.contains(" - "),
+        "the fork has a best held-out loss: {row}"
+    );
+}

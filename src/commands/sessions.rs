@@ -128,11 +128,15 @@ fn list() -> Result<ExitCode> {
             None => ("-".into(), "-".into()),
         };
         let from = Lineage::read(&session).map_or("-".into(), |l| l.label());
+        // The step the session would resume from: its newest checkpoint.
+        let saved = checkpoint::list(&session.path(CHECKPOINTS_DIR))
+            .last()
+            .map_or(m.last_step, |(step, _)| *step);
         println!(
             "{:<28} {:<8} {:>8} {:>12} {:>8}  {:<16} {}",
             name,
             preset,
-            m.last_step,
+            saved,
             best,
             nsp,
             ago(modified(&session.dir)),

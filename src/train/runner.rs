@@ -101,6 +101,9 @@ struct Trainer {
     /// The pair settings of the epoch a resume picks up mid-way (epoch, settings).
     resumed_pairs: Option<(usize, PairConfig)>,
     last_checkpoint: Option<u64>,
+    /// The record rows the last checkpoint counted: a row written after it at the same
+    /// step (the end-of-run evaluation) makes the final save write the checkpoint again.
+    checkpoint_rows: Option<crate::records::RowCounts>,
     records: Records,
     /// Forward passes under bf16 autocast (CUDA only).
     mixed: bool,
@@ -297,7 +300,9 @@ impl Trainer {
     }
 
     fn save_final(&mut self) -> Result<()> {
-        if self.last_checkpoint != Some(self.step) {
+        if self.last_checkpoint != Some(self.step)
+            || self.checkpoint_rows != Some(self.records.rows())
+        {
             self.checkpoint()?;
         }
         self.session.save_config(&self.config)

@@ -105,6 +105,21 @@ pub fn on_axis(
     }
 }
 
+/// Keys that say how long, where and how a run reports, not what it learns: listed
+/// after the others among a session's differences.
+const RUN_KEYS: &[&str] = &[
+    "train.epochs",
+    "train.max_steps",
+    "train.device",
+    "train.threads",
+    "train.log_every",
+    "train.eval_every",
+    "train.checkpoint_every",
+    "train.keep_checkpoints",
+    "train.watch",
+    "train.watch_every",
+];
+
 /// A row of the comparison table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -139,15 +154,16 @@ pub fn rows(
     };
     let mut out = vec![row(name, lineage, history, Vec::new())];
     for o in overlays {
-        let differs = match (&o.config, config) {
-            (Some(a), Some(b)) => a
-                .changed_keys(b)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect(),
+        let mut differs: Vec<(String, String)> = match (&o.config, config) {
+            (Some(a), Some(b)) => a.changed_keys(b).unwrap_or_default(),
             _ => Vec::new(),
         };
+        // What changes the recipe first; how long, where and how it reports last.
+        differs.sort_by_key(|(k, _)| RUN_KEYS.contains(&k.as_str()));
+        let differs = differs
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         out.push(row(&o.name, o.lineage.as_deref(), &o.history, differs));
     }
     out
@@ -227,7 +243,9 @@ mod tests {
     #[test]
     fn rows_list_the_keys_that_differ_from_the_first_session() {
         let base = Config::load(None, &[]).unwrap();
-        let other = base.with_overrides(&["train.lr=0.0005".into()]).unwrap();
+        let other = base
+            .with_overrides(&["train.checkpoint_every=50".into(), "train.lr=0.0005".into()])
+            .unwrap();
         let first = Overlay {
             name: "a".into(),
             history: History {
@@ -248,13 +266,24 @@ mod tests {
             &[fork],
         );
         assert_eq!(rows[0].differs, Vec::<String>::new());
-        assert_eq!(rows[1].differs, vec!["train.lr=0.0005".to_string()]);
+        // The recipe's change first, the bookkeeping after it.
+        assert_eq!(
+            rows[1].differs,
+            vec![
+                "train.lr=0.0005".to_string(),
+                "train.checkpoint_every=50".to_string()
+            ]
+        );
         let lines = table_lines(&rows);
         assert!(
             lines[2].starts_with("b ") && lines[2].contains("a@10"),
             "{}",
             lines[2]
         );
-        assert!(lines[2].ends_with("train.lr=0.0005"), "{}", lines[2]);
+        assert!(
+            lines[2].ends_with("train.lr=0.0005 train.checkpoint_every=50"),
+            "{}",
+            lines[2]
+        );
     }
 }

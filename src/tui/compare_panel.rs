@@ -112,7 +112,10 @@ pub fn draw_table(frame: &mut Frame, area: Rect, state: &CompareState, history: 
         state.axis.label()
     );
     frame.render_widget(
-        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
+        // Wrapped: the differences can be longer than a line, and none may be lost.
+        Paragraph::new(lines)
+            .wrap(ratatui::widgets::Wrap { trim: false })
+            .block(Block::default().borders(Borders::ALL).title(title)),
         area,
     );
 }

@@ -117,6 +117,7 @@ impl Trainer {
         })
         .map_err(|e| anyhow::anyhow!(self.save_failure(&e)))?;
         self.last_checkpoint = Some(self.step);
+        self.checkpoint_rows = Some(state.rows);
         self.emit(Event::CheckpointSaved {
             path,
             step: self.step,

@@ -99,6 +99,7 @@ impl Trainer {
             resume_cursor: None,
             resumed_pairs: None,
             last_checkpoint: None,
+            checkpoint_rows: None,
             records,
             mixed,
             interactive,
@@ -121,6 +122,7 @@ impl Trainer {
             self.elapsed_before = state.elapsed_s;
             self.resume_cursor = Some((examples_done, state.steps_in_epoch));
             self.last_checkpoint = Some(state.step);
+            self.checkpoint_rows = Some(state.rows);
             let tokenizer = &self.data.tokenizer;
             let mut then = pair_config(&state.config, tokenizer);
             if let Some((max_seq_len, short_seq_prob)) = state.epoch_pairs {
