@@ -183,14 +183,16 @@ fn loss_chart(
     }
     let label = |v: f64| Span::raw(format!("{v:.2}"));
     // The legend names the compared sessions; alone, the colours say enough.
-    let legend = if overlays.is_empty() {
-        (Constraint::Ratio(1, 4), Constraint::Ratio(1, 4))
-    } else {
-        (Constraint::Ratio(2, 3), Constraint::Ratio(2, 3))
-    };
+    let mut legend: Vec<(String, ratatui::style::Color)> = Vec::new();
+    if !overlays.is_empty() {
+        legend.push((format!("{} (smoothed)", app.compare.main_name()), color));
+        legend.push(("held-out".into(), theme::EVAL));
+        for (i, (name, _, _)) in overlays.iter().enumerate() {
+            legend.push((name.clone(), theme::OVERLAYS[i % theme::OVERLAYS.len()]));
+        }
+    }
     let chart = Chart::new(sets)
-        .hidden_legend_constraints(legend)
-        .legend_position(Some(ratatui::widgets::LegendPosition::TopRight))
+        .legend_position(None)
         .block(Block::default().borders(Borders::ALL).title(title))
         .x_axis(
             Axis::default()
@@ -207,6 +209,7 @@ fn loss_chart(
             label(y1),
         ]));
     frame.render_widget(chart, area);
+    super::legend::draw(frame, area, &legend);
 }
 
 /// An x-axis bound: steps whole, tokens in k/M/G, minutes with one decimal.

@@ -11,6 +11,7 @@ mod event_loop;
 mod heatmap;
 pub mod history;
 pub mod hyper_panel;
+mod legend;
 pub mod log_panel;
 mod lr_preview;
 pub mod neighbours_panel;

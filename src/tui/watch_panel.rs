@@ -271,10 +271,14 @@ fn draw_chart(frame: &mut Frame, area: Rect, state: &WatchState) {
                 .data(points)
         })
         .collect();
+    let legend: Vec<(String, ratatui::style::Color)> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| (name.clone(), theme::SERIES[i % theme::SERIES.len()]))
+        .collect();
     let chart = Chart::new(sets)
         .block(block)
-        .legend_position(Some(ratatui::widgets::LegendPosition::TopLeft))
-        .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)))
+        .legend_position(None)
         .x_axis(Axis::default().title("step").bounds([x0, x1]).labels(vec![
             Span::raw(format!("{x0:.0}")),
             Span::raw(format!("{x1:.0}")),
@@ -285,6 +289,7 @@ fn draw_chart(frame: &mut Frame, area: Rect, state: &WatchState) {
                 .labels(vec![Span::raw("0"), Span::raw(format!("{y1:.2}"))]),
         );
     frame.render_widget(chart, area);
+    super::legend::draw(frame, area, &legend);
 }
 
 #[cfg(test)]
