@@ -87,6 +87,7 @@ pub fn setup(name: &str, sets: &[String]) -> Result<(TrainSetup, Vec<String>)> {
                 dir,
                 state: Box::new(state),
                 changes,
+                source: "resume",
             },
             interactive: false,
         },

@@ -103,7 +103,7 @@ fn a_fork_trained_on_matches_its_parent_continued() {
         ]),
     );
     let changes = std::fs::read_to_string(home.join("sessions/lr/changes.csv")).unwrap();
-    assert!(changes.contains("train.lr,0.0005"), "{changes}");
+    assert!(changes.contains("train.lr,0.0005,fork"), "{changes}");
     let lr = common::metrics(home, "lr");
     let first_after = &lr[&("train".to_string(), 17)];
     let parent_after = &parent[&("train".to_string(), 17)];

@@ -74,5 +74,9 @@ pub fn exec(args: &ForkArgs) -> Result<ExitCode> {
     for w in &warnings {
         eprintln!("warning: {}", crate::terminal_text::escape_lines(w));
     }
+    let mut setup = setup;
+    if let crate::train::Start::Checkpoint { source, .. } = &mut setup.start {
+        *source = "fork";
+    }
     args.run.launch(setup)
 }

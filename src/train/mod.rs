@@ -58,6 +58,8 @@ pub enum Start {
         dir: PathBuf,
         state: Box<CheckpointState>,
         changes: Vec<(String, String)>,
+        /// Where `changes` came from, as `changes.csv` records it: `resume`, `fork`.
+        source: &'static str,
     },
     /// Step 0 from saved weights (an imported model), fresh optimizer.
     Weights(PathBuf),

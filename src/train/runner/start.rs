@@ -142,9 +142,12 @@ impl Trainer {
                 self.resumed_pairs = Some((state.epoch, then));
             }
         }
-        if let Start::Checkpoint { changes, .. } = from {
+        if let Start::Checkpoint {
+            changes, source, ..
+        } = from
+        {
             for (key, value) in changes {
-                self.record_change(&key, &value, "resume");
+                self.record_change(&key, &value, source);
             }
         }
         self
