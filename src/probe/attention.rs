@@ -81,16 +81,12 @@ pub fn attention_map(
     text: &str,
     device: Device,
 ) -> Result<AttentionMap> {
-    let s = tokenizer.specials;
     let text = normalize_masks(text.trim());
     let ids = tokenizer.encode(&text)?;
     if ids.is_empty() {
         bail!("the attention view needs a sentence: type some words");
     }
-    let mut full = Vec::with_capacity(ids.len() + 2);
-    full.push(s.cls);
-    full.extend_from_slice(&ids);
-    full.push(s.sep);
+    let full = super::single_sentence(tokenizer, &ids);
     check_length(model, full.len())?;
     let _guard = tch::no_grad_guard();
     let (input, types, mask) = inputs(&full, full.len(), device);

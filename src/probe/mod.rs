@@ -98,6 +98,16 @@ struct MaskDistribution {
     probs: Tensor,
 }
 
+/// `[CLS] ids [SEP]`: one sentence as the model reads it.
+pub(crate) fn single_sentence(tokenizer: &WordPieceTokenizer, ids: &[u32]) -> Vec<u32> {
+    let s = tokenizer.specials;
+    let mut full = Vec::with_capacity(ids.len() + 2);
+    full.push(s.cls);
+    full.extend_from_slice(ids);
+    full.push(s.sep);
+    full
+}
+
 /// Runs `text` (normalized, with at least one `[MASK]`) through the model.
 fn mask_distribution(
     model: &BertForPreTraining,
@@ -116,10 +126,7 @@ fn mask_distribution(
     if mask_at.is_empty() {
         bail!(NO_MASK);
     }
-    let mut full = Vec::with_capacity(ids.len() + 2);
-    full.push(s.cls);
-    full.extend_from_slice(&ids);
-    full.push(s.sep);
+    let full = single_sentence(tokenizer, &ids);
     check_length(model, full.len())?;
     let _guard = tch::no_grad_guard();
     let (hidden, _) = run_encoder(model, &full, full.len(), device);
