@@ -1,10 +1,15 @@
 //! Embeds libtorch's library folder as an rpath so that the binary, tests and
-//! examples start without LD_LIBRARY_PATH, and compiles the small C++ shim that reads
-//! GPU allocator statistics and sets CUDA precision (`csrc/device_shim.cpp`). torch-sys publishes the
-//! library folder through its `links = "tch"` metadata as DEP_TCH_LIBTORCH_LIB.
+//! examples start without LD_LIBRARY_PATH, and compiles the small C++ shims for what
+//! tch does not expose: GPU allocator statistics and CUDA precision
+//! (`csrc/device_shim.cpp`), and libtorch's multi-tensor AdamW, norm and scaling
+//! kernels (`csrc/optimizer_shim.cpp`), and its profiler
+//! (`csrc/profiler_shim.cpp`). torch-sys publishes the library folder through
+//! its `links = "tch"` metadata as DEP_TCH_LIBTORCH_LIB.
 fn main() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     println!("cargo:rerun-if-changed=csrc/device_shim.cpp");
+    println!("cargo:rerun-if-changed=csrc/optimizer_shim.cpp");
+    println!("cargo:rerun-if-changed=csrc/profiler_shim.cpp");
     let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") else {
         return;
     };
@@ -14,6 +19,8 @@ fn main() {
     cc::Build::new()
         .cpp(true)
         .file("csrc/device_shim.cpp")
+        .file("csrc/optimizer_shim.cpp")
+        .file("csrc/profiler_shim.cpp")
         .include(&include)
         .include(include.join("torch/csrc/api/include"))
         .flag("-std=c++17")

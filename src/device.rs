@@ -216,29 +216,3 @@ mod memory_tests {
     }
 }
 
-/// Hands the C heap's free pages back to the system (glibc's `malloc_trim`).
-///
-/// libtorch's CPU tensors come from malloc. With glibc's dynamic mmap threshold, a
-/// training step's large, short-lived buffers end up inside the heap, and the pages
-/// they free stay resident: a run's RSS grew by about 120 MB an epoch (tiny, 2 threads)
-/// with a live heap of about 200 MB (measured with heaptrack). A fixed threshold
-/// (`MALLOC_MMAP_THRESHOLD_`) stops the growth but costs 40% of throughput, and
-/// trimming at every step log costs the page faults that refill the pages; trimming at
-/// most every [`TRIM_EVERY`] bounds the growth at little cost. Called at step logs,
-/// between steps.
-pub fn return_free_memory() {
-    static LAST: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
-    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
-    if last.is_some_and(|t| t.elapsed() < TRIM_EVERY) {
-        return;
-    }
-    *last = Some(std::time::Instant::now());
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free memory; it is thread-safe in glibc.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-/// The least time between two [`return_free_memory`] trims.
-pub const TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(20);

@@ -10,6 +10,7 @@ pub mod data;
 pub mod device;
 pub mod format;
 pub mod headless;
+pub mod heap;
 pub mod hf;
 pub mod model;
 pub mod parallel;

@@ -5,6 +5,9 @@ use clap::Parser;
 fn main() -> ExitCode {
     bertwork::device::load_cuda();
     let cli = bertwork::commands::Cli::parse();
+    if cli.tunes_heap() {
+        bertwork::heap::keep_freed_pages();
+    }
     if !cli.trains() {
         // Commands that only print (`sessions | head`, `probe ... | head`) end quietly
         // when their reader goes, as other Unix tools do, instead of panicking on the

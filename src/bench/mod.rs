@@ -5,6 +5,8 @@
 
 mod blocks;
 pub mod probe;
+pub mod profile;
+pub mod real_batches;
 mod scratch_run;
 mod ui;
 mod watch;
@@ -25,7 +27,7 @@ use crate::data::pairs::Example;
 use crate::data::rng_for;
 use crate::model::{BertConfig, BertForPreTraining};
 use crate::tokenizer::SpecialIds;
-use crate::train::optimizer::AdamW;
+use crate::train::optimizer::{AdamW, Kernels};
 use crate::train::step::{losses, DeviceBatch};
 
 /// What to measure and on which shapes; the model's config comes separately.
@@ -74,8 +76,36 @@ pub struct BenchOptions {
     /// With --ui-overhead / --watch-overhead: blocks of each kind.
     #[arg(long, default_value_t = 6)]
     pub blocks: usize,
+    /// Train on the first N batches of the config's corpus (the embedded reviews unless
+    /// `--set data.corpus=CSV`), padding included, instead of random full batches;
+    /// tokens/s then counts non-padding tokens.
+    #[arg(long, value_name = "N")]
+    pub real_batches: Option<usize>,
+    /// With --real-batches: also write them (safetensors) for
+    /// `bench/hf_reference.py --batches FILE`.
+    #[arg(long, value_name = "FILE", requires = "real_batches")]
+    pub dump_batches: Option<std::path::PathBuf>,
+    /// Turn off one of the speed levers (repeatable), to measure what it gains.
+    #[arg(long, value_enum, value_name = "LEVER")]
+    pub without: Vec<Lever>,
+    /// Profile the timed steps: write libtorch's Chrome trace to this file and print
+    /// where the time goes (op categories and step phases).
+    #[arg(long, value_name = "TRACE")]
+    pub profile: Option<std::path::PathBuf>,
     #[arg(long)]
     pub json: bool,
+}
+
+/// The implementation choices that make bertwork's steps faster without changing
+/// what they compute; `--without` turns one off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Lever {
+    /// glibc malloc keeps freed buffers for the next step (`crate::heap`).
+    Allocator,
+    /// libtorch's fused AdamW and multi-tensor norm, clipping and gradient reset
+    /// (`crate::train::multi_tensor`) instead of per-parameter ops.
+    FusedAdamw,
 }
 
 #[derive(Debug, Serialize)]
@@ -90,13 +120,63 @@ pub struct BenchResult {
     pub steps: usize,
     pub device: String,
     pub threads: i32,
-    /// B x S / median step time.
+    /// Tokens a step trains on (B x S on random batches, the mean non-padding count on
+    /// real ones) / median step time.
     pub tokens_per_s: f64,
+    /// With --real-batches: the share of padding positions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub padding_share: Option<f64>,
     pub step_ms_median: f64,
     pub step_ms_min: f64,
     pub step_ms_max: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pipeline: Option<PipelineResult>,
+    /// The levers turned off (`--without`).
+    pub without: Vec<Lever>,
+    /// Median wall time of each phase of a step, milliseconds.
+    pub phases_ms: PhaseMedians,
+    /// With `--profile`: self time per step by op category, milliseconds, largest first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Vec<(String, f64)>>,
+}
+
+/// Median milliseconds of a step's phases (each median taken on its own).
+#[derive(Debug, Serialize)]
+pub struct PhaseMedians {
+    /// Forward pass, both losses and their host reads.
+    pub forward: f64,
+    pub backward: f64,
+    /// Gradient norm, clipping, the AdamW update and clearing the gradients.
+    pub optimizer: f64,
+}
+
+/// Each timed step's phases, in seconds.
+#[derive(Debug, Default)]
+struct Phases {
+    forward: Vec<f64>,
+    backward: Vec<f64>,
+    optimizer: Vec<f64>,
+}
+
+impl Phases {
+    fn add(&mut self, forward: f64, backward: f64, optimizer: f64) {
+        self.forward.push(forward);
+        self.backward.push(backward);
+        self.optimizer.push(optimizer);
+    }
+
+    fn medians(&self) -> PhaseMedians {
+        let median = |v: &[f64]| {
+            let mut v = v.to_vec();
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(0.0) * 1e3
+        };
+        PhaseMedians {
+            forward: median(&self.forward),
+            backward: median(&self.backward),
+            optimizer: median(&self.optimizer),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -142,32 +222,81 @@ pub fn run(config: Config, args: &BenchOptions) -> Result<ExitCode> {
     crate::cpu_threads::use_threads(args.threads.unwrap_or(config.train.threads));
     tch::manual_seed(config.train.seed as i64);
 
+    let real = match args.real_batches {
+        Some(0) => bail!("--real-batches must be at least 1"),
+        Some(n) => {
+            let mut config = config.clone();
+            apply_shape(&mut config, args);
+            let (batches, vocab) = real_batches::first_batches(&config, n)?;
+            if let Some(path) = &args.dump_batches {
+                real_batches::dump(&batches, path)?;
+            }
+            Some((batches, vocab))
+        }
+        None => None,
+    };
+    let vocab = real.as_ref().map_or(args.vocab, |r| r.1);
     let dims = config.dims()?;
-    let bert = BertConfig::new(args.vocab, dims, &config.model);
+    let bert = BertConfig::new(vocab, dims, &config.model);
     let vs = VarStore::new(device);
     let model = BertForPreTraining::new(&vs.root(), &bert);
-    let mut opt = AdamW::new(&vs);
-    let batches: Vec<DeviceBatch> = (0..4).map(|i| synthetic(args, i, device)).collect();
+    let kernels = if args.without.contains(&Lever::FusedAdamw) {
+        Kernels::PerTensor
+    } else {
+        Kernels::MultiTensor
+    };
+    let mut opt = AdamW::with_kernels(&vs, kernels);
+    let batches: Vec<DeviceBatch> = match &real {
+        Some((host, _)) => host.iter().map(|b| DeviceBatch::new(b, device)).collect(),
+        None => (0..4).map(|i| synthetic(args, i, device)).collect(),
+    };
+    // Tokens a step trains on: B x S on random batches, non-padding ones on real ones.
+    let tokens_per_step = match &real {
+        Some((host, _)) => {
+            host.iter().map(|b| b.real_tokens).sum::<usize>() as f64 / host.len() as f64
+        }
+        None => (args.batch_size * args.seq_len) as f64,
+    };
     let mixed = crate::device::setup_precision(device, &config.train.precision);
 
     let mut times = Vec::with_capacity(args.steps);
-    for i in 0..args.warmup + args.steps {
-        let start = Instant::now();
-        let out = tch::autocast(mixed, || losses(&model, &batches[i % batches.len()], true));
-        out.loss.backward();
-        let norm = opt.grad_norm();
-        opt.clip(norm, config.train.clip_norm);
-        opt.step(1e-4, config.train.weight_decay, config.train.adam_epsilon);
-        opt.zero_grad();
+    let mut phases = Phases::default();
+    let sync = || {
         if let tch::Device::Cuda(n) = device {
             tch::Cuda::synchronize(n as i64);
         }
-        if i >= args.warmup {
-            times.push(start.elapsed().as_secs_f64());
+    };
+    for i in 0..args.warmup + args.steps {
+        if i == args.warmup && args.profile.is_some() {
+            profile::start()?;
         }
+        let start = Instant::now();
+        let out = tch::autocast(mixed, || losses(&model, &batches[i % batches.len()], true));
+        sync();
+        let forward = start.elapsed().as_secs_f64();
+        out.loss.backward();
+        sync();
+        let backward = start.elapsed().as_secs_f64();
+        let norm = opt.grad_norm()?;
+        opt.clip(norm, config.train.clip_norm)?;
+        opt.step(1e-4, config.train.weight_decay, config.train.adam_epsilon)?;
+        opt.zero_grad()?;
+        sync();
+        let total = start.elapsed().as_secs_f64();
+        if i >= args.warmup {
+            times.push(total);
+            phases.add(forward, backward - forward, total - backward);
+        }
+    }
+    if let Some(trace) = &args.profile {
+        profile::stop(trace)?;
     }
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
+    let ops = match &args.profile {
+        Some(trace) => Some(profile::op_times(trace, args.steps)?),
+        None => None,
+    };
     let pipeline = match &args.corpus {
         Some(path) => Some(pipeline(&config, path, args)?),
         None => None,
@@ -177,17 +306,26 @@ pub fn run(config: Config, args: &BenchOptions) -> Result<ExitCode> {
         layers: dims.layers,
         hidden: dims.hidden,
         parameters: bert.parameter_count(),
-        vocab: args.vocab,
+        vocab,
         seq_len: args.seq_len,
         batch_size: args.batch_size,
         steps: args.steps,
         device: crate::device::describe(device),
         threads: tch::get_num_threads(),
-        tokens_per_s: (args.batch_size * args.seq_len) as f64 / median,
+        tokens_per_s: tokens_per_step / median,
+        padding_share: real.as_ref().map(|(host, _)| real_batches::padding_share(host)),
         step_ms_median: median * 1e3,
         step_ms_min: times[0] * 1e3,
         step_ms_max: times[times.len() - 1] * 1e3,
         pipeline,
+        without: args.without.clone(),
+        phases_ms: phases.medians(),
+        profile: ops.as_ref().map(|ops| {
+            profile::by_category(ops)
+                .into_iter()
+                .map(|(c, ms)| (c.to_string(), ms))
+                .collect()
+        }),
     };
     if args.json {
         println!("{}", serde_json::to_string(&result)?);
@@ -198,6 +336,14 @@ pub fn run(config: Config, args: &BenchOptions) -> Result<ExitCode> {
             result.device, result.seq_len, result.batch_size, result.steps, result.tokens_per_s,
             result.step_ms_median, result.step_ms_min, result.step_ms_max
         );
+        let ph = &result.phases_ms;
+        println!(
+            "median phases: forward {:.1} ms, backward {:.1} ms, optimizer {:.1} ms",
+            ph.forward, ph.backward, ph.optimizer
+        );
+        if let (Some(ops), Some(trace)) = (&ops, &args.profile) {
+            print_profile(ops, result.step_ms_median, trace);
+        }
         if let Some(p) = &result.pipeline {
             println!(
                 "pipeline on {}: prepared {} tokens in {:.2}s; batches at {:.0} tokens/s",
@@ -206,6 +352,33 @@ pub fn run(config: Config, args: &BenchOptions) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The profile as a table: op categories, then the 12 largest ops, each with its
+/// self time per step and its share of the median step.
+fn print_profile(ops: &[profile::OpTime], step_ms: f64, trace: &std::path::Path) {
+    let share = |ms: f64| 100.0 * ms / step_ms;
+    let profiled: f64 = ops.iter().map(|o| o.ms_per_step).sum();
+    println!("self time per step by category (profiler on; trace in {}):", trace.display());
+    for (category, ms) in profile::by_category(ops) {
+        println!("  {category:<32} {ms:8.1} ms {:5.1}%", share(ms));
+    }
+    println!(
+        "  {:<32} {:8.1} ms {:5.1}%",
+        "outside profiled ops",
+        step_ms - profiled,
+        share(step_ms - profiled)
+    );
+    println!("largest ops:");
+    for op in ops.iter().take(12) {
+        println!(
+            "  {:<56} {:8.2} ms {:5.1}% {:6.1} calls",
+            op.name,
+            op.ms_per_step,
+            share(op.ms_per_step),
+            op.calls_per_step
+        );
+    }
 }
 
 fn probe_bench(mut config: Config, args: &BenchOptions, probes: usize) -> Result<ExitCode> {

@@ -71,6 +71,15 @@ impl Cli {
                 | Some(Commands::Bench(_))
         )
     }
+
+    /// Whether to tune the C heap for training ([`crate::heap::keep_freed_pages`]):
+    /// every training command, unless a benchmark measures without it.
+    pub fn tunes_heap(&self) -> bool {
+        match &self.command {
+            Some(Commands::Bench(b)) => !b.options.without.contains(&crate::bench::Lever::Allocator),
+            _ => self.trains(),
+        }
+    }
 }
 
 /// Runs the parsed command; its exit status, or the error to print as one line.

@@ -5,6 +5,7 @@ pub mod checkpoint;
 pub mod eval;
 pub mod fork;
 pub mod metrics;
+pub mod multi_tensor;
 pub mod non_finite;
 pub mod optimizer;
 pub mod prepare;

@@ -187,8 +187,8 @@ mod tests {
             assert!(!out.nsp && out.nsp_correct == 0);
             assert!((out.loss.double_value(&[]) - out.mlm_loss).abs() < 1e-9);
             out.loss.backward();
-            opt.step(1e-2, 0.01, 1e-6);
-            opt.zero_grad();
+            opt.step(1e-2, 0.01, 1e-6).unwrap();
+            opt.zero_grad().unwrap();
         }
         for ((name, a), (_, b)) in before.iter().zip(head(&vs)) {
             assert!(a.equal(&b), "{name} changed");
@@ -220,9 +220,9 @@ mod tests {
         for _ in 0..120 {
             let out = losses(&model, &batch, true);
             out.loss.backward();
-            opt.clip(opt.grad_norm(), 1.0);
-            opt.step(1e-3, 0.01, 1e-6);
-            opt.zero_grad();
+            opt.clip(opt.grad_norm().unwrap(), 1.0).unwrap();
+            opt.step(1e-3, 0.01, 1e-6).unwrap();
+            opt.zero_grad().unwrap();
             last = Some(out);
         }
         let last = last.unwrap();

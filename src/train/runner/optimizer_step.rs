@@ -51,17 +51,17 @@ impl Trainer {
         if micro == 0 && bad.is_none() {
             return Ok(StepResult::EndOfEpoch);
         }
-        let norm = self.opt.grad_norm();
+        let norm = self.opt.grad_norm()?;
         if bad.is_none() && !norm.is_finite() {
             bad = Some(format!("gradient norm {norm}"));
         }
         if let Some(what) = bad {
-            return Ok(self.non_finite(&what));
+            return self.non_finite(&what);
         }
-        self.opt.clip(norm, clip);
+        self.opt.clip(norm, clip)?;
         let lr = lr_at(&self.config.train, self.step, self.total_steps);
-        self.opt.step(lr, wd, self.config.train.adam_epsilon);
-        self.opt.zero_grad();
+        self.opt.step(lr, wd, self.config.train.adam_epsilon)?;
+        self.opt.zero_grad()?;
         self.step += 1;
         interval.add(&step_totals, lr, norm);
         self.refresh_probe();
@@ -72,9 +72,9 @@ impl Trainer {
     /// and the weights of the step before kept; the run pauses for a lower learning rate
     /// (workbench, when the weights are fine) or ends as failed, naming the broken
     /// tensor.
-    fn non_finite(&mut self, what: &str) -> StepResult {
+    fn non_finite(&mut self, what: &str) -> Result<StepResult> {
         let found = self.opt.first_non_finite();
-        self.opt.zero_grad();
+        self.opt.zero_grad()?;
         let lr = lr_at(&self.config.train, self.step, self.total_steps);
         let loaded = self.loaded && self.step == self.first_step;
         let d = diagnose(what, self.step + 1, loaded, found.as_ref(), lr);
@@ -87,13 +87,13 @@ impl Trainer {
             });
             self.paused = true;
             self.emit(Event::Paused { step: self.step });
-            return StepResult::Skipped;
+            return Ok(StepResult::Skipped);
         }
         self.emit(Event::Error {
             message: d.message.clone(),
         });
         self.failure = Some((d.message, d.recoverable));
-        StepResult::Failed
+        Ok(StepResult::Failed)
     }
 
     /// Copies the weights to the probe thread's model, at most twice a second, and

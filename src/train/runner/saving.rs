@@ -29,7 +29,7 @@ impl Trainer {
     }
 
     pub(super) fn emit_step(&mut self, mut m: StepMetrics) {
-        crate::device::return_free_memory();
+        crate::heap::return_free_memory();
         m.memory = crate::device::memory(self.device);
         let r = self.records.step(&m);
         self.record(r);
