@@ -8,7 +8,8 @@ Heads:
   sparse  what a PyTorch expert writes (Cramming's and MosaicBERT's "sparse
           prediction"): run `model.bert`, gather the positions whose label is not
           -100, apply `model.cls.predictions` to those only.
-`--compile` wraps the loss in torch.compile (inductor, dynamic shapes: the number of
+`--bf16` runs the forward under CPU bf16 autocast (matmuls in bf16 on CPUs with
+AVX512-BF16 or AMX). `--compile` wraps the loss in torch.compile (inductor, dynamic shapes: the number of
 masked positions changes every batch); `--fused-adamw` uses AdamW(fused=True).
 
 Batches: random ones of exactly --batch-size x --seq-len (tokens = B x S, 15% of the
@@ -99,6 +100,7 @@ def main() -> None:
     p.add_argument("--head", choices=("full", "sparse"), default="full")
     p.add_argument("--compile", action="store_true")
     p.add_argument("--fused-adamw", action="store_true")
+    p.add_argument("--bf16", action="store_true", help="CPU bf16 autocast for the forward")
     p.add_argument("--batches", help="safetensors file of real batches")
     p.add_argument("--peak", action="store_true")
     a = p.parse_args()
@@ -131,7 +133,8 @@ def main() -> None:
     for i in range(a.warmup + a.steps):
         batch = batches[i % len(batches)]
         t = time.perf_counter()
-        loss = loss_fn(model, batch)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+            loss = loss_fn(model, batch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -142,7 +145,7 @@ def main() -> None:
     median = statistics.median(times)
     print(json.dumps({
         "impl": "hf-" + a.head + ("-compile" if a.compile else "")
-                + ("-fused" if a.fused_adamw else ""),
+                + ("-fused" if a.fused_adamw else "") + ("-bf16" if a.bf16 else ""),
         "preset": a.preset, "seq_len": a.seq_len, "batch_size": a.batch_size,
         "vocab": vocab, "threads": a.threads, "steps": a.steps,
         # Real batches: non-padding tokens per second (mean tokens a batch / median step).

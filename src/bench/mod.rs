@@ -106,6 +106,9 @@ pub enum Lever {
     /// libtorch's fused AdamW and multi-tensor norm, clipping and gradient reset
     /// (`crate::train::multi_tensor`) instead of per-parameter ops.
     FusedAdamw,
+    /// Padding positions skipped outside attention (`crate::model::rows`); matters on
+    /// --real-batches only (random batches have no padding).
+    Unpadding,
 }
 
 #[derive(Debug, Serialize)]
@@ -247,6 +250,9 @@ pub fn run(config: Config, args: &BenchOptions) -> Result<ExitCode> {
     };
     let mut opt = AdamW::with_kernels(&vs, kernels);
     let batches: Vec<DeviceBatch> = match &real {
+        Some((host, _)) if args.without.contains(&Lever::Unpadding) => {
+            host.iter().map(|b| DeviceBatch::padded(b, device)).collect()
+        }
         Some((host, _)) => host.iter().map(|b| DeviceBatch::new(b, device)).collect(),
         None => (0..4).map(|i| synthetic(args, i, device)).collect(),
     };

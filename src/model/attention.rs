@@ -3,6 +3,7 @@
 
 use tch::{nn, nn::Module, Kind, Tensor};
 
+use super::rows::RowLayout;
 use super::{layer_norm, linear, mimetic, BertConfig};
 use crate::config::InitKind;
 
@@ -52,9 +53,11 @@ impl SelfAttention {
         attention
     }
 
-    /// Query, key and value per head, each [B, heads, S, head_dim], from `x` [B, S, H].
-    fn qkv(&self, x: &Tensor) -> Vec<Tensor> {
-        let (b, s, h) = x.size3().expect("hidden states are [B, S, H]");
+    /// q, k and v as `[B, heads, S, head_dim]` each, from token rows `x` (`[N, H]`)
+    /// laid out by `layout`.
+    fn qkv(&self, x: &Tensor, layout: &RowLayout) -> Vec<Tensor> {
+        let (b, s) = (layout.batch, layout.seq);
+        let h = x.size().last().copied().expect("rows are [N, H]");
         let head_dim = h / self.heads;
         // One matmul for q, k and v (the three weights concatenated), then one unbind.
         let weight = Tensor::cat(&[&self.query.ws, &self.key.ws, &self.value.ws], 0);
@@ -66,33 +69,33 @@ impl SelfAttention {
             ],
             0,
         );
-        x.linear(&weight, Some(&bias))
+        layout
+            .pad(&x.linear(&weight, Some(&bias)))
             .view([b, s, 3, self.heads, head_dim])
             .permute([2, 0, 3, 1, 4])
             .unbind(0)
     }
 
-    /// Eval-mode forward (no dropout) that computes the attention probabilities
-    /// explicitly, softmax(Q K^T / sqrt(head_dim)) with masked keys at -inf, and returns
-    /// them with the output. `x`: [B, S, H]; `mask`: bool [B, 1, 1, S], true where a key
-    /// may be attended. Returns the output [B, S, H], as [`forward`](Self::forward)
-    /// gives it within float rounding, and float probabilities [B, heads, S, S] (query
-    /// row, key column): each row sums to 1 and masked keys get 0. `forward` computes
-    /// the same weights inside `scaled_dot_product_attention` without materialising them.
-    pub fn forward_with_probabilities(&self, x: &Tensor, mask: &Tensor) -> (Tensor, Tensor) {
-        let (b, s, h) = x.size3().expect("hidden states are [B, S, H]");
-        let parts = self.qkv(x);
+    /// As [`forward`](Self::forward) in eval mode, also returning the attention
+    /// probabilities `[B, heads, S, S]` (softmax(QKᵀ/√d) with masked keys at 0).
+    pub fn forward_with_probabilities(
+        &self,
+        x: &Tensor,
+        mask: &Tensor,
+        layout: &RowLayout,
+    ) -> (Tensor, Tensor) {
+        let parts = self.qkv(x, layout);
         let probs = explicit_probabilities(&parts[0], &parts[1], mask);
         let context = probs.to_kind(parts[2].kind()).matmul(&parts[2]);
-        let context = context.transpose(1, 2).reshape([b, s, h]);
-        let out = self.output.forward(&context);
+        let out = self.output.forward(&layout.unpad(&context));
         (self.norm.forward(&(out + x)), probs)
     }
 
-    /// `x`: [B, S, H]; `mask`: bool [B, 1, 1, S], true where a key may be attended.
-    pub fn forward(&self, x: &Tensor, mask: &Tensor, train: bool) -> Tensor {
-        let (b, s, h) = x.size3().expect("hidden states are [B, S, H]");
-        let parts = self.qkv(x);
+    /// Token rows `x` (`[N, H]`, laid out by `layout`) to the block's output rows
+    /// (`[N, H]`): attention over each sequence's keys where `mask` (`[B, 1, 1, S]`,
+    /// bool) is true, projection, residual, LayerNorm.
+    pub fn forward(&self, x: &Tensor, mask: &Tensor, layout: &RowLayout, train: bool) -> Tensor {
+        let parts = self.qkv(x, layout);
         let dropout = if train { self.dropout } else { 0.0 };
         // Scale defaults to 1/sqrt(head_dim).
         let context = Tensor::scaled_dot_product_attention(
@@ -105,14 +108,14 @@ impl SelfAttention {
             None,
             false,
         );
-        let context = context.transpose(1, 2).reshape([b, s, h]);
-        let out = self.output.forward(&context).dropout(self.dropout, train);
+        let out = self
+            .output
+            .forward(&layout.unpad(&context))
+            .dropout(self.dropout, train);
         self.norm.forward(&(out + x))
     }
 }
 
-/// softmax(q k^T / sqrt(head_dim)) over keys where `mask` is true; q, k: [B, heads, S,
-/// head_dim]; mask: bool broadcastable to [B, heads, S, S]. Float [B, heads, S, S].
 fn explicit_probabilities(q: &Tensor, k: &Tensor, mask: &Tensor) -> Tensor {
     let head_dim = *q.size().last().expect("q has a head dimension");
     let q = q.to_kind(Kind::Float);
@@ -145,14 +148,16 @@ mod tests {
             .to_kind(Kind::Bool);
         let mask = keep.view([b, 1, 1, s]);
         let _guard = tch::no_grad_guard();
-        let (out, probs) = attention.forward_with_probabilities(&x, &mask);
+        let layout = RowLayout::padded(b, s);
+        let x = x.view([b * s, h]);
+        let (out, probs) = attention.forward_with_probabilities(&x, &mask, &layout);
         assert_eq!(probs.size(), [b, cfg.dims.heads as i64, s, s]);
         let sums = probs.sum_dim_intlist(-1, false, Kind::Float);
         let worst = (sums - 1.0).abs().max().double_value(&[]);
         assert!(worst < 1e-5, "rows sum to 1 within {worst}");
         let masked = probs.narrow(0, 1, 1).narrow(3, 4, 2).abs().max();
         assert_eq!(masked.double_value(&[]), 0.0, "masked keys get nothing");
-        let parts = attention.qkv(&x);
+        let parts = attention.qkv(&x, &layout);
         let explicit = probs.matmul(&parts[2]);
         let fused = Tensor::scaled_dot_product_attention(
             &parts[0],
@@ -169,7 +174,7 @@ mod tests {
             diff < 1e-5,
             "probs @ V differs from the fused context by {diff}"
         );
-        let fused = attention.forward(&x, &mask, false);
+        let fused = attention.forward(&x, &mask, &layout, false);
         let diff = (out - fused).abs().max().double_value(&[]);
         assert!(diff < 1e-5, "the explicit forward differs by {diff}");
     }

@@ -5,6 +5,7 @@ use tch::{nn, nn::Module, Kind, Tensor};
 use super::embeddings::Embeddings;
 use super::heads::{MlmHead, NspHead};
 use super::layer::EncoderLayer;
+use super::rows::RowLayout;
 use super::{linear, BertConfig};
 
 #[derive(Debug)]
@@ -18,6 +19,14 @@ pub struct BertForPreTraining {
 }
 
 /// Encoder outputs: the last hidden states and the pooled `[CLS]` vector.
+/// [`BertForPreTraining::encode_rows`]'s output.
+pub struct RowsOutput {
+    /// Last layer's hidden states, one row per token of the layout, `[N, H]`.
+    pub rows: Tensor,
+    /// Pooled [CLS] states (dense + tanh), `[B, H]`.
+    pub pooled: Tensor,
+}
+
 pub struct PreTrainingOutput {
     /// [B, S, H]
     pub hidden: Tensor,
@@ -55,13 +64,33 @@ impl BertForPreTraining {
         train: bool,
     ) -> PreTrainingOutput {
         let (b, s) = input_ids.size2().expect("input ids are [B, S]");
-        let mask = attention_mask.to_kind(Kind::Bool).view([b, 1, 1, s]);
-        let mut hidden = self.embeddings.forward(input_ids, token_type_ids, train);
-        for layer in &self.layers {
-            hidden = layer.forward(&hidden, &mask, train);
+        let layout = RowLayout::padded_on(b, s, input_ids.device());
+        let out = self.encode_rows(input_ids, token_type_ids, attention_mask, &layout, train);
+        PreTrainingOutput {
+            hidden: out.rows.view([b, s, -1]),
+            pooled: out.pooled,
         }
-        let pooled = self.pooler.forward(&hidden.select(1, 0)).tanh();
-        PreTrainingOutput { hidden, pooled }
+    }
+
+    /// As [`encode`](Self::encode), with the hidden states as token rows `[N, H]`
+    /// laid out by `layout` (N = B x S when padded, the real tokens when unpadded).
+    pub fn encode_rows(
+        &self,
+        input_ids: &Tensor,
+        token_type_ids: &Tensor,
+        attention_mask: &Tensor,
+        layout: &RowLayout,
+        train: bool,
+    ) -> RowsOutput {
+        let (b, s) = input_ids.size2().expect("input ids are [B, S]");
+        let mask = attention_mask.to_kind(Kind::Bool).view([b, 1, 1, s]);
+        let embedded = self.embeddings.forward(input_ids, token_type_ids, train);
+        let mut rows = layout.rows(&embedded);
+        for layer in &self.layers {
+            rows = layer.forward(&rows, &mask, layout, train);
+        }
+        let pooled = self.pooler.forward(&layout.first_of_each(&rows)).tanh();
+        RowsOutput { rows, pooled }
     }
 
     /// Every layer's attention probabilities in eval mode (no dropout, no gradients
@@ -76,10 +105,11 @@ impl BertForPreTraining {
     ) -> Vec<Tensor> {
         let (b, s) = input_ids.size2().expect("input ids are [B, S]");
         let mask = attention_mask.to_kind(Kind::Bool).view([b, 1, 1, s]);
-        let mut hidden = self.embeddings.forward(input_ids, token_type_ids, false);
+        let layout = RowLayout::padded_on(b, s, input_ids.device());
+        let mut hidden = layout.rows(&self.embeddings.forward(input_ids, token_type_ids, false));
         let mut out = Vec::with_capacity(self.layers.len());
         for layer in &self.layers {
-            let (next, probs) = layer.forward_with_probabilities(&hidden, &mask);
+            let (next, probs) = layer.forward_with_probabilities(&hidden, &mask, &layout);
             out.push(probs);
             hidden = next;
         }

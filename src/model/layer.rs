@@ -4,6 +4,7 @@
 use tch::{nn, nn::Module, Tensor};
 
 use super::attention::SelfAttention;
+use super::rows::RowLayout;
 use super::{layer_norm, linear, BertConfig};
 
 #[derive(Debug)]
@@ -29,15 +30,22 @@ impl EncoderLayer {
 
     /// Eval-mode forward that also returns this layer's attention probabilities
     /// [B, heads, S, S]: see `SelfAttention::forward_with_probabilities`.
-    pub fn forward_with_probabilities(&self, x: &Tensor, mask: &Tensor) -> (Tensor, Tensor) {
-        let (attended, probs) = self.attention.forward_with_probabilities(x, mask);
+    pub fn forward_with_probabilities(
+        &self,
+        x: &Tensor,
+        mask: &Tensor,
+        layout: &RowLayout,
+    ) -> (Tensor, Tensor) {
+        let (attended, probs) = self.attention.forward_with_probabilities(x, mask, layout);
         let inner = self.intermediate.forward(&attended).gelu("none");
         let out = self.output.forward(&inner);
         (self.norm.forward(&(out + attended)), probs)
     }
 
-    pub fn forward(&self, x: &Tensor, mask: &Tensor, train: bool) -> Tensor {
-        let attended = self.attention.forward(x, mask, train);
+    /// Token rows `[N, H]` to token rows: only attention sees the sequences (through
+    /// `layout`); the projections and the feed-forward work on the rows alone.
+    pub fn forward(&self, x: &Tensor, mask: &Tensor, layout: &RowLayout, train: bool) -> Tensor {
+        let attended = self.attention.forward(x, mask, layout, train);
         let inner = self.intermediate.forward(&attended).gelu("none");
         let out = self.output.forward(&inner).dropout(self.dropout, train);
         self.norm.forward(&(out + attended))

@@ -8,6 +8,7 @@ mod finite;
 mod heads;
 mod layer;
 mod mimetic;
+pub mod rows;
 
 pub use bert::{BertForPreTraining, PreTrainingOutput};
 pub use embeddings::sinusoidal_table;

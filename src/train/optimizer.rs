@@ -415,6 +415,11 @@ mod tests {
         };
         let (fused, reference) = (train(Kernels::MultiTensor), train(Kernels::PerTensor));
         for ((name, a), (_, b)) in fused.params.iter().zip(&reference.params) {
+            // The key bias shifts every score of a query row equally, so softmax cancels
+            // it: its gradient is 0 up to rounding, which Adam scales into full steps.
+            if name.ends_with("key.bias") {
+                continue;
+            }
             for (x, y) in [(&a.var, &b.var), (&a.exp_avg, &b.exp_avg), (&a.exp_avg_sq, &b.exp_avg_sq)] {
                 let scale = y.abs().max().double_value(&[]).max(1e-12);
                 let diff = (x - y).abs().max().double_value(&[]) / scale;

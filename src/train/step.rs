@@ -6,13 +6,15 @@ use tch::{Device, Kind, Reduction, Tensor};
 
 use crate::data::masking::IGNORE;
 use crate::data::HostBatch;
+use crate::model::rows::RowLayout;
 use crate::model::BertForPreTraining;
 
 pub struct DeviceBatch {
+    pub layout: RowLayout,
     pub input_ids: Tensor,
     pub token_type_ids: Tensor,
     pub attention_mask: Tensor,
-    /// Flat indices (row * seq + col) of the masked positions.
+    /// The masked positions as rows of `layout` (flat `row * seq + col` when padded).
     pub masked_index: Tensor,
     pub masked_labels: Tensor,
     pub nsp_labels: Tensor,
@@ -22,17 +24,40 @@ pub struct DeviceBatch {
 }
 
 impl DeviceBatch {
+    /// The batch on `device`, unpadded when it has padding: the encoder then computes
+    /// only its real tokens' rows outside attention ([`RowLayout`]).
     pub fn new(b: &HostBatch, device: Device) -> Self {
+        Self::with_unpadding(b, device, true)
+    }
+
+    /// As [`new`](Self::new), every position a row whatever the padding (the baseline
+    /// of `bertwork bench --without unpadding`).
+    pub fn padded(b: &HostBatch, device: Device) -> Self {
+        Self::with_unpadding(b, device, false)
+    }
+
+    fn with_unpadding(b: &HostBatch, device: Device, unpad: bool) -> Self {
         let shape = [b.batch as i64, b.seq as i64];
         let t = |v: &[i64]| Tensor::from_slice(v).view(shape).to_device(device);
+        let (layout, row_of) = if unpad && b.real_tokens < b.batch * b.seq {
+            let (layout, row_of) = RowLayout::unpadded(b.batch, b.seq, &b.attention_mask, device);
+            (layout, Some(row_of))
+        } else {
+            (RowLayout::padded_on(shape[0], shape[1], device), None)
+        };
+        // Masked positions as rows of the layout (a masked position is never padding).
         let (index, labels): (Vec<i64>, Vec<i64>) = b
             .mlm_labels
             .iter()
             .enumerate()
             .filter(|(_, &l)| l != IGNORE)
-            .map(|(i, &l)| (i as i64, l))
+            .map(|(i, &l)| {
+                let row = row_of.as_ref().map_or(Some(i as i64), |r| r[i]);
+                (row.expect("masked positions are real tokens"), l)
+            })
             .unzip();
         Self {
+            layout,
             input_ids: t(&b.input_ids),
             token_type_ids: t(&b.token_type_ids),
             attention_mask: t(&b.attention_mask),
@@ -46,7 +71,6 @@ impl DeviceBatch {
     }
 }
 
-/// Losses and the counts behind the accuracies of one batch.
 pub struct LossOutput {
     /// MLM + NSP (MLM alone when NSP is off), for backward.
     pub loss: Tensor,
@@ -66,16 +90,14 @@ impl LossOutput {
 }
 
 pub fn losses(model: &BertForPreTraining, batch: &DeviceBatch, train: bool) -> LossOutput {
-    let out = model.encode(
+    let out = model.encode_rows(
         &batch.input_ids,
         &batch.token_type_ids,
         &batch.attention_mask,
+        &batch.layout,
         train,
     );
-    let hidden = out
-        .hidden
-        .flatten(0, 1)
-        .index_select(0, &batch.masked_index);
+    let hidden = out.rows.index_select(0, &batch.masked_index);
     let mlm_logits = model.mlm_logits(&hidden);
     let ce = |logits: &Tensor, labels: &Tensor| {
         logits.to_kind(Kind::Float).cross_entropy_loss::<Tensor>(
@@ -198,6 +220,54 @@ mod tests {
     /// Fitting one batch of random sequences needs every layer's gradient and the
     /// context (80% of masked inputs are the same `[MASK]` token, so only the other
     /// tokens tell the rows apart).
+    /// Unpadding changes where the work is done, not what is computed: on a batch with
+    /// padding, losses, accuracies and every gradient equal the padded computation's.
+    #[test]
+    fn unpadded_batches_give_the_padded_losses_and_gradients() {
+        let mut c = Config::default();
+        c.model.dropout = 0.0;
+        let vocab = 120;
+        let mut rng = rng_for(5, "unpad", 0);
+        // Lengths 32, 20, 12 and 26: three of the four rows are padded.
+        let mut examples = Vec::new();
+        for len in [32, 20, 12, 26] {
+            examples.extend(random_examples(&mut rng, vocab, 1, len));
+        }
+        let mask = MaskConfig::bert(0.3, vocab, SpecialIds::FIRST_FIVE);
+        let host = collate(&examples, &mask, &mut rng);
+        assert!(host.real_tokens < host.batch * host.seq);
+        let run = |batch: &DeviceBatch| {
+            tch::manual_seed(0);
+            let vs = VarStore::new(Device::Cpu);
+            let model = BertForPreTraining::new(
+                &vs.root(),
+                &BertConfig::new(vocab, c.dims().unwrap(), &c.model),
+            );
+            let out = losses(&model, batch, true);
+            out.loss.backward();
+            let mut grads: Vec<(String, Tensor)> = vs
+                .variables()
+                .into_iter()
+                .map(|(n, v)| (n, v.grad().copy()))
+                .collect();
+            grads.sort_by(|a, b| a.0.cmp(&b.0));
+            (out, grads)
+        };
+        let unpadded = DeviceBatch::new(&host, Device::Cpu);
+        assert!(unpadded.layout.is_unpadded());
+        let padded = DeviceBatch::padded(&host, Device::Cpu);
+        assert!(!padded.layout.is_unpadded());
+        let ((a, grads_a), (b, grads_b)) = (run(&unpadded), run(&padded));
+        assert!((a.mlm_loss - b.mlm_loss).abs() < 1e-5, "{} vs {}", a.mlm_loss, b.mlm_loss);
+        assert!((a.nsp_loss - b.nsp_loss).abs() < 1e-5);
+        assert_eq!((a.mlm_correct, a.nsp_correct), (b.mlm_correct, b.nsp_correct));
+        for ((name, x), (_, y)) in grads_a.iter().zip(&grads_b) {
+            assert!(x.defined() && y.defined(), "{name} has no gradient");
+            let diff = (x - y).abs().max().double_value(&[]);
+            assert!(diff < 1e-5, "{name}: gradients differ by {diff}");
+        }
+    }
+
     #[test]
     fn the_model_fits_a_single_batch() {
         let mut c = Config::default();
