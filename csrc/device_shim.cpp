@@ -44,3 +44,26 @@ extern "C" int bertwork_cuda_precision(int bf16, int tf32) {
     return -1;
   }
 }
+
+// Autocast on CPU (tch's `autocast` only switches CUDA's): turns bf16 autocast for
+// CPU ops on (`enabled` 1) or off (0), keeping the nesting count and dropping the
+// cast-weight cache when the outermost region ends, as torch.autocast does. Returns
+// whether it was on before, or -1 if libtorch throws.
+extern "C" int bertwork_cpu_autocast(int enabled) {
+  try {
+    const bool before = at::autocast::is_autocast_enabled(at::kCPU);
+    if (enabled) {
+      at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
+      at::autocast::set_autocast_enabled(at::kCPU, true);
+      at::autocast::increment_nesting();
+    } else {
+      at::autocast::set_autocast_enabled(at::kCPU, false);
+      if (at::autocast::decrement_nesting() == 0) {
+        at::autocast::clear_cache();
+      }
+    }
+    return before ? 1 : 0;
+  } catch (...) {
+    return -1;
+  }
+}

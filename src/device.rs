@@ -124,19 +124,62 @@ pub struct DeviceMemory {
 extern "C" {
     fn bertwork_device_memory(device: i32, out: *mut i64) -> i32;
     fn bertwork_cuda_precision(bf16: i32, tf32: i32) -> i32;
+    fn bertwork_cpu_autocast(enabled: i32) -> i32;
 }
 
-/// Whether the forward pass runs under bf16 autocast, given `train.precision`: on
-/// CUDA for `auto` and `bf16`, never on CPU. Sets CUDA's autocast dtype to bf16 and
-/// allows TF32 matmuls (not for `fp32`).
-pub fn setup_precision(device: Device, precision: &str) -> bool {
+/// Where the forward pass runs under bf16 autocast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Autocast {
+    /// Everything in fp32.
+    Off,
+    /// CUDA autocast to bf16 (and TF32 for the fp32 matmuls left).
+    Cuda,
+    /// CPU autocast to bf16: matmuls in bf16 with fp32 accumulation (oneDNN; fast on
+    /// CPUs with AVX512-BF16 or AMX), LayerNorm, softmax and the losses in fp32.
+    CpuBf16,
+}
+
+/// The autocast mode `train.precision` asks for on `device`: on CUDA, `auto` and
+/// `bf16` mean bf16 autocast plus TF32 (set here); on CPU only an explicit `bf16`
+/// does (`auto` stays fp32 there).
+pub fn setup_precision(device: Device, precision: &str) -> Autocast {
     if !device.is_cuda() {
-        return false;
+        return if precision == "bf16" {
+            Autocast::CpuBf16
+        } else {
+            Autocast::Off
+        };
     }
     let mixed = precision != "fp32";
     // SAFETY: plain flags; the shim catches C++ exceptions.
     let rc = unsafe { bertwork_cuda_precision(i32::from(mixed), i32::from(mixed)) };
-    mixed && rc == 0
+    if mixed && rc == 0 {
+        Autocast::Cuda
+    } else {
+        Autocast::Off
+    }
+}
+
+/// Runs `f` under the autocast `mode` chose.
+pub fn autocast<T>(mode: Autocast, f: impl FnOnce() -> T) -> T {
+    match mode {
+        Autocast::Off => f(),
+        Autocast::Cuda => tch::autocast(true, f),
+        Autocast::CpuBf16 => {
+            /// Turns CPU autocast off again when dropped, also on unwinding.
+            struct Guard;
+            impl Drop for Guard {
+                fn drop(&mut self) {
+                    // SAFETY: plain flag; the shim catches C++ exceptions.
+                    unsafe { bertwork_cpu_autocast(0) };
+                }
+            }
+            // SAFETY: plain flag; the shim catches C++ exceptions.
+            unsafe { bertwork_cpu_autocast(1) };
+            let _guard = Guard;
+            f()
+        }
+    }
 }
 
 /// The allocator's and the device's memory figures; `None` on CPU.
@@ -215,4 +258,3 @@ mod memory_tests {
         );
     }
 }
-

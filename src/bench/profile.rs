@@ -13,8 +13,7 @@ use serde::{Deserialize, Serialize};
 
 extern "C" {
     fn bertwork_profiler_start(err: *mut c_char, err_len: usize) -> i32;
-    fn bertwork_profiler_stop(trace_path: *const c_char, err: *mut c_char, err_len: usize)
-        -> i32;
+    fn bertwork_profiler_stop(trace_path: *const c_char, err: *mut c_char, err_len: usize) -> i32;
 }
 
 fn shim(what: &str, f: impl FnOnce(*mut c_char, usize) -> i32) -> Result<()> {
@@ -31,6 +30,12 @@ fn shim(what: &str, f: impl FnOnce(*mut c_char, usize) -> i32) -> Result<()> {
 ///
 /// Errors: libtorch's (e.g. a profiler already running).
 pub fn start() -> Result<()> {
+    // Kineto logs an error line when it finds no CUDA driver, even for a CPU-only
+    // profile; level 5 keeps it quiet unless the user chose a level.
+    if std::env::var_os("KINETO_LOG_LEVEL").is_none() {
+        // SAFETY: set before the profiler starts; no other thread reads the environment.
+        unsafe { std::env::set_var("KINETO_LOG_LEVEL", "5") };
+    }
     // SAFETY: plain call with an error buffer.
     shim("starting the profiler", |err, len| unsafe {
         bertwork_profiler_start(err, len)
@@ -90,7 +95,11 @@ pub fn op_times(trace: &Path, steps: usize) -> Result<Vec<OpTime>> {
     let trace: Trace = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a Chrome trace", trace.display()))?;
     let mut by_thread: HashMap<String, Vec<&TraceEvent>> = HashMap::new();
-    for e in trace.events.iter().filter(|e| e.ph == "X" && e.cat == "cpu_op") {
+    for e in trace
+        .events
+        .iter()
+        .filter(|e| e.ph == "X" && e.cat == "cpu_op")
+    {
         by_thread.entry(e.tid.to_string()).or_default().push(e);
     }
     let mut totals: HashMap<&str, (f64, usize)> = HashMap::new();
@@ -142,10 +151,11 @@ fn self_times<'a>(events: &[&'a TraceEvent]) -> Vec<(&'a str, f64)> {
 pub fn category(op: &str) -> &'static str {
     let name = op.trim_start_matches("aten::");
     let is = |names: &[&str]| names.contains(&name);
-    if op.starts_with("autograd::") || name.ends_with("Backward0") || name.ends_with("Backward1")
-    {
+    if op.starts_with("autograd::") || name.ends_with("Backward0") || name.ends_with("Backward1") {
         "autograd engine"
-    } else if is(&["mm", "addmm", "bmm", "baddbmm", "addmv", "mv", "matmul", "linear"]) {
+    } else if is(&[
+        "mm", "addmm", "bmm", "baddbmm", "addmv", "mv", "matmul", "linear",
+    ]) {
         "matmul"
     } else if name.contains("scaled_dot_product") {
         "attention (SDPA)"
@@ -153,7 +163,9 @@ pub fn category(op: &str) -> &'static str {
         "layer norm"
     } else if name.starts_with("gelu") {
         "GELU"
-    } else if name.contains("softmax") || name.contains("nll_loss") || name.contains("cross_entropy")
+    } else if name.contains("softmax")
+        || name.contains("nll_loss")
+        || name.contains("cross_entropy")
     {
         "log-softmax / cross-entropy"
     } else if name.starts_with("_fused_adam")
@@ -179,7 +191,15 @@ pub fn category(op: &str) -> &'static str {
     ]) {
         "gather / scatter"
     } else if is(&[
-        "copy_", "clone", "contiguous", "cat", "_to_copy", "to", "stack", "reshape", "_unsafe_view",
+        "copy_",
+        "clone",
+        "contiguous",
+        "cat",
+        "_to_copy",
+        "to",
+        "stack",
+        "reshape",
+        "_unsafe_view",
     ]) {
         "copies"
     } else if is(&[
@@ -194,8 +214,23 @@ pub fn category(op: &str) -> &'static str {
     ]) {
         "allocation"
     } else if is(&[
-        "view", "t", "transpose", "permute", "unbind", "select", "narrow", "slice", "as_strided",
-        "expand", "flatten", "unsqueeze", "squeeze", "detach", "alias", "split", "unflatten",
+        "view",
+        "t",
+        "transpose",
+        "permute",
+        "unbind",
+        "select",
+        "narrow",
+        "slice",
+        "as_strided",
+        "expand",
+        "flatten",
+        "unsqueeze",
+        "squeeze",
+        "detach",
+        "alias",
+        "split",
+        "unflatten",
         "_reshape_alias",
     ]) {
         "views"
@@ -269,7 +304,10 @@ mod tests {
             category("autograd::engine::evaluate_function: AddmmBackward0"),
             "autograd engine"
         );
-        assert_eq!(category("aten::_log_softmax_backward_data"), "log-softmax / cross-entropy");
+        assert_eq!(
+            category("aten::_log_softmax_backward_data"),
+            "log-softmax / cross-entropy"
+        );
         assert_eq!(category("aten::embedding_dense_backward"), "embedding");
     }
 }

@@ -19,8 +19,7 @@ use crate::train::prepare::{mask_config, pair_config, prepare};
 /// Errors: a corpus that cannot be prepared, or one with fewer than `n` batches.
 pub fn first_batches(config: &Config, n: usize) -> Result<(Vec<HostBatch>, usize)> {
     let home = std::env::temp_dir().join(format!("bertwork-bench-real-{}", std::process::id()));
-    std::fs::create_dir_all(&home)
-        .with_context(|| format!("cannot create {}", home.display()))?;
+    std::fs::create_dir_all(&home).with_context(|| format!("cannot create {}", home.display()))?;
     let session = Session::scratch("bench", home.clone());
     let prepared = prepare(config, &session);
     let _ = std::fs::remove_dir_all(&home);

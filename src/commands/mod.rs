@@ -76,7 +76,9 @@ impl Cli {
     /// every training command, unless a benchmark measures without it.
     pub fn tunes_heap(&self) -> bool {
         match &self.command {
-            Some(Commands::Bench(b)) => !b.options.without.contains(&crate::bench::Lever::Allocator),
+            Some(Commands::Bench(b)) => {
+                !b.options.without.contains(&crate::bench::Lever::Allocator)
+            }
             _ => self.trains(),
         }
     }

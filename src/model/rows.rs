@@ -92,9 +92,7 @@ impl RowLayout {
     /// Attention's per-head context `[B, heads, S, head_dim]` to rows `[N, heads x
     /// head_dim]`.
     pub fn unpad(&self, context: &Tensor) -> Tensor {
-        let flat = context
-            .transpose(1, 2)
-            .reshape([self.batch * self.seq, -1]);
+        let flat = context.transpose(1, 2).reshape([self.batch * self.seq, -1]);
         match &self.index {
             Some(index) => flat.index_select(0, index),
             None => flat,
@@ -117,22 +115,39 @@ mod tests {
         let mask = [1i64, 1, 1, 1, 1, 1, 0, 0];
         let (layout, row_of) = RowLayout::unpadded(2, 4, &mask, Device::Cpu);
         assert!(layout.is_unpadded());
-        assert_eq!(row_of, [Some(0), Some(1), Some(2), Some(3), Some(4), Some(5), None, None]);
+        assert_eq!(
+            row_of,
+            [
+                Some(0),
+                Some(1),
+                Some(2),
+                Some(3),
+                Some(4),
+                Some(5),
+                None,
+                None
+            ]
+        );
         let seqs = Tensor::arange(8, (Kind::Float, Device::Cpu)).view([2, 4, 1]) + 1.0;
         let rows = layout.rows(&seqs);
-        assert_eq!(Vec::<f32>::try_from(rows.flatten(0, 1)).unwrap(), [1., 2., 3., 4., 5., 6.]);
+        assert_eq!(
+            Vec::<f32>::try_from(rows.flatten(0, 1)).unwrap(),
+            [1., 2., 3., 4., 5., 6.]
+        );
         let back = layout.pad(&rows);
         assert_eq!(
             Vec::<f32>::try_from(back.flatten(0, 1)).unwrap(),
             [1., 2., 3., 4., 5., 6., 0., 0.]
         );
         let firsts = layout.first_of_each(&rows);
-        assert_eq!(Vec::<f32>::try_from(firsts.flatten(0, 1)).unwrap(), [1., 5.]);
+        assert_eq!(
+            Vec::<f32>::try_from(firsts.flatten(0, 1)).unwrap(),
+            [1., 5.]
+        );
         let padded = RowLayout::padded(2, 4);
         assert!(padded.rows(&seqs).equal(&seqs.flatten(0, 1)));
         assert_eq!(
-            Vec::<f32>::try_from(padded.first_of_each(&padded.rows(&seqs)).flatten(0, 1))
-                .unwrap(),
+            Vec::<f32>::try_from(padded.first_of_each(&padded.rows(&seqs)).flatten(0, 1)).unwrap(),
             [1., 5.]
         );
     }

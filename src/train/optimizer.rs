@@ -197,8 +197,11 @@ impl AdamW {
                     .filter(|p| p.decay == decay)
                     .collect();
                 let pick = |f: fn(&Param) -> &Tensor| group.iter().map(|p| f(p)).collect();
-                let (vars, m, v): (Vec<_>, Vec<_>, Vec<_>) =
-                    (pick(|p| &p.var), pick(|p| &p.exp_avg), pick(|p| &p.exp_avg_sq));
+                let (vars, m, v): (Vec<_>, Vec<_>, Vec<_>) = (
+                    pick(|p| &p.var),
+                    pick(|p| &p.exp_avg),
+                    pick(|p| &p.exp_avg_sq),
+                );
                 let h = multi_tensor::AdamWStep {
                     step: self.steps,
                     lr,
@@ -397,7 +400,9 @@ mod tests {
             let vs = VarStore::new(Device::Cpu);
             let model = BertForPreTraining::new(&vs.root(), &bert);
             let mut opt = AdamW::with_kernels(&vs, kernels);
-            let ids = Tensor::arange(48, (Kind::Int64, Device::Cpu)).remainder(60).view([3, 16]);
+            let ids = Tensor::arange(48, (Kind::Int64, Device::Cpu))
+                .remainder(60)
+                .view([3, 16]);
             let types = ids.zeros_like();
             let keep = ids.ones_like();
             for _ in 0..5 {
@@ -420,10 +425,17 @@ mod tests {
             if name.ends_with("key.bias") {
                 continue;
             }
-            for (x, y) in [(&a.var, &b.var), (&a.exp_avg, &b.exp_avg), (&a.exp_avg_sq, &b.exp_avg_sq)] {
+            for (x, y) in [
+                (&a.var, &b.var),
+                (&a.exp_avg, &b.exp_avg),
+                (&a.exp_avg_sq, &b.exp_avg_sq),
+            ] {
                 let scale = y.abs().max().double_value(&[]).max(1e-12);
                 let diff = (x - y).abs().max().double_value(&[]) / scale;
-                assert!(diff < 1e-4, "{name} differs by {diff} (relative to its largest value)");
+                assert!(
+                    diff < 1e-4,
+                    "{name} differs by {diff} (relative to its largest value)"
+                );
             }
         }
     }

@@ -106,7 +106,7 @@ struct Trainer {
     checkpoint_rows: Option<crate::records::RowCounts>,
     records: Records,
     /// Forward passes under bf16 autocast (CUDA only).
-    mixed: bool,
+    mixed: crate::device::Autocast,
     /// See [`TrainSetup::interactive`].
     interactive: bool,
     /// The weights came from a file (a resume or an import), at step `first_step`.

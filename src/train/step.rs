@@ -258,9 +258,17 @@ mod tests {
         let padded = DeviceBatch::padded(&host, Device::Cpu);
         assert!(!padded.layout.is_unpadded());
         let ((a, grads_a), (b, grads_b)) = (run(&unpadded), run(&padded));
-        assert!((a.mlm_loss - b.mlm_loss).abs() < 1e-5, "{} vs {}", a.mlm_loss, b.mlm_loss);
+        assert!(
+            (a.mlm_loss - b.mlm_loss).abs() < 1e-5,
+            "{} vs {}",
+            a.mlm_loss,
+            b.mlm_loss
+        );
         assert!((a.nsp_loss - b.nsp_loss).abs() < 1e-5);
-        assert_eq!((a.mlm_correct, a.nsp_correct), (b.mlm_correct, b.nsp_correct));
+        assert_eq!(
+            (a.mlm_correct, a.nsp_correct),
+            (b.mlm_correct, b.nsp_correct)
+        );
         for ((name, x), (_, y)) in grads_a.iter().zip(&grads_b) {
             assert!(x.defined() && y.defined(), "{name} has no gradient");
             let diff = (x - y).abs().max().double_value(&[]);

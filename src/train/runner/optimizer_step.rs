@@ -35,7 +35,7 @@ impl Trainer {
             interval.wait_s += wait.elapsed().as_secs_f64();
             self.examples_done += host.batch;
             let batch = DeviceBatch::new(&host, self.device);
-            let out = tch::autocast(self.mixed, || losses(&self.model, &batch, true));
+            let out = crate::device::autocast(self.mixed, || losses(&self.model, &batch, true));
             if !out.is_finite() {
                 bad = Some(if self.config.model.nsp {
                     format!("MLM loss {} / NSP loss {}", out.mlm_loss, out.nsp_loss)
