@@ -236,19 +236,23 @@ mod tests {
         let mask = MaskConfig::bert(0.3, vocab, SpecialIds::FIRST_FIVE);
         let host = collate(&examples, &mask, &mut rng);
         assert!(host.real_tokens < host.batch * host.seq);
+        // One model for both (tests share libtorch's global RNG, so two inits could differ).
+        let vs = VarStore::new(Device::Cpu);
+        let model = BertForPreTraining::new(
+            &vs.root(),
+            &BertConfig::new(vocab, c.dims().unwrap(), &c.model),
+        );
         let run = |batch: &DeviceBatch| {
-            tch::manual_seed(0);
-            let vs = VarStore::new(Device::Cpu);
-            let model = BertForPreTraining::new(
-                &vs.root(),
-                &BertConfig::new(vocab, c.dims().unwrap(), &c.model),
-            );
             let out = losses(&model, batch, true);
             out.loss.backward();
             let mut grads: Vec<(String, Tensor)> = vs
                 .variables()
                 .into_iter()
-                .map(|(n, v)| (n, v.grad().copy()))
+                .map(|(n, mut v)| {
+                    let g = v.grad().copy();
+                    v.zero_grad();
+                    (n, g)
+                })
                 .collect();
             grads.sort_by(|a, b| a.0.cmp(&b.0));
             (out, grads)
