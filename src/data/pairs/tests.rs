@@ -179,3 +179,51 @@ fn multi_sentence_documents_do_not_read_the_word_table() {
     let none_start: Arc<[bool]> = vec![false; 200_000].into();
     assert_eq!(pairs_of(&c, Arc::from(vec![])), pairs_of(&c, none_start));
 }
+
+/// FNV-1a over every example of two epochs and the masked batches they collate to.
+fn epoch_digest(max_seq_len: usize) -> u64 {
+    let mut rng = rng_for(5, "pairs-golden", 0);
+    let c = corpus(120, &mut rng);
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |x: u64| {
+        for b in x.to_le_bytes() {
+            h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    let mask = crate::data::masking::MaskConfig {
+        prob: 0.15,
+        mask_replace_prob: 0.8,
+        random_replace_prob: 0.1,
+        vocab_size: 3_000_000,
+        specials: S,
+    };
+    for epoch in 0..2 {
+        let cfg = PairConfig {
+            max_seq_len,
+            short_seq_prob: 0.1,
+            word_starts: Arc::from(vec![]),
+        };
+        let examples = epoch_examples(&c, cfg, S, &mut rng_for(5, "pairs", epoch));
+        for ex in &examples {
+            ex.ids.iter().for_each(|&t| eat(t as u64));
+            eat(ex.segment_a_len as u64);
+            eat(ex.random_next as u64);
+        }
+        for (i, chunk) in examples.chunks(16).enumerate() {
+            let b = crate::data::batch::collate(chunk, &mask, &mut rng_for(5, "mask", i as u64));
+            b.input_ids
+                .iter()
+                .chain(&b.mlm_labels)
+                .for_each(|&t| eat(t as u64));
+        }
+    }
+    h
+}
+
+/// The examples, their order and their masks as bertwork built them before the token
+/// store was memory-mapped (digests taken from the in-memory implementation), so that
+/// existing sessions resume on exactly the same data.
+#[test]
+fn epochs_are_the_same_as_before_the_mapped_store() {
+    println!("golden {:#x} {:#x}", epoch_digest(64), epoch_digest(128));
+}
