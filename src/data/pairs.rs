@@ -235,4 +235,6 @@ fn truncate_pair(a: &mut Run, b: &mut Run, max_tokens: usize, rng: &mut impl Rng
 }
 
 #[cfg(test)]
+mod reference;
+#[cfg(test)]
 mod tests;

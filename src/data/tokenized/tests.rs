@@ -114,12 +114,13 @@ fn split_is_by_document_disjoint_and_seeded() {
 
 #[test]
 fn damage_is_refused() {
-    let file = corpus(7)
+    let mut file = corpus(7)
         .write_store(tempfile::tempfile().unwrap(), RowCounts::default())
         .unwrap();
     let path = tempfile::NamedTempFile::new().unwrap();
     let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::BufReader::new(&file), &mut bytes).unwrap();
+    std::io::Seek::rewind(&mut file).unwrap();
+    std::io::Read::read_to_end(&mut file, &mut bytes).unwrap();
     let try_map = |b: &[u8]| {
         std::fs::write(path.path(), b).unwrap();
         TokenizedCorpus::map(&std::fs::File::open(path.path()).unwrap())
