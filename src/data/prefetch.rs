@@ -26,6 +26,7 @@ impl Prefetch {
     /// trained at); each batch's masks are drawn from a stream fixed by (`seed`,
     /// `epoch`, the index of its first example). A batch's ids are read from `corpus`
     /// (the corpus the spans were made from) only when it is collated.
+    #[allow(clippy::too_many_arguments)]
     pub fn spawn(
         spans: Arc<Vec<PairSpan>>,
         corpus: Arc<TokenizedCorpus>,

@@ -85,7 +85,6 @@ impl StoreWriter {
         let before = self.ns;
         for s in sentences.into_iter().filter(|s| !s.is_empty()) {
             let bytes: &[u8] = bytemuck::cast_slice(s);
-            debug_assert!(cfg!(target_endian = "little"));
             self.crc = crc32c::crc32c_append(self.crc, bytes);
             self.out.write_all(bytes)?;
             self.nt += s.len() as u64;
@@ -164,7 +163,7 @@ pub(super) fn open(file: &File) -> Result<(Store, RowCounts)> {
         empty_rows: word(1),
     };
     let (nt, ns, nd) = (word(2), word(3), word(4));
-    let tokens_end = (HEADER as u64).checked_add(nt.checked_mul(4).unwrap_or(u64::MAX));
+    let tokens_end = (HEADER as u64).checked_add(nt.saturating_mul(4));
     let expected = tokens_end
         .map(|e| e.next_multiple_of(8))
         .and_then(|e| e.checked_add(ns.checked_add(nd)?.checked_mul(8)?));
