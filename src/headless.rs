@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::protocol::{Command, Event, FinishReason, StartInfo};
+use crate::protocol::{Command, Event, FinishReason, PrepareProgress, StartInfo};
 use crate::train::{TrainSetup, TrainerHandle};
 use crossbeam_channel::select;
 
@@ -67,6 +67,10 @@ pub fn run(setup: TrainSetup, json: bool) -> Result<ExitCode> {
 struct Printer {
     json: bool,
     bar: Option<ProgressBar>,
+    /// Preparation progress: a spinner line on a terminal (stderr).
+    preparing: Option<ProgressBar>,
+    /// When the last plain preparation line was printed (not on a terminal).
+    last_preparing: Option<(String, std::time::Instant)>,
     /// The held-out no-context MLM loss, once started.
     floor: Option<f64>,
 }
@@ -76,6 +80,8 @@ impl Printer {
         Self {
             json,
             bar: None,
+            preparing: None,
+            last_preparing: None,
             floor: None,
         }
     }
@@ -125,7 +131,13 @@ impl Printer {
             }
             return;
         }
+        if !matches!(event, Event::Preparing(_)) {
+            if let Some(bar) = self.preparing.take() {
+                bar.finish_and_clear();
+            }
+        }
         match event {
+            Event::Preparing(p) => self.preparing(p),
             Event::Started(info) => self.started(info),
             Event::Step(m) => {
                 self.line(format!(
@@ -211,6 +223,29 @@ impl Printer {
                 self.line(text);
             }
             _ => {}
+        }
+    }
+
+    /// On a terminal, one line on stderr updated in place; otherwise a plain line when a
+    /// phase begins and at most every 10 s within one.
+    fn preparing(&mut self, p: &PrepareProgress) {
+        let text = format!("preparing the corpus: {}", p.describe());
+        if std::io::stderr().is_terminal() {
+            let bar = self.preparing.get_or_insert_with(|| {
+                let bar = ProgressBar::new_spinner();
+                bar.enable_steady_tick(std::time::Duration::from_millis(200));
+                bar
+            });
+            bar.set_message(crate::terminal_text::escape_lines(&text).into_owned());
+            return;
+        }
+        let due = match &self.last_preparing {
+            Some((phase, at)) => *phase != p.phase || at.elapsed().as_secs() >= 10,
+            None => true,
+        };
+        if due {
+            self.last_preparing = Some((p.phase.clone(), std::time::Instant::now()));
+            self.line(text);
         }
     }
 

@@ -139,6 +139,8 @@ pub fn context_onset_line(step: u64, elapsed_s: f64, heldout: f64, floor: f64) -
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
+    /// Preparing the corpus, before `Started`: how far it has got (a few a second).
+    Preparing(PrepareProgress),
     Started(Box<StartInfo>),
     /// On a resume, right after `Started`: what the session logged before, so charts
     /// can show the whole run.
@@ -362,5 +364,46 @@ mod tests {
             line.contains("5.500 is 0.500 below the no-context floor 6.000"),
             "{line}"
         );
+    }
+}
+
+/// How far preparing the corpus has got, within one phase.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PrepareProgress {
+    /// What is being done: `checking the corpus`, `counting words`, `learning the
+    /// vocabulary`, `encoding`, `held-out batches`.
+    pub phase: String,
+    /// Work done in this phase, in `unit`s.
+    pub done: u64,
+    /// Work in this phase, in `unit`s; 0 when not known.
+    pub total: u64,
+    /// `bytes` (of the corpus file) or `documents`.
+    pub unit: String,
+    /// Megabytes (10^6 bytes) of the corpus file per second in this phase so far; 0 in
+    /// phases that do not read it.
+    pub mb_per_s: f64,
+}
+
+impl PrepareProgress {
+    /// One line: `encoding 312/910 MB (34%), 45.1 MB/s`.
+    pub fn describe(&self) -> String {
+        let (done, total, unit) = if self.unit == "bytes" {
+            let mb = |b: u64| format!("{:.0}", b as f64 / 1e6);
+            (mb(self.done), mb(self.total), "MB")
+        } else {
+            let n = crate::format::group_thousands;
+            (n(self.done), n(self.total), self.unit.as_str())
+        };
+        let mut line = self.phase.clone();
+        if self.total > 0 {
+            let pct = 100.0 * self.done as f64 / self.total as f64;
+            line.push_str(&format!(" {done}/{total} {unit} ({pct:.0}%)"));
+        } else if self.done > 0 {
+            line.push_str(&format!(" {done} {unit}"));
+        }
+        if self.mb_per_s > 0.0 {
+            line.push_str(&format!(", {:.1} MB/s", self.mb_per_s));
+        }
+        line
     }
 }

@@ -518,13 +518,13 @@ fn pipeline(
     let examples = crate::data::pairs::epoch_examples(
         &data.train,
         crate::train::prepare::pair_config(&config, &data.tokenizer),
-        data.tokenizer.specials,
         &mut rng,
     );
     let mask = crate::train::prepare::mask_config(&config, &data.tokenizer);
     let mut tokens = 0;
     for chunk in examples.chunks(args.batch_size) {
-        tokens += collate(chunk, &mask, &mut rng).real_tokens;
+        let chunk = crate::data::pairs::examples(chunk, &data.train, data.tokenizer.specials);
+        tokens += collate(&chunk, &mask, &mut rng).real_tokens;
     }
     let secs = start.elapsed().as_secs_f64();
     let _ = std::fs::remove_dir_all(&home);

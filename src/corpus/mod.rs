@@ -8,7 +8,7 @@ mod reader;
 pub mod sentences;
 mod sniff;
 
-pub use reader::{for_each_text, CorpusSource, EMBEDDED_CSV, EMBEDDED_NAME};
+pub use reader::{for_each_text, for_each_text_at, CorpusSource, EMBEDDED_CSV, EMBEDDED_NAME};
 
 use anyhow::{bail, Result};
 
@@ -24,37 +24,70 @@ pub struct TextCorpus {
 /// Reads and sentence-splits every row of the corpus. Rows are cleaned and split in
 /// batches on all cores; documents keep the order of their rows.
 pub fn load_text(source: &CorpusSource, column: &str) -> Result<TextCorpus> {
+    let mut documents = Vec::new();
+    let (rows, empty_rows) = stream_documents(source, column, |batch, _| {
+        documents.extend(batch);
+        Ok(())
+    })?;
+    Ok(TextCorpus {
+        documents,
+        empty_rows,
+        rows,
+    })
+}
+
+/// Reads the corpus in batches of 4,096 rows, cleaned and sentence-split on all cores,
+/// handing each batch's documents (rows with text, in order) to
+/// `each(documents, bytes_read)`; returns (rows, rows with no text). Memory holds one
+/// batch at a time.
+///
+/// Errors: the corpus cannot be read, or has no text at all; `each`'s.
+pub fn stream_documents(
+    source: &CorpusSource,
+    column: &str,
+    mut each: impl FnMut(Vec<Vec<String>>, u64) -> Result<()>,
+) -> Result<(u64, u64)> {
     const BATCH: usize = 4096;
-    let mut corpus = TextCorpus::default();
     let mut pending: Vec<String> = Vec::with_capacity(BATCH);
-    corpus.rows = for_each_text(source, column, |_, text| {
+    let (mut empty, mut documents) = (0u64, 0u64);
+    let mut flush = |texts: Vec<String>, at: u64| -> Result<()> {
+        let docs = split_batch(texts);
+        empty += docs.1;
+        documents += docs.0.len() as u64;
+        each(docs.0, at)
+    };
+    let rows = for_each_text_at(source, column, |_, at, text| {
         pending.push(text.to_string());
         if pending.len() == BATCH {
-            split_batch(&mut corpus, std::mem::take(&mut pending));
+            flush(std::mem::take(&mut pending), at)?;
         }
         Ok(())
     })?;
-    split_batch(&mut corpus, pending);
-    if corpus.documents.is_empty() {
+    flush(pending, source.size())?;
+    if documents == 0 {
         bail!(
             "corpus {} is empty: no row has text in column `{column}`",
             source.describe()
         );
     }
-    Ok(corpus)
+    Ok((rows, empty))
 }
 
-fn split_batch(corpus: &mut TextCorpus, texts: Vec<String>) {
+/// The documents of `texts` that have a sentence, and how many had none.
+fn split_batch(texts: Vec<String>) -> (Vec<Vec<String>>, u64) {
     let parts = crate::parallel::map_chunks(&texts, |part| {
         part.iter()
             .map(|t| sentences::document_sentences(t))
             .collect::<Vec<_>>()
     });
+    let mut out = Vec::with_capacity(texts.len());
+    let mut empty = 0;
     for sentences in parts.into_iter().flatten() {
         if sentences.is_empty() {
-            corpus.empty_rows += 1;
+            empty += 1;
         } else {
-            corpus.documents.push(sentences);
+            out.push(sentences);
         }
     }
+    (out, empty)
 }

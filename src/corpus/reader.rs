@@ -27,6 +27,14 @@ impl CorpusSource {
         }
     }
 
+    /// Size in bytes of the CSV; 0 when unknown (a pipe).
+    pub fn size(&self) -> u64 {
+        match self {
+            Self::Embedded => EMBEDDED_CSV.len() as u64,
+            Self::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Self::Embedded => EMBEDDED_NAME.to_string(),
@@ -41,6 +49,16 @@ pub fn for_each_text(
     source: &CorpusSource,
     column: &str,
     mut each: impl FnMut(u64, &str) -> Result<()>,
+) -> Result<u64> {
+    for_each_text_at(source, column, |row, _, text| each(row, text))
+}
+
+/// Like [`for_each_text`], also passing the byte offset in the file where each row
+/// starts: `each(row_number, byte_offset, text)`.
+pub fn for_each_text_at(
+    source: &CorpusSource,
+    column: &str,
+    mut each: impl FnMut(u64, u64, &str) -> Result<()>,
 ) -> Result<u64> {
     let name = source.describe();
     let input: Box<dyn Read> = match source {
@@ -79,7 +97,7 @@ pub fn for_each_text(
                 line_of(source, record.position())
             )
         })?;
-        each(rows, text)?;
+        each(rows, record.position().map_or(0, |p| p.byte()), text)?;
     }
     Ok(rows)
 }

@@ -3,30 +3,28 @@
 //!
 //! - `vocab-<key>.json`: the tokenizer learnt from a corpus (key: the corpus's identity,
 //!   text column and vocabulary size).
-//! - `corpus-<key>.bin`: the tokenized corpus and its row counts (key: the corpus's
-//!   identity, text column and the tokenizer's exact bytes), with a CRC-32C.
+//! - `corpus-<key>.bin`: the token store (see [`super::store_file`]; key: the corpus's
+//!   identity, text column, the tokenizer's exact bytes and the store layout version),
+//!   memory-mapped when used.
 //!
-//! A corpus file is identified by its canonical path, size and modification time. Any
-//! entry that fails its checks is ignored and rebuilt.
+//! A corpus file is identified by its canonical path, size and modification time. An
+//! entry that fails its checks is reported and rebuilt.
 
+use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{Context, Result};
 
+pub use super::store_file::RowCounts;
 use super::TokenizedCorpus;
 use crate::corpus::CorpusSource;
 
 /// Bumped whenever cleaning, sentence splitting or encoding changes.
 const PIPELINE_VERSION: u32 = 1;
-const MAGIC: &[u8; 8] = b"BWCORPS1";
-
-/// The rows behind a cached corpus, for the start-up report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RowCounts {
-    pub rows: u64,
-    pub empty_rows: u64,
-}
+/// Bumped with the store file's layout (its magic changes too), so that entries of an
+/// older layout are never opened, only left behind.
+const STORE_VERSION: u32 = 2;
 
 pub struct Cache {
     dir: PathBuf,
@@ -75,85 +73,128 @@ impl Cache {
         ))
     }
 
-    fn corpus_path(&self, tokenizer_json: &[u8]) -> PathBuf {
+    /// Where the token store for this tokenizer is kept.
+    pub fn corpus_path(&self, tokenizer_json: &[u8]) -> PathBuf {
         self.dir.join(format!(
             "corpus-{:016x}.bin",
-            hash((self.source_key, tokenizer_json))
+            hash((self.source_key, tokenizer_json, STORE_VERSION))
         ))
     }
 
-    /// The cached tokenized corpus for this tokenizer, if there is a sound one.
-    pub fn load_corpus(&self, tokenizer_json: &[u8]) -> Option<(TokenizedCorpus, RowCounts)> {
-        let bytes = std::fs::read(self.corpus_path(tokenizer_json)).ok()?;
-        decode(&bytes).ok()
-    }
-
-    pub fn store_corpus(
+    /// The cached token store for this tokenizer, mapped: `Ok(None)` when there is none.
+    ///
+    /// Errors: there is one but it is damaged (what is wrong and where).
+    pub fn load_corpus(
         &self,
         tokenizer_json: &[u8],
-        corpus: &TokenizedCorpus,
-        rows: RowCounts,
-    ) -> Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
-        let mut out = MAGIC.to_vec();
-        out.extend_from_slice(&rows.rows.to_le_bytes());
-        out.extend_from_slice(&rows.empty_rows.to_le_bytes());
-        out.extend_from_slice(&corpus.to_bytes());
-        let crc = crc32c::crc32c(&out);
-        out.extend_from_slice(&crc.to_le_bytes());
-        crate::session::write_atomic(&self.corpus_path(tokenizer_json), &out)
+    ) -> Result<Option<(TokenizedCorpus, RowCounts)>> {
+        let path = self.corpus_path(tokenizer_json);
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("cannot open {}", path.display())),
+        };
+        TokenizedCorpus::map(&file)
+            .map(Some)
+            .with_context(|| format!("cached corpus {} is damaged", path.display()))
+    }
+
+    /// A new, empty file in the cache folder, for [`keep_corpus`](Self::keep_corpus).
+    ///
+    /// Errors: the folder cannot be created or written.
+    pub fn new_corpus_file(&self) -> Result<tempfile::NamedTempFile> {
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        tempfile::NamedTempFile::new_in(&self.dir)
+            .with_context(|| format!("cannot write in {}", self.dir.display()))
+    }
+
+    /// Renames a finished (and synced) store file into place as this tokenizer's entry.
+    /// The file stays usable (it is mapped afterwards) whether or not that succeeds.
+    pub fn keep_corpus(&self, tokenizer_json: &[u8], file: tempfile::NamedTempFile) -> File {
+        match file.persist(self.corpus_path(tokenizer_json)) {
+            Ok(f) => {
+                if let Ok(d) = File::open(&self.dir) {
+                    let _ = d.sync_all();
+                }
+                f
+            }
+            // A failed cache write only costs the next run time.
+            Err(e) => e.file.into_file(),
+        }
     }
 
     pub fn store_vocab(&self, vocab_size: usize, tokenizer_json: &[u8]) -> Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         crate::session::write_atomic(&self.vocab_path(vocab_size), tokenizer_json)
     }
-}
 
-fn decode(bytes: &[u8]) -> Result<(TokenizedCorpus, RowCounts)> {
-    if bytes.len() < MAGIC.len() + 20 || !bytes.starts_with(MAGIC) {
-        bail!("not a corpus cache file");
+    /// Writes `corpus` as this tokenizer's entry (tests; prepare streams instead).
+    #[cfg(test)]
+    fn store_corpus(&self, tokenizer_json: &[u8], corpus: &TokenizedCorpus, rows: RowCounts) {
+        let tmp = self.new_corpus_file().unwrap();
+        corpus.write_store(tmp.reopen().unwrap(), rows).unwrap();
+        self.keep_corpus(tokenizer_json, tmp);
     }
-    let (body, crc) = bytes.split_at(bytes.len() - 4);
-    if crc32c::crc32c(body).to_le_bytes() != crc {
-        bail!("corpus cache checksum mismatch");
-    }
-    let word = |at: usize| u64::from_le_bytes(body[at..at + 8].try_into().expect("8 bytes"));
-    let rows = RowCounts {
-        rows: word(8),
-        empty_rows: word(16),
-    };
-    Ok((TokenizedCorpus::from_bytes(&body[24..])?, rows))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_stored_corpus_comes_back_and_keys_separate_inputs() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(dir.path(), &CorpusSource::Embedded, "review").unwrap();
+    fn corpus() -> TokenizedCorpus {
         let mut corpus = TokenizedCorpus::default();
         corpus.push_document([&[5u32, 6, 7][..], &[8, 9][..]]);
+        corpus.push_document([&[10u32][..], &[11, 12, 13][..]]);
+        corpus
+    }
+
+    #[test]
+    fn a_stored_corpus_comes_back_mapped_and_keys_separate_inputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path(), &CorpusSource::Embedded, "review").unwrap();
         let rows = RowCounts {
             rows: 3,
             empty_rows: 1,
         };
-        assert!(cache.load_corpus(b"tok-a").is_none());
-        cache.store_corpus(b"tok-a", &corpus, rows).unwrap();
-        assert_eq!(cache.load_corpus(b"tok-a"), Some((corpus.clone(), rows)));
-        assert!(cache.load_corpus(b"tok-b").is_none(), "another tokenizer");
+        assert!(cache.load_corpus(b"tok-a").unwrap().is_none());
+        cache.store_corpus(b"tok-a", &corpus(), rows);
+        let (back, back_rows) = cache.load_corpus(b"tok-a").unwrap().unwrap();
+        assert!(back.is_mapped());
+        assert_eq!((back, back_rows), (corpus(), rows));
+        assert!(
+            cache.load_corpus(b"tok-b").unwrap().is_none(),
+            "another tokenizer"
+        );
         let other = Cache::new(dir.path(), &CorpusSource::Embedded, "text").unwrap();
-        assert!(other.load_corpus(b"tok-a").is_none(), "another column");
+        assert!(
+            other.load_corpus(b"tok-a").unwrap().is_none(),
+            "another column"
+        );
         assert_ne!(cache.vocab_path(8192), cache.vocab_path(4096));
+    }
 
-        // A damaged file is ignored.
-        let path = cache.corpus_path(b"tok-a");
-        let mut bytes = std::fs::read(&path).unwrap();
-        bytes[30] ^= 1;
-        std::fs::write(&path, &bytes).unwrap();
-        assert!(cache.load_corpus(b"tok-a").is_none());
+    #[test]
+    fn damaged_entries_are_refused_with_what_is_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path(), &CorpusSource::Embedded, "review").unwrap();
+        cache.store_corpus(b"tok", &corpus(), RowCounts::default());
+        let path = cache.corpus_path(b"tok");
+        let good = std::fs::read(&path).unwrap();
+        let damaged = |bytes: &[u8]| {
+            std::fs::write(&path, bytes).unwrap();
+            format!("{:#}", cache.load_corpus(b"tok").unwrap_err())
+        };
+        let mut flipped = good.clone();
+        flipped[64] ^= 1; // the first token id
+        let msg = damaged(&flipped);
+        assert!(msg.contains("damaged") && msg.contains("checksum"), "{msg}");
+        let msg = damaged(&good[..good.len() - 8]);
+        assert!(msg.contains("truncated"), "{msg}");
+        let msg = damaged(b"BWCORPS1 an entry of the old layout");
+        assert!(msg.contains("not a token store"), "{msg}");
+        std::fs::write(&path, &good).unwrap();
+        assert_eq!(cache.load_corpus(b"tok").unwrap().unwrap().0, corpus());
     }
 
     #[test]

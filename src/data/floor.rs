@@ -24,7 +24,7 @@ pub struct Unigram {
 impl Unigram {
     pub fn fit(train: &TokenizedCorpus, mask: &MaskConfig) -> Self {
         let mut counts = vec![0u64; mask.vocab_size];
-        for &t in train.token_ids() {
+        for t in train.tokens() {
             if let Some(c) = counts.get_mut(t as usize) {
                 *c += 1;
             }

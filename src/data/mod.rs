@@ -7,7 +7,9 @@ pub mod heldout;
 pub mod masking;
 pub mod pairs;
 pub mod prefetch;
-mod tokenized;
+mod store;
+pub mod store_file;
+pub mod tokenized;
 
 pub use batch::HostBatch;
 pub use tokenized::TokenizedCorpus;

@@ -11,7 +11,7 @@ use rand::Rng;
 use super::TokenizedCorpus;
 use crate::tokenizer::SpecialIds;
 
-/// One NSP example before masking.
+/// One NSP example before masking, with its ids: `[CLS] A [SEP] B [SEP]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Example {
     /// `[CLS] A [SEP] B [SEP]`.
@@ -20,6 +20,44 @@ pub struct Example {
     pub segment_a_len: usize,
     /// NSP label 1: B comes from another document (0 = IsNext).
     pub random_next: bool,
+}
+
+/// One NSP example as where its A and B are in the corpus's token store (32 bytes,
+/// whatever its length); [`PairSpan::example`] reads the ids when a batch is collated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PairSpan {
+    a_start: u64,
+    b_start: u64,
+    a_len: u32,
+    b_len: u32,
+    /// NSP label 1: B comes from another document (0 = IsNext).
+    pub random_next: bool,
+}
+
+impl PairSpan {
+    /// The example's ids, read from `corpus` (the corpus, or a split side of the
+    /// corpus, the span was made from).
+    pub fn example(&self, corpus: &TokenizedCorpus, s: SpecialIds) -> Example {
+        let a = corpus.span(self.a_start, self.a_len as usize);
+        let b = corpus.span(self.b_start, self.b_len as usize);
+        let mut ids = Vec::with_capacity(a.len() + b.len() + 3);
+        ids.push(s.cls);
+        ids.extend_from_slice(a);
+        ids.push(s.sep);
+        let segment_a_len = ids.len();
+        ids.extend_from_slice(b);
+        ids.push(s.sep);
+        Example {
+            ids,
+            segment_a_len,
+            random_next: self.random_next,
+        }
+    }
+}
+
+/// The examples of `spans`, with their ids.
+pub fn examples(spans: &[PairSpan], corpus: &TokenizedCorpus, s: SpecialIds) -> Vec<Example> {
+    spans.iter().map(|p| p.example(corpus, s)).collect()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -33,33 +71,48 @@ pub struct PairConfig {
 }
 
 /// Share of `examples` whose B is the true continuation (label 0, IsNext).
-pub fn is_next_share(examples: &[Example]) -> f64 {
+pub fn is_next_share(examples: &[PairSpan]) -> f64 {
     let next = examples.iter().filter(|e| !e.random_next).count();
     next as f64 / examples.len().max(1) as f64
 }
 
-/// Every example of one pass over `corpus`, shuffled.
+/// Every example of one pass over `corpus`, shuffled, as spans of its store (the ids
+/// are not copied).
 pub fn epoch_examples(
     corpus: &TokenizedCorpus,
     config: PairConfig,
-    specials: SpecialIds,
     rng: &mut impl Rng,
-) -> Vec<Example> {
+) -> Vec<PairSpan> {
     let mut out = Vec::new();
     for d in 0..corpus.num_documents() {
-        document_examples(corpus, d, &config, specials, rng, &mut out);
+        document_examples(corpus, d, &config, rng, &mut out);
     }
     out.shuffle(rng);
     out
+}
+
+/// A run of consecutive store positions `[start, start + len)`.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    start: u64,
+    len: usize,
+}
+
+impl Run {
+    fn between(start: u64, end: u64) -> Self {
+        Self {
+            start,
+            len: (end - start) as usize,
+        }
+    }
 }
 
 fn document_examples(
     corpus: &TokenizedCorpus,
     doc: usize,
     config: &PairConfig,
-    specials: SpecialIds,
     rng: &mut impl Rng,
-    out: &mut Vec<Example>,
+    out: &mut Vec<PairSpan>,
 ) {
     let max_tokens = config.max_seq_len - 3;
     let target = if rng.random::<f64>() < config.short_seq_prob {
@@ -67,13 +120,15 @@ fn document_examples(
     } else {
         max_tokens
     };
-    let sentences: Vec<&[u32]> = corpus.document(doc).collect();
-    let mut chunk: Vec<&[u32]> = Vec::new();
+    // Sentences of a document are consecutive in the store, so any run of consecutive
+    // sentences (and any part of one) is one range of positions.
+    let sentences: Vec<(u64, u64)> = corpus.sentence_ranges(doc).collect();
+    let mut chunk: Vec<(u64, u64)> = Vec::new();
     let mut chunk_len = 0;
     let mut i = 0;
     while i < sentences.len() {
         chunk.push(sentences[i]);
-        chunk_len += sentences[i].len();
+        chunk_len += (sentences[i].1 - sentences[i].0) as usize;
         if i + 1 == sentences.len() || chunk_len >= target {
             let mut a_end = if chunk.len() >= 2 {
                 rng.random_range(1..chunk.len())
@@ -95,28 +150,41 @@ fn document_examples(
                 } else if i > 0 {
                     chunk.insert(0, sentences[i - 1]);
                 } else {
-                    split_at = word_boundary(chunk[0], &config.word_starts, rng);
+                    let (start, end) = chunk[0];
+                    let ids = corpus.span(start, (end - start) as usize);
+                    split_at = word_boundary(ids, &config.word_starts, rng);
                     random_next = split_at.is_none();
                 }
                 a_end = 1;
             }
             let (mut a, mut b) = if let Some(at) = split_at {
-                (chunk[0][..at].to_vec(), chunk[0][at..].to_vec())
+                let (start, end) = chunk[0];
+                (
+                    Run::between(start, start + at as u64),
+                    Run::between(start + at as u64, end),
+                )
             } else {
-                let a: Vec<u32> = chunk[..a_end].concat();
-                let b: Vec<u32> = if random_next {
-                    let b_target = target.saturating_sub(a.len()).max(1);
+                let a = Run::between(chunk[0].0, chunk[a_end - 1].1);
+                let b = if random_next {
+                    let b_target = target.saturating_sub(a.len).max(1);
                     let taken = random_b(corpus, doc, b_target, rng);
                     // The unused part of the chunk goes back to be used next time.
                     i -= chunk.len() - a_end;
                     taken
                 } else {
-                    chunk[a_end..].concat()
+                    Run::between(chunk[a_end].0, chunk[chunk.len() - 1].1)
                 };
                 (a, b)
             };
             truncate_pair(&mut a, &mut b, max_tokens, rng);
-            out.push(assemble(&a, &b, random_next, specials));
+            out.push(PairSpan {
+                a_start: a.start,
+                b_start: b.start,
+                // Both fit in `max_seq_len`.
+                a_len: a.len as u32,
+                b_len: b.len as u32,
+                random_next,
+            });
             chunk.clear();
             chunk_len = 0;
         }
@@ -137,49 +205,36 @@ fn word_boundary(sentence: &[u32], word_starts: &[bool], rng: &mut impl Rng) -> 
 }
 
 /// Sentences from a random position of a random *other* document, up to `target` tokens.
-fn random_b(corpus: &TokenizedCorpus, doc: usize, target: usize, rng: &mut impl Rng) -> Vec<u32> {
+fn random_b(corpus: &TokenizedCorpus, doc: usize, target: usize, rng: &mut impl Rng) -> Run {
     let n = corpus.num_documents();
     let mut other = rng.random_range(0..n - 1);
     if other >= doc {
         other += 1;
     }
     let start = rng.random_range(0..corpus.document_len(other));
-    let mut b = Vec::new();
-    for sentence in corpus.document(other).skip(start) {
-        b.extend_from_slice(sentence);
-        if b.len() >= target {
+    let mut b: Option<Run> = None;
+    for (s, e) in corpus.sentence_ranges(other).skip(start) {
+        let run = b.get_or_insert(Run { start: s, len: 0 });
+        run.len = (e - run.start) as usize;
+        if run.len >= target {
             break;
         }
     }
-    b
+    b.unwrap_or(Run { start: 0, len: 0 })
 }
 
 /// Trims the longer side, from the front or back at random, until both fit.
-fn truncate_pair(a: &mut Vec<u32>, b: &mut Vec<u32>, max_tokens: usize, rng: &mut impl Rng) {
-    while a.len() + b.len() > max_tokens {
-        let longer = if a.len() > b.len() { &mut *a } else { &mut *b };
+fn truncate_pair(a: &mut Run, b: &mut Run, max_tokens: usize, rng: &mut impl Rng) {
+    while a.len + b.len > max_tokens {
+        let longer = if a.len > b.len { &mut *a } else { &mut *b };
         if rng.random_bool(0.5) {
-            longer.remove(0);
-        } else {
-            longer.pop();
+            longer.start += 1;
         }
+        longer.len -= 1;
     }
 }
 
-fn assemble(a: &[u32], b: &[u32], random_next: bool, s: SpecialIds) -> Example {
-    let mut ids = Vec::with_capacity(a.len() + b.len() + 3);
-    ids.push(s.cls);
-    ids.extend_from_slice(a);
-    ids.push(s.sep);
-    let segment_a_len = ids.len();
-    ids.extend_from_slice(b);
-    ids.push(s.sep);
-    Example {
-        ids,
-        segment_a_len,
-        random_next,
-    }
-}
-
+#[cfg(test)]
+mod reference;
 #[cfg(test)]
 mod tests;

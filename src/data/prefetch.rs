@@ -8,8 +8,9 @@ use crossbeam_channel::{bounded, Receiver};
 
 use super::batch::{collate, HostBatch};
 use super::masking::MaskConfig;
-use super::pairs::Example;
-use super::rng_for;
+use super::pairs::{examples, PairSpan};
+use super::{rng_for, TokenizedCorpus};
+use crate::tokenizer::SpecialIds;
 
 /// Batches the prefetch thread keeps ready.
 const AHEAD: usize = 4;
@@ -23,9 +24,13 @@ impl Prefetch {
     /// Streams `examples` in order as batches of `batch_size`, starting at example
     /// `skip` (the epoch's examples already trained on, whatever batch size they were
     /// trained at); each batch's masks are drawn from a stream fixed by (`seed`,
-    /// `epoch`, the index of its first example).
+    /// `epoch`, the index of its first example). A batch's ids are read from `corpus`
+    /// (the corpus the spans were made from) only when it is collated.
+    #[allow(clippy::too_many_arguments)]
     pub fn spawn(
-        examples: Arc<Vec<Example>>,
+        spans: Arc<Vec<PairSpan>>,
+        corpus: Arc<TokenizedCorpus>,
+        specials: SpecialIds,
         batch_size: usize,
         mask: MaskConfig,
         seed: u64,
@@ -36,13 +41,14 @@ impl Prefetch {
         let handle = std::thread::Builder::new()
             .name("bertwork-batches".into())
             .spawn(move || {
-                let rest = examples.get(skip..).unwrap_or_default();
+                let rest = spans.get(skip..).unwrap_or_default();
                 for (i, chunk) in rest.chunks(batch_size.max(1)).enumerate() {
                     // One stream per batch, keyed by where it starts: a resumed epoch
                     // masks its batches exactly as the uninterrupted run did.
                     let first = (skip + i * batch_size) as u64;
                     let mut rng = rng_for(seed, "mask", epoch << 32 | first);
-                    if tx.send(collate(chunk, &mask, &mut rng)).is_err() {
+                    let chunk = examples(chunk, &corpus, specials);
+                    if tx.send(collate(&chunk, &mask, &mut rng)).is_err() {
                         return;
                     }
                 }

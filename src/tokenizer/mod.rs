@@ -73,22 +73,26 @@ fn pipeline(model: WordPiece) -> Tokenizer {
     tokenizer
 }
 
-/// How often each pre-token (normalised, split like BERT) occurs in `texts`.
-fn word_counts<I, S>(texts: I) -> Result<Vec<(String, u64)>>
-where
-    I: Iterator<Item = S>,
-    S: AsRef<str> + Sync,
-{
-    let texts: Vec<S> = texts.collect();
-    // Normalising and pre-tokenizing is most of the work: one map per thread, merged.
-    let maps = crate::parallel::map_chunks(&texts, |part| count_words(part));
-    let mut counts: HashMap<String, u64> = HashMap::new();
-    for map in maps {
-        for (word, n) in map? {
-            *counts.entry(word).or_insert(0) += n;
+/// How often each pre-token (normalised, split like BERT) occurs in the texts added so
+/// far: vocabulary learning fed batch by batch, so the texts need not all be in memory.
+/// Memory grows with the number of distinct words, not with the corpus.
+#[derive(Debug, Default)]
+pub struct WordCounts(HashMap<String, u64>);
+
+impl WordCounts {
+    /// Counts the words of `texts`, on every core.
+    ///
+    /// Errors: the normaliser's or pre-tokenizer's.
+    pub fn add<S: AsRef<str> + Sync>(&mut self, texts: &[S]) -> Result<()> {
+        // Normalising and pre-tokenizing is most of the work: one map per thread, merged.
+        let maps = crate::parallel::map_chunks(texts, |part| count_words(part));
+        for map in maps {
+            for (word, n) in map? {
+                *self.0.entry(word).or_insert(0) += n;
+            }
         }
+        Ok(())
     }
-    Ok(counts.into_iter().collect())
 }
 
 fn count_words<S: AsRef<str>>(texts: &[S]) -> Result<HashMap<String, u64>> {
@@ -126,7 +130,14 @@ impl WordPieceTokenizer {
         I: Iterator<Item = S>,
         S: AsRef<str> + Sync,
     {
-        let counts = word_counts(texts)?;
+        let mut counts = WordCounts::default();
+        counts.add(&texts.collect::<Vec<S>>())?;
+        Self::from_counts(counts, vocab_size)
+    }
+
+    /// Learns a vocabulary of `vocab_size` from word counts (as [`train`](Self::train)).
+    pub fn from_counts(counts: WordCounts, vocab_size: usize) -> Result<Self> {
+        let counts: Vec<(String, u64)> = counts.0.into_iter().collect();
         let vocab = learn::learn_vocab(&counts, vocab_size, 2, &SPECIAL_TOKENS, Some(1000));
         let map: ahash::AHashMap<String, u32> = vocab
             .into_iter()

@@ -8,20 +8,29 @@ use anyhow::Result;
 
 use crate::config::Config;
 use crate::corpus::fingerprint::Fingerprint;
-use crate::corpus::{self, CorpusSource, TextCorpus};
+use crate::corpus::{self, CorpusSource};
 use crate::data::batch::collate;
 use crate::data::cache::{Cache, RowCounts};
 use crate::data::floor::{no_context_loss, Unigram};
 use crate::data::heldout::HeldoutSpec;
 use crate::data::masking::MaskConfig;
-use crate::data::pairs::{epoch_examples, PairConfig};
+use crate::data::pairs::{epoch_examples, examples, PairConfig};
+use crate::data::store_file::StoreWriter;
+use crate::data::tokenized::encode_documents;
 use crate::data::{rng_for, HostBatch, TokenizedCorpus};
+use crate::protocol::Event;
 use crate::session::{Session, TOKENIZER_FILE};
-use crate::tokenizer::WordPieceTokenizer;
+use crate::tokenizer::{WordCounts, WordPieceTokenizer};
+
+mod progress;
+use progress::Progress;
 
 pub struct Prepared {
     pub tokenizer: Arc<WordPieceTokenizer>,
+    /// A view of the token store (memory-mapped from the cache, or from an unnamed
+    /// temporary file when there is no cache).
     pub train: Arc<TokenizedCorpus>,
+    /// The held-out documents: a view of the same store.
     pub heldout: TokenizedCorpus,
     pub eval_batches: Vec<HostBatch>,
     pub stats: CorpusStats,
@@ -65,15 +74,24 @@ pub fn mask_config(config: &Config, tokenizer: &WordPieceTokenizer) -> MaskConfi
     }
 }
 
+/// Corpora whose CSV is at most this size (256 MiB) keep their sentences in memory
+/// between vocabulary learning and encoding (one read of the file, as fast as before);
+/// larger ones are read twice, a batch at a time, so that memory does not grow with them.
+const KEEP_TEXT_UP_TO: u64 = 256 << 20;
+
+/// Documents read while learning the vocabulary, kept for encoding, with the row counts.
+type KeptText = (Vec<Vec<String>>, RowCounts);
+
 /// The session's tokenizer if it has one, else `data.vocab`, else the one learnt from
 /// this corpus before (cache), else one learnt now. Returns the text when it had to be
-/// read.
+/// read and was small enough to keep.
 fn tokenizer_for(
     config: &Config,
     session: &Session,
     source: &CorpusSource,
     cache: Option<&Cache>,
-) -> Result<(WordPieceTokenizer, Option<TextCorpus>)> {
+    progress: &mut Progress,
+) -> Result<(WordPieceTokenizer, Option<KeptText>)> {
     let saved = session.path(TOKENIZER_FILE);
     if saved.exists() {
         return Ok((WordPieceTokenizer::load(&saved)?, None));
@@ -83,28 +101,95 @@ fn tokenizer_for(
         (None, Some(c)) if c.vocab_path(config.data.vocab_size).exists() => {
             match WordPieceTokenizer::load(&c.vocab_path(config.data.vocab_size)) {
                 Ok(t) => (t, None),
-                Err(_) => learn(config, source, cache)?,
+                Err(_) => learn(config, source, cache, progress)?,
             }
         }
-        _ => learn(config, source, cache)?,
+        _ => learn(config, source, cache, progress)?,
     };
     tokenizer.save(&session.dir)?;
     Ok((tokenizer, text))
 }
 
+/// Learns the vocabulary from every sentence of the corpus, streamed in batches.
 fn learn(
     config: &Config,
     source: &CorpusSource,
     cache: Option<&Cache>,
-) -> Result<(WordPieceTokenizer, Option<TextCorpus>)> {
-    let text = corpus::load_text(source, &config.data.text_column)?;
-    let tokenizer =
-        WordPieceTokenizer::train(text.documents.iter().flatten(), config.data.vocab_size)?;
+    progress: &mut Progress,
+) -> Result<(WordPieceTokenizer, Option<KeptText>)> {
+    let size = source.size();
+    let keep = size <= KEEP_TEXT_UP_TO;
+    let mut kept = Vec::new();
+    let mut counts = WordCounts::default();
+    progress.phase("counting words", "bytes", size);
+    let (rows, empty_rows) =
+        corpus::stream_documents(source, &config.data.text_column, |docs, at| {
+            let sentences: Vec<&str> = docs.iter().flatten().map(String::as_str).collect();
+            counts.add(&sentences)?;
+            progress.update(at);
+            if keep {
+                kept.extend(docs);
+            }
+            Ok(())
+        })?;
+    progress.phase("learning the vocabulary", "bytes", 0);
+    let tokenizer = WordPieceTokenizer::from_counts(counts, config.data.vocab_size)?;
     if let Some(c) = cache {
         // A failed cache write only costs the next run time.
         let _ = c.store_vocab(config.data.vocab_size, tokenizer.to_json()?.as_bytes());
     }
-    Ok((tokenizer, Some(text)))
+    let text = keep.then_some((kept, RowCounts { rows, empty_rows }));
+    Ok((tokenizer, text))
+}
+
+/// Encodes the corpus (the kept text, or the file again, a batch at a time) straight
+/// into a token store file (the cache entry, or an unnamed temporary file) and maps it.
+fn encode(
+    config: &Config,
+    source: &CorpusSource,
+    tokenizer: &WordPieceTokenizer,
+    text: Option<KeptText>,
+    cache: Option<(&Cache, &[u8])>,
+    progress: &mut Progress,
+) -> Result<(TokenizedCorpus, RowCounts)> {
+    let named = match cache {
+        Some((c, _)) => c.new_corpus_file().ok(),
+        None => None,
+    };
+    let file = match &named {
+        Some(f) => f.reopen()?,
+        None => tempfile::tempfile()?,
+    };
+    let mut writer = StoreWriter::new(file)?;
+    let mut push =
+        |sentences: &[Vec<u32>]| writer.push_document(sentences.iter().map(Vec::as_slice));
+    let rows = match text {
+        Some((documents, rows)) => {
+            progress.phase("encoding", "documents", documents.len() as u64);
+            for (i, part) in documents.chunks(4096).enumerate() {
+                encode_documents(part, tokenizer, &mut push)?;
+                progress.update((i * 4096 + part.len()) as u64);
+            }
+            rows
+        }
+        None => {
+            progress.phase("encoding", "bytes", source.size());
+            let (rows, empty_rows) =
+                corpus::stream_documents(source, &config.data.text_column, |docs, at| {
+                    encode_documents(&docs, tokenizer, &mut push)?;
+                    progress.update(at);
+                    Ok(())
+                })?;
+            RowCounts { rows, empty_rows }
+        }
+    };
+    let file = writer.finish(rows)?;
+    let file = match (named, cache) {
+        (Some(f), Some((c, json))) => c.keep_corpus(json, f),
+        _ => file,
+    };
+    let (corpus, rows) = TokenizedCorpus::map(&file)?;
+    Ok((corpus, rows))
 }
 
 /// Reads (or takes from the cache) the corpus, checks that it is the content the
@@ -113,8 +198,20 @@ fn learn(
 /// Errors: an unreadable or changed corpus, a corpus too small to split, a damaged
 /// session file.
 pub fn prepare(config: &Config, session: &Session) -> Result<Prepared> {
+    prepare_reporting(config, session, &mut |_| {})
+}
+
+/// [`prepare`], sending [`Event::Preparing`] progress (and warnings, such as a damaged
+/// cache entry being rebuilt) to `send`.
+pub fn prepare_reporting(
+    config: &Config,
+    session: &Session,
+    send: &mut dyn FnMut(Event),
+) -> Result<Prepared> {
     let start = Instant::now();
+    let mut progress = Progress::new(send);
     let source = CorpusSource::from_option(config.data.corpus.as_deref());
+    progress.phase("checking the corpus", "bytes", 0);
     let fingerprint = Fingerprint::of(&source)?;
     let recorded = Fingerprint::recorded(&session.dir)?;
     if let (Some(then), Some(now)) = (&recorded, &fingerprint) {
@@ -123,56 +220,59 @@ pub fn prepare(config: &Config, session: &Session) -> Result<Prepared> {
     let cache = crate::session::home()
         .ok()
         .and_then(|home| Cache::new(&home, &source, &config.data.text_column));
-    let (tokenizer, text) = tokenizer_for(config, session, &source, cache.as_ref())?;
+    let (tokenizer, text) = tokenizer_for(config, session, &source, cache.as_ref(), &mut progress)?;
     let tokenizer_json = tokenizer.to_json()?;
-    let cached = cache
+    let cached = match cache
         .as_ref()
-        .and_then(|c| c.load_corpus(tokenizer_json.as_bytes()));
+        .map(|c| c.load_corpus(tokenizer_json.as_bytes()))
+    {
+        Some(Ok(hit)) => hit,
+        Some(Err(e)) => {
+            progress.warn(format!("{e:#}; rebuilding it"));
+            None
+        }
+        None => None,
+    };
     let was_cached = cached.is_some() && text.is_none();
     let (all, rows) = match cached {
         Some(hit) => hit,
-        None => {
-            let text = match text {
-                Some(t) => t,
-                None => corpus::load_text(&source, &config.data.text_column)?,
-            };
-            let all = TokenizedCorpus::build(&text.documents, &tokenizer)?;
-            let rows = RowCounts {
-                rows: text.rows,
-                empty_rows: text.empty_rows,
-            };
-            if let Some(c) = &cache {
-                let _ = c.store_corpus(tokenizer_json.as_bytes(), &all, rows);
-            }
-            (all, rows)
-        }
+        None => encode(
+            config,
+            &source,
+            &tokenizer,
+            text,
+            cache.as_ref().map(|c| (c, tokenizer_json.as_bytes())),
+            &mut progress,
+        )?,
     };
+    progress.phase("held-out batches", "bytes", 0);
     let (train, heldout) = all.split(config.data.heldout_fraction, config.train.seed)?;
     let unk = tokenizer.specials.unk;
-    let unk_count = all.token_ids().iter().filter(|&&t| t == unk).count();
+    let unk_count = all.tokens().filter(|&t| t == unk).count();
     let seed = config.train.seed;
     // Held-out examples and masks follow the session's first recipe, not later changes.
     let fixed = HeldoutSpec::for_session(&session.dir, config)?.apply(config);
     let heldout_examples = epoch_examples(
         &heldout,
         pair_config(&fixed, &tokenizer),
-        tokenizer.specials,
         &mut rng_for(seed, "eval-pairs", 0),
     );
     let mask = mask_config(&fixed, &tokenizer);
     let eval_batches: Vec<HostBatch> = heldout_examples
         .chunks(fixed.train.batch_size.max(1))
         .enumerate()
-        .map(|(i, chunk)| collate(chunk, &mask, &mut rng_for(seed, "eval-mask", i as u64)))
+        .map(|(i, chunk)| {
+            let chunk = examples(chunk, &heldout, tokenizer.specials);
+            collate(&chunk, &mask, &mut rng_for(seed, "eval-mask", i as u64))
+        })
         .collect();
     let random = heldout_examples.iter().filter(|e| e.random_next).count();
     let unigram = Unigram::fit(&train, &mask);
     let no_context_mlm_loss = no_context_loss(&unigram, &mask, &eval_batches);
     let word_starts = tokenizer.word_starts();
     let heldout_words = heldout
-        .token_ids()
-        .iter()
-        .filter(|&&t| word_starts.get(t as usize).copied().unwrap_or(true))
+        .tokens()
+        .filter(|&t| word_starts.get(t as usize).copied().unwrap_or(true))
         .count();
     let heldout_tokens_per_word = heldout.num_tokens() as f64 / heldout_words.max(1) as f64;
     let stats = CorpusStats {

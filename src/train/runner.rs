@@ -25,7 +25,7 @@ mod saving;
 mod start;
 mod watching;
 use crate::config::Config;
-use crate::data::pairs::{epoch_examples, Example};
+use crate::data::pairs::{epoch_examples, PairSpan};
 use crate::data::prefetch::Prefetch;
 use crate::data::rng_for;
 use crate::model::BertForPreTraining;
@@ -157,14 +157,9 @@ impl Trainer {
 
     /// The examples of `epoch`: a resumed epoch is rebuilt as it began (its cursor
     /// counts those examples); new pair settings apply from the next one.
-    fn epoch_examples(&self, epoch: usize) -> Vec<Example> {
+    fn epoch_examples(&self, epoch: usize) -> Vec<PairSpan> {
         let mut rng = rng_for(self.config.train.seed, "pairs", epoch as u64);
-        epoch_examples(
-            &self.data.train,
-            self.pairs_for(epoch),
-            self.data.tokenizer.specials,
-            &mut rng,
-        )
+        epoch_examples(&self.data.train, self.pairs_for(epoch), &mut rng)
     }
 
     /// The pair settings `epoch` is built with.
@@ -210,6 +205,8 @@ impl Trainer {
             let t = &self.config.train;
             let prefetch = Prefetch::spawn(
                 examples,
+                self.data.train.clone(),
+                self.data.tokenizer.specials,
                 t.batch_size,
                 mask_config(&self.config, &self.data.tokenizer),
                 t.seed,

@@ -11,7 +11,9 @@ use super::log_panel::{Level, LogState};
 use super::neighbours_panel::NeighboursState;
 use super::probe_panel::ProbeState;
 use super::watch_panel::WatchState;
-use crate::protocol::{uses_context, Command, Event, FinishReason, StartInfo, Summary};
+use crate::protocol::{
+    uses_context, Command, Event, FinishReason, PrepareProgress, StartInfo, Summary,
+};
 
 /// The chart marker's label at the context onset.
 pub const ONSET_MARKER: &str = "context onset";
@@ -93,6 +95,8 @@ pub struct App {
     exit_when_finished: bool,
     /// Process memory line, refreshed on ticks.
     pub memory: String,
+    /// How far preparing the corpus has got (until `Started`).
+    pub preparing: Option<PrepareProgress>,
 }
 
 impl Default for App {
@@ -121,6 +125,7 @@ impl App {
             summary: None,
             exit_when_finished: false,
             memory: String::new(),
+            preparing: None,
         }
     }
 
@@ -325,7 +330,9 @@ impl App {
 
     pub fn on_event(&mut self, event: Event) -> Vec<Action> {
         match event {
+            Event::Preparing(progress) => self.preparing = Some(progress),
             Event::Started(info) => {
+                self.preparing = None;
                 self.log.push(
                     Level::Info,
                     format!(

@@ -89,7 +89,12 @@ pub fn draw(frame: &mut Frame, app: &App) {
 }
 
 fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
+    let preparing =
+        (app.preparing.as_ref()).map(|p| format!("preparing the corpus: {}", p.describe()));
     let (text, color) = match app.status {
+        Status::Preparing if preparing.is_some() => {
+            (preparing.as_deref().unwrap_or_default(), theme::WARN)
+        }
         Status::Preparing => ("preparing the corpus", theme::WARN),
         Status::WarmingUp => ("warming up", theme::WARN),
         Status::Training => ("training", theme::OK),

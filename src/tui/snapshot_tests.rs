@@ -500,3 +500,26 @@ fn inspection_panels_fit_small_terminals() {
     app.attention.answer.as_mut().unwrap().result = Ok(attention_map(&[], 0, 0));
     render(&app, 80, 24);
 }
+
+#[test]
+fn status_line_while_preparing_a_large_corpus() {
+    let mut app = App::new();
+    app.on_event(Event::Preparing(crate::protocol::PrepareProgress {
+        phase: "encoding".into(),
+        done: 312_400_000,
+        total: 910_787_122,
+        unit: "bytes".into(),
+        mb_per_s: 45.13,
+    }));
+    let screen = render(&app, 100, 30);
+    assert!(
+        screen.contains("preparing the corpus: encoding 312/911 MB (34%), 45.1 MB/s"),
+        "{screen}"
+    );
+    insta::assert_snapshot!(screen);
+    app.on_event(Event::Started(start_info()));
+    assert!(
+        app.preparing.is_none(),
+        "the progress goes once training starts"
+    );
+}

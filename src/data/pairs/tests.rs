@@ -1,3 +1,4 @@
+use super::examples as with_ids;
 use super::*;
 use std::sync::Arc;
 
@@ -24,6 +25,11 @@ fn corpus(docs: usize, rng: &mut impl Rng) -> TokenizedCorpus {
     c
 }
 
+/// Share of IsNext examples.
+fn next_share(ex: &[Example]) -> f64 {
+    ex.iter().filter(|e| !e.random_next).count() as f64 / ex.len().max(1) as f64
+}
+
 fn doc_of(id: u32) -> u32 {
     id / 100_000
 }
@@ -36,7 +42,7 @@ fn examples(seed: u64, max_seq_len: usize) -> Vec<Example> {
         short_seq_prob: 0.1,
         word_starts: Arc::from(vec![]),
     };
-    epoch_examples(&c, cfg, S, &mut rng)
+    with_ids(&epoch_examples(&c, cfg, &mut rng), &c, S)
 }
 
 #[test]
@@ -125,7 +131,11 @@ fn pairs_of(c: &TokenizedCorpus, word_starts: Arc<[bool]>) -> Vec<Example> {
         short_seq_prob: 0.1,
         word_starts,
     };
-    epoch_examples(c, cfg, S, &mut rng_for(8, "one-sentence", 1))
+    with_ids(
+        &epoch_examples(c, cfg, &mut rng_for(8, "one-sentence", 1)),
+        c,
+        S,
+    )
 }
 
 #[test]
@@ -136,7 +146,7 @@ fn one_sentence_documents_are_split_at_a_word_boundary_into_balanced_pairs() {
         .collect();
     let ex = pairs_of(&c, starts);
     assert_eq!(ex.len(), 2000);
-    let share = is_next_share(&ex);
+    let share = next_share(&ex);
     assert!((share - 0.5).abs() < 0.04, "IsNext share {share}");
     for e in ex.iter().filter(|e| !e.random_next) {
         let a = &e.ids[1..e.segment_a_len - 1];
@@ -154,9 +164,9 @@ fn one_sentence_documents_are_split_at_a_word_boundary_into_balanced_pairs() {
 fn sentences_of_one_word_fall_back_to_a_random_b() {
     let (c, starts) = one_sentence_docs(500, 1..2);
     let ex = pairs_of(&c, starts.clone());
-    assert_eq!(is_next_share(&ex), 0.0);
+    assert_eq!(next_share(&ex), 0.0);
     // Without the table every token would count as a word: pieces get split off.
-    assert!(is_next_share(&pairs_of(&c, Arc::from(vec![]))) > 0.3);
+    assert!(next_share(&pairs_of(&c, Arc::from(vec![]))) > 0.3);
 }
 
 /// The word table is only read for one-sentence documents: elsewhere the random
@@ -178,4 +188,41 @@ fn multi_sentence_documents_do_not_read_the_word_table() {
     }
     let none_start: Arc<[bool]> = vec![false; 200_000].into();
     assert_eq!(pairs_of(&c, Arc::from(vec![])), pairs_of(&c, none_start));
+}
+
+/// The spans give the examples of the owned-ids implementation they replaced, in the
+/// same order and from the same random stream, on a heap corpus, on the mapped store of
+/// it and on a held-out split of that (which addresses the store through an index).
+#[test]
+fn spans_give_the_examples_of_the_old_implementation() {
+    let mut rng = rng_for(5, "pairs-golden", 0);
+    let heap = corpus(150, &mut rng);
+    let file = heap
+        .write_store(tempfile::tempfile().unwrap(), Default::default())
+        .unwrap();
+    let mapped = TokenizedCorpus::map(&file).unwrap().0;
+    let (train, held) = mapped.split(0.2, 3).unwrap();
+    let (_, one_sentence) = one_sentence_docs(40, 1..9);
+    for (c, max_seq_len) in [(&heap, 64), (&mapped, 128), (&train, 40), (&held, 512)] {
+        for word_starts in [Arc::from(vec![]), one_sentence.clone()] {
+            let cfg = PairConfig {
+                max_seq_len,
+                short_seq_prob: 0.2,
+                word_starts,
+            };
+            let spans = epoch_examples(c, cfg.clone(), &mut rng_for(9, "pairs", 1));
+            let old = super::reference::old_epoch_examples(c, cfg, S, &mut rng_for(9, "pairs", 1));
+            assert!(old.len() > 20);
+            assert_eq!(with_ids(&spans, c, S), old);
+        }
+    }
+    let (one, ws) = one_sentence_docs(60, 1..9);
+    let cfg = PairConfig {
+        max_seq_len: 16,
+        short_seq_prob: 0.0,
+        word_starts: ws,
+    };
+    let spans = epoch_examples(&one, cfg.clone(), &mut rng_for(2, "one", 0));
+    let old = super::reference::old_epoch_examples(&one, cfg, S, &mut rng_for(2, "one", 0));
+    assert_eq!(with_ids(&spans, &one, S), old);
 }

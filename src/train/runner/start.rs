@@ -9,7 +9,7 @@ use tch::nn::VarStore;
 
 use super::super::checkpoint::{CheckpointState, OPTIMIZER_FILE};
 use super::super::optimizer::AdamW;
-use super::super::prepare::{pair_config, prepare};
+use super::super::prepare::{pair_config, prepare_reporting};
 use super::super::probe_worker::{ProbeModel, ProbeSlot};
 use super::super::{Start, TrainSetup};
 use super::Trainer;
@@ -35,7 +35,9 @@ impl Trainer {
         } = setup;
         let device = crate::device::resolve(crate::device::parse(&config.train.device)?)?;
         crate::cpu_threads::use_threads(config.train.threads);
-        let data = prepare(&config, &session)?;
+        let data = prepare_reporting(&config, &session, &mut |event| {
+            let _ = events.send(event);
+        })?;
         // Only once the data checks passed: a refused resume leaves the config as it was.
         session.save_config(&config)?;
         if data.stats.empty_rows > 0 {
