@@ -10,6 +10,7 @@ use tch::Tensor;
 
 use crate::config::Config;
 use crate::data::batch::{collate, HostBatch};
+use crate::data::pairs::examples;
 use crate::data::rng_for;
 use crate::session::Session;
 use crate::train::prepare::{mask_config, pair_config, prepare};
@@ -25,17 +26,19 @@ pub fn first_batches(config: &Config, n: usize) -> Result<(Vec<HostBatch>, usize
     let _ = std::fs::remove_dir_all(&home);
     let data = prepared?;
     let mut rng = rng_for(config.train.seed, "bench-real-batches", 0);
-    let examples = crate::data::pairs::epoch_examples(
+    let spans = crate::data::pairs::epoch_examples(
         &data.train,
         pair_config(config, &data.tokenizer),
-        data.tokenizer.specials,
         &mut rng,
     );
     let mask = mask_config(config, &data.tokenizer);
-    let batches: Vec<HostBatch> = examples
+    let batches: Vec<HostBatch> = spans
         .chunks_exact(config.train.batch_size)
         .take(n)
-        .map(|chunk| collate(chunk, &mask, &mut rng))
+        .map(|chunk| {
+            let examples = examples(chunk, &data.train, data.tokenizer.specials);
+            collate(&examples, &mask, &mut rng)
+        })
         .collect();
     if batches.len() < n {
         bail!(
