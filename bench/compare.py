@@ -36,6 +36,7 @@ REFERENCES = {
     "hf-sparse": ["--head", "sparse"],
     "hf-sparse-fused": ["--head", "sparse", "--fused-adamw"],
     "hf-sparse-compile": ["--head", "sparse", "--compile"],
+    "hf-sparse-bf16": ["--head", "sparse", "--bf16"],
 }
 
 

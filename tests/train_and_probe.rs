@@ -53,7 +53,16 @@ fn short_run_lowers_the_loss_and_the_session_can_be_probed() {
         .iter()
         .map(|e| e["event"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds.first(), Some(&"started"));
+    // Preparation progress (if any) comes first, then the run's events.
+    let started = kinds
+        .iter()
+        .position(|k| *k == "started")
+        .expect("a started event");
+    assert!(
+        kinds[..started].iter().all(|k| *k == "preparing"),
+        "{kinds:?}"
+    );
+    assert!(!kinds[started + 1..].contains(&"preparing"), "{kinds:?}");
     assert_eq!(kinds.last(), Some(&"finished"));
     let steps: Vec<&Value> = events.iter().filter(|e| e["event"] == "step").collect();
     assert_eq!(steps.len(), 12);
@@ -76,7 +85,7 @@ fn short_run_lowers_the_loss_and_the_session_can_be_probed() {
     }
     let first = steps[0]["mlm_loss"].as_f64().unwrap();
     let last = steps.last().unwrap()["mlm_loss"].as_f64().unwrap();
-    let vocab = events[0]["vocab_size"].as_f64().unwrap();
+    let vocab = events[started]["vocab_size"].as_f64().unwrap();
     assert!(
         (first - vocab.ln()).abs() < 0.3,
         "starts near ln(vocab size) = {}: {first}",
@@ -191,9 +200,13 @@ fn short_run_lowers_the_loss_and_the_session_can_be_probed() {
         "{}",
         String::from_utf8_lossy(&again.stderr)
     );
-    let started = &json_lines(&again)[0];
-    assert_eq!(started["corpus_cached"], true, "{started}");
-    assert_eq!(started["tokens"], events[0]["tokens"]);
+    let again_events = json_lines(&again);
+    let again_started = again_events
+        .iter()
+        .find(|e| e["event"] == "started")
+        .expect("a started event");
+    assert_eq!(again_started["corpus_cached"], true, "{again_started}");
+    assert_eq!(again_started["tokens"], events[started]["tokens"]);
     assert_eq!(
         std::fs::read(home.join("sessions/again/vocab.txt")).unwrap(),
         std::fs::read(session.join("vocab.txt")).unwrap()
