@@ -90,6 +90,12 @@ impl AdamW {
         }
     }
 
+    /// Switches kernels between steps (for lockstep A/B benchmarks); the moments and
+    /// the step count carry over.
+    pub fn set_kernels(&mut self, kernels: Kernels) {
+        self.kernels = kernels;
+    }
+
     fn vars(&self) -> Vec<&Tensor> {
         self.params.iter().map(|(_, p)| &p.var).collect()
     }
