@@ -14,7 +14,7 @@ mod watch;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use rand::Rng;
 use serde::Serialize;
@@ -270,6 +270,11 @@ pub fn run(config: Config, args: &BenchOptions) -> Result<ExitCode> {
     };
     let mixed = crate::device::setup_precision(device, &config.train.precision);
 
+    if let Some(trace) = &args.profile {
+        // Fail before training, not after: libtorch does not report a failed write.
+        std::fs::File::create(trace)
+            .with_context(|| format!("cannot write the trace {}", trace.display()))?;
+    }
     if let Some(lever) = args.ab {
         let padded: Vec<DeviceBatch> = match &real {
             Some((host, _)) => host

@@ -251,12 +251,17 @@ pub fn prepare_reporting(
     let unk_count = all.tokens().filter(|&t| t == unk).count();
     let seed = config.train.seed;
     // Held-out examples and masks follow the session's first recipe, not later changes.
-    let fixed = HeldoutSpec::for_session(&session.dir, config)?.apply(config);
-    let heldout_examples = epoch_examples(
+    let spec = HeldoutSpec::for_session(&session.dir, config)?;
+    let fixed = spec.apply(config);
+    let mut heldout_examples = epoch_examples(
         &heldout,
         pair_config(&fixed, &tokenizer),
         &mut rng_for(seed, "eval-pairs", 0),
     );
+    // The examples come shuffled, so the first ones are a random subset.
+    if let Some(max) = spec.max_examples {
+        heldout_examples.truncate(max);
+    }
     let mask = mask_config(&fixed, &tokenizer);
     let eval_batches: Vec<HostBatch> = heldout_examples
         .chunks(fixed.train.batch_size.max(1))
