@@ -10,6 +10,7 @@ fn main() {
     println!("cargo:rerun-if-changed=csrc/device_shim.cpp");
     println!("cargo:rerun-if-changed=csrc/optimizer_shim.cpp");
     println!("cargo:rerun-if-changed=csrc/profiler_shim.cpp");
+    println!("cargo:rerun-if-changed=csrc/shim_error.h");
     let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") else {
         return;
     };

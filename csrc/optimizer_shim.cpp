@@ -11,25 +11,11 @@
 #include <c10/core/GradMode.h>
 
 #include <cstdint>
-#include <cstring>
+#include "shim_error.h"
 #include <exception>
 #include <vector>
 
 namespace {
-
-void copy_message(const std::exception& e, char* err, size_t err_len) {
-  if (err == nullptr || err_len == 0) {
-    return;
-  }
-  // libtorch's messages carry a C++ backtrace after the first line; keep the line.
-  const char* what = e.what();
-  size_t n = std::strcspn(what, "\n");
-  if (n >= err_len) {
-    n = err_len - 1;
-  }
-  std::memcpy(err, what, n);
-  err[n] = '\0';
-}
 
 // The parameters (and their states) whose gradient is defined.
 struct WithGrad {
@@ -78,7 +64,7 @@ extern "C" int bertwork_fused_adamw(at::Tensor** params, at::Tensor** exp_avgs,
                       /*maximize=*/false);
     return 0;
   } catch (const std::exception& e) {
-    copy_message(e, err, err_len);
+    bertwork_copy_first_line(e, err, err_len);
     return -1;
   }
 }
@@ -97,7 +83,7 @@ extern "C" int bertwork_grad_norm(at::Tensor** params, int64_t n, double* out, c
     *out = at::stack(norms).norm().item<double>();
     return 0;
   } catch (const std::exception& e) {
-    copy_message(e, err, err_len);
+    bertwork_copy_first_line(e, err, err_len);
     return -1;
   }
 }
@@ -113,7 +99,7 @@ extern "C" int bertwork_scale_grads(at::Tensor** params, int64_t n, double scale
     }
     return 0;
   } catch (const std::exception& e) {
-    copy_message(e, err, err_len);
+    bertwork_copy_first_line(e, err, err_len);
     return -1;
   }
 }
@@ -128,7 +114,7 @@ extern "C" int bertwork_drop_grads(at::Tensor** params, int64_t n, char* err,
     }
     return 0;
   } catch (const std::exception& e) {
-    copy_message(e, err, err_len);
+    bertwork_copy_first_line(e, err, err_len);
     return -1;
   }
 }

@@ -4,7 +4,7 @@
 // libtorch's message copied into `err` (first line, NUL terminated).
 #include <torch/csrc/autograd/profiler_kineto.h>
 
-#include <cstring>
+#include "shim_error.h"
 #include <exception>
 #include <set>
 #include <string>
@@ -13,18 +13,6 @@ namespace {
 
 namespace prof = torch::autograd::profiler;
 
-void copy_first_line(const std::exception& e, char* err, size_t err_len) {
-  if (err == nullptr || err_len == 0) {
-    return;
-  }
-  const char* what = e.what();
-  size_t n = std::strcspn(what, "\n");
-  if (n >= err_len) {
-    n = err_len - 1;
-  }
-  std::memcpy(err, what, n);
-  err[n] = '\0';
-}
 
 const std::set<torch::profiler::impl::ActivityType> kCpu{
     torch::profiler::impl::ActivityType::CPU};
@@ -39,7 +27,7 @@ extern "C" int bertwork_profiler_start(char* err, size_t err_len) {
     prof::enableProfiler(config, kCpu);
     return 0;
   } catch (const std::exception& e) {
-    copy_first_line(e, err, err_len);
+    bertwork_copy_first_line(e, err, err_len);
     return -1;
   }
 }
@@ -50,7 +38,7 @@ extern "C" int bertwork_profiler_stop(const char* trace_path, char* err, size_t 
     result->save(trace_path);
     return 0;
   } catch (const std::exception& e) {
-    copy_first_line(e, err, err_len);
+    bertwork_copy_first_line(e, err, err_len);
     return -1;
   }
 }

@@ -5,25 +5,15 @@
 //! (forward with the losses, backward, optimizer) are timed on the wall clock.
 
 use std::collections::HashMap;
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{c_char, CString};
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 extern "C" {
     fn bertwork_profiler_start(err: *mut c_char, err_len: usize) -> i32;
     fn bertwork_profiler_stop(trace_path: *const c_char, err: *mut c_char, err_len: usize) -> i32;
-}
-
-fn shim(what: &str, f: impl FnOnce(*mut c_char, usize) -> i32) -> Result<()> {
-    let mut err = [0 as c_char; 512];
-    if f(err.as_mut_ptr(), err.len()) == 0 {
-        return Ok(());
-    }
-    // SAFETY: the shim writes a NUL-terminated message into `err` on failure.
-    let message = unsafe { CStr::from_ptr(err.as_ptr()) }.to_string_lossy();
-    bail!("{what} failed in libtorch: {message}")
 }
 
 /// Starts libtorch's profiler on CPU ops.
@@ -37,7 +27,7 @@ pub fn start() -> Result<()> {
         unsafe { std::env::set_var("KINETO_LOG_LEVEL", "5") };
     }
     // SAFETY: plain call with an error buffer.
-    shim("starting the profiler", |err, len| unsafe {
+    crate::ffi::call("starting the profiler", |err, len| unsafe {
         bertwork_profiler_start(err, len)
     })
 }
@@ -48,7 +38,7 @@ pub fn start() -> Result<()> {
 pub fn stop(path: &Path) -> Result<()> {
     let c = CString::new(path.to_str().context("the trace path is not UTF-8")?)?;
     // SAFETY: `c` is a NUL-terminated path that outlives the call.
-    shim("writing the profile", |err, len| unsafe {
+    crate::ffi::call("writing the profile", |err, len| unsafe {
         bertwork_profiler_stop(c.as_ptr(), err, len)
     })
 }

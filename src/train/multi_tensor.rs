@@ -6,9 +6,9 @@
 //! Each call covers every parameter at once instead of a handful of ATen calls, and
 //! temporaries, per parameter. Parameters without a gradient are skipped.
 
-use std::ffi::{c_char, CStr};
+use std::ffi::c_char;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use tch::Tensor;
 
 extern "C" {
@@ -64,18 +64,6 @@ fn handles(tensors: &[&Tensor]) -> Vec<*mut torch_sys::C_tensor> {
     tensors.iter().map(|t| t.as_ptr() as *mut _).collect()
 }
 
-/// Runs a shim call with an error buffer, turning a non-zero return into an error
-/// naming `what` and libtorch's message.
-fn call(what: &str, f: impl FnOnce(*mut c_char, usize) -> i32) -> Result<()> {
-    let mut err = [0 as c_char; 512];
-    if f(err.as_mut_ptr(), err.len()) == 0 {
-        return Ok(());
-    }
-    // SAFETY: the shim writes a NUL-terminated message into `err` on failure.
-    let message = unsafe { CStr::from_ptr(err.as_ptr()) }.to_string_lossy();
-    bail!("{what} failed in libtorch: {message}")
-}
-
 /// One fused AdamW update of `params` (all in one weight-decay group) with their
 /// first and second moments, in place.
 ///
@@ -89,7 +77,7 @@ pub fn fused_adamw(
 ) -> Result<()> {
     debug_assert!(params.len() == exp_avgs.len() && params.len() == exp_avg_sqs.len());
     let (p, m, v) = (handles(params), handles(exp_avgs), handles(exp_avg_sqs));
-    call("AdamW step", |err, len| unsafe {
+    crate::ffi::call("AdamW step", |err, len| unsafe {
         // SAFETY: the three arrays hold `params.len()` live tensor handles borrowed for
         // the duration of the call.
         bertwork_fused_adamw(
@@ -116,7 +104,7 @@ pub fn grad_norm(params: &[&Tensor]) -> Result<f64> {
     let p = handles(params);
     let mut out = 0.0;
     // SAFETY: `p` holds live tensor handles; `out` outlives the call.
-    call("gradient norm", |err, len| unsafe {
+    crate::ffi::call("gradient norm", |err, len| unsafe {
         bertwork_grad_norm(p.as_ptr(), p.len() as i64, &mut out, err, len)
     })?;
     Ok(out)
@@ -128,7 +116,7 @@ pub fn grad_norm(params: &[&Tensor]) -> Result<f64> {
 pub fn scale_grads(params: &[&Tensor], scale: f64) -> Result<()> {
     let p = handles(params);
     // SAFETY: `p` holds live tensor handles.
-    call("gradient clipping", |err, len| unsafe {
+    crate::ffi::call("gradient clipping", |err, len| unsafe {
         bertwork_scale_grads(p.as_ptr(), p.len() as i64, scale, err, len)
     })
 }
@@ -139,7 +127,7 @@ pub fn scale_grads(params: &[&Tensor], scale: f64) -> Result<()> {
 pub fn drop_grads(params: &[&Tensor]) -> Result<()> {
     let p = handles(params);
     // SAFETY: `p` holds live tensor handles.
-    call("dropping gradients", |err, len| unsafe {
+    crate::ffi::call("dropping gradients", |err, len| unsafe {
         bertwork_drop_grads(p.as_ptr(), p.len() as i64, err, len)
     })
 }
