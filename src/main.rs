@@ -3,6 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    bertwork::heap::bound_kernel_caches();
     bertwork::device::load_cuda();
     let cli = bertwork::commands::Cli::parse();
     if cli.tunes_heap() {
