@@ -35,3 +35,32 @@ if ! check "$dest"; then
 fi
 
 ln -sfn "$dest" "$root/.libtorch"
+
+# torch.distributed's Gloo backend: the wheel ships c10d's headers and Gloo's symbols
+# but not Gloo's own headers, which ProcessGroupGloo.hpp includes. Debian's
+# libgloo-dev has headers that match (checked at run time by a known all-reduce).
+# The package is unpacked into the cache, never installed system-wide; the version is
+# pinned so that every clone compiles against the same headers.
+GLOO_DEB_VERSION=0.0~git20220518.5b14351-3
+gloo_dest="$cache_root/gloo-headers-${GLOO_DEB_VERSION//[~:]/_}"
+if [ ! -f "$gloo_dest/usr/include/gloo/config.h" ]; then
+  echo "setup: unpacking Debian's libgloo-dev $GLOO_DEB_VERSION headers into $gloo_dest (one time)" >&2
+  gtmp=$(mktemp -d "$cache_root/.partial-gloo.XXXXXX")
+  trap 'rm -rf "$gtmp"' EXIT
+  fetch_deb() { (cd "$gtmp" && apt-get download -qq "libgloo-dev=$GLOO_DEB_VERSION" >/dev/null 2>&1); }
+  if ! fetch_deb; then
+    # A fresh machine may not have package lists yet.
+    apt-get update -qq >/dev/null 2>&1 || true
+    if ! fetch_deb; then
+      echo "setup: cannot download libgloo-dev=$GLOO_DEB_VERSION with apt-get; it provides the Gloo headers torch.distributed needs (Debian 12)" >&2
+      exit 1
+    fi
+  fi
+  dpkg-deb -x "$gtmp"/libgloo-dev_*.deb "$gtmp/root"
+  [ -f "$gtmp/root/usr/include/gloo/config.h" ] || { echo "setup: libgloo-dev has no gloo/config.h" >&2; exit 1; }
+  rm -rf "$gloo_dest"
+  mv "$gtmp/root" "$gloo_dest"
+  rm -rf "$gtmp"
+  trap - EXIT
+fi
+ln -sfn "$gloo_dest/usr/include" "$root/.gloo-include"

@@ -8,6 +8,7 @@ pub mod corpus;
 pub mod cpu_threads;
 pub mod data;
 pub mod device;
+pub mod distributed;
 pub mod ffi;
 pub mod format;
 pub mod headless;

@@ -237,6 +237,8 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StartInfo {
     pub session: String,
+    /// Processes training together (torch.distributed's world size; 1 for one).
+    pub world_size: usize,
     pub session_dir: PathBuf,
     pub config: crate::config::Config,
     pub layers: usize,
@@ -305,6 +307,10 @@ pub struct StepMetrics {
     /// On CUDA: the allocator's and the device's memory at this log.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<crate::device::DeviceMemory>,
+    /// Data-parallel runs: each rank's own tokens/s (index = rank; `tokens_per_s` is
+    /// their sum). Empty in a one-process run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rank_tokens_per_s: Vec<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

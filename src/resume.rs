@@ -55,6 +55,7 @@ pub fn setup(name: &str, sets: &[String]) -> Result<(TrainSetup, Vec<String>)> {
                 session,
                 start: Start::Weights(weights),
                 interactive: false,
+                data_parallel: None,
             },
             warnings,
         ));
@@ -90,6 +91,7 @@ pub fn setup(name: &str, sets: &[String]) -> Result<(TrainSetup, Vec<String>)> {
                 source: "resume",
             },
             interactive: false,
+            data_parallel: None,
         },
         warnings,
     ))

@@ -86,6 +86,14 @@ impl Cli {
 
 /// Runs the parsed command; its exit status, or the error to print as one line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    if cli.trains() && !matches!(cli.command, Some(Commands::Bench(_))) {
+        // Under torchrun (or `--nproc`), ranks > 0 take their run from rank 0.
+        if let Some(rdv) = crate::distributed::Rendezvous::from_env()? {
+            if rdv.rank > 0 {
+                return crate::distributed::worker::run(rdv);
+            }
+        }
+    }
     match cli.command {
         Some(Commands::Train(args)) => train::exec(&args),
         Some(Commands::Tui(args)) => train::exec(&args),

@@ -57,6 +57,11 @@ pub struct RunArgs {
     /// With --headless: one JSON object per line.
     #[arg(long)]
     pub json: bool,
+    /// Data-parallel training on this machine with N processes (torch.distributed,
+    /// Gloo over loopback); this process is rank 0 and owns the session. Under
+    /// torchrun, leave it out: torchrun starts the processes.
+    #[arg(long, value_name = "N")]
+    pub nproc: Option<usize>,
 }
 
 impl RunArgs {
@@ -79,12 +84,31 @@ impl RunArgs {
     }
 
     /// Runs a prepared setup in the front end these flags ask for.
-    pub fn launch(&self, setup: crate::train::TrainSetup) -> Result<std::process::ExitCode> {
-        if self.headless {
+    pub fn launch(&self, mut setup: crate::train::TrainSetup) -> Result<std::process::ExitCode> {
+        let workers = match crate::distributed::join_as_rank0(self.nproc) {
+            Ok(Some(dp)) => {
+                let workers = dp.local_workers.clone();
+                setup.data_parallel = Some(dp);
+                workers
+            }
+            Ok(None) => None,
+            Err(e) => {
+                setup.session.discard_if_untrained();
+                return Err(e);
+            }
+        };
+        let code = if self.headless {
             crate::headless::run(setup, self.json)
         } else {
             crate::tui::open(setup)
+        };
+        if let Some(w) = workers {
+            // The other ranks end with rank 0's last step; a stuck one is stopped.
+            w.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .finish(std::time::Duration::from_secs(10));
         }
+        code
     }
 }
 

@@ -31,6 +31,28 @@ impl HostBatch {
 
 /// Masks (with fresh random choices) and pads `examples` into one batch.
 pub fn collate(examples: &[Example], mask: &MaskConfig, rng: &mut impl Rng) -> HostBatch {
+    collate_with(examples, mask, |_, ids| mask_in_place(ids, mask, rng))
+}
+
+/// As [`collate`], each row masked from its own stream `rng_of(row)`: an example's
+/// masks then depend only on the example, not on which batch or rank it lands in.
+pub fn collate_each<R: Rng>(
+    examples: &[Example],
+    mask: &MaskConfig,
+    mut rng_of: impl FnMut(usize) -> R,
+) -> HostBatch {
+    collate_with(examples, mask, |row, ids| {
+        mask_in_place(ids, mask, &mut rng_of(row))
+    })
+}
+
+/// Pads `examples` into one batch, `mask_row(row, ids)` masking each row's ids in
+/// place and returning its labels.
+fn collate_with(
+    examples: &[Example],
+    mask: &MaskConfig,
+    mut mask_row: impl FnMut(usize, &mut Vec<u32>) -> Vec<i64>,
+) -> HostBatch {
     let batch = examples.len();
     let seq = examples.iter().map(|e| e.ids.len()).max().unwrap_or(0);
     let pad = mask.specials.pad as i64;
@@ -46,7 +68,7 @@ pub fn collate(examples: &[Example], mask: &MaskConfig, rng: &mut impl Rng) -> H
     };
     for (row, ex) in examples.iter().enumerate() {
         let mut ids = ex.ids.clone();
-        let labels = mask_in_place(&mut ids, mask, rng);
+        let labels = mask_row(row, &mut ids);
         let base = row * seq;
         for (j, (&id, &label)) in ids.iter().zip(&labels).enumerate() {
             out.input_ids[base + j] = id as i64;

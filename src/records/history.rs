@@ -43,6 +43,7 @@ pub fn read_history(session: &Session) -> History {
                     data_wait: f("data_wait"),
                     elapsed_s: f("wall_s"),
                     memory: None,
+                    rank_tokens_per_s: Vec::new(),
                 }),
                 Some("heldout") => history.evals.push(EvalMetrics {
                     step,
@@ -149,6 +150,7 @@ mod tests {
             data_wait: 0.0,
             elapsed_s: 2.0,
             memory: None,
+            rank_tokens_per_s: Vec::new(),
         };
         records.step(&step).unwrap();
         // With model.nsp = false the NSP cells are empty and read back as absent.

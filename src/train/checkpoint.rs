@@ -58,9 +58,18 @@ pub struct CheckpointState {
     /// Held-out MLM loss evaluated at this step, if one was.
     #[serde(default)]
     pub heldout_mlm_loss: Option<f64>,
+    /// Processes that trained it (torch.distributed's world size; 1 for older
+    /// checkpoints). A resume with another world size re-shards the rest of the epoch:
+    /// the data cursor counts examples, and masks depend only on the example.
+    #[serde(default = "one")]
+    pub world_size: usize,
     /// CRC-32C of each file in the folder, checked before a resume trusts it.
     #[serde(default)]
     pub crc32c: Vec<(String, u32)>,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl CheckpointState {

@@ -31,6 +31,17 @@ impl Totals {
         self.tokens += batch.real_tokens as u64;
     }
 
+    /// Adds sums gathered elsewhere (other ranks' included).
+    pub fn add_totals(&mut self, other: &Totals) {
+        self.mlm_loss_sum += other.mlm_loss_sum;
+        self.mlm_correct += other.mlm_correct;
+        self.masked += other.masked;
+        self.nsp_loss_sum += other.nsp_loss_sum;
+        self.nsp_correct += other.nsp_correct;
+        self.rows += other.rows;
+        self.tokens += other.tokens;
+    }
+
     pub fn mlm_loss(&self) -> f64 {
         self.mlm_loss_sum / self.masked.max(1) as f64
     }
@@ -58,6 +69,9 @@ pub struct Interval {
     lr: f64,
     grad_norm_sum: f64,
     steps: u64,
+    /// Tokens this process trained on (its own share in a data-parallel run; the
+    /// totals count every rank's).
+    pub local_tokens: u64,
 }
 
 impl Default for Interval {
@@ -75,21 +89,20 @@ impl Interval {
             lr: 0.0,
             grad_norm_sum: 0.0,
             steps: 0,
+            local_tokens: 0,
         }
     }
 
     pub fn add(&mut self, step: &Totals, lr: f64, grad_norm: f64) {
-        let t = &mut self.totals;
-        t.mlm_loss_sum += step.mlm_loss_sum;
-        t.mlm_correct += step.mlm_correct;
-        t.masked += step.masked;
-        t.nsp_loss_sum += step.nsp_loss_sum;
-        t.nsp_correct += step.nsp_correct;
-        t.rows += step.rows;
-        t.tokens += step.tokens;
+        self.totals.add_totals(step);
         self.lr = lr;
         self.grad_norm_sum += grad_norm;
         self.steps += 1;
+    }
+
+    /// This process's tokens per second so far in the interval.
+    pub fn local_tokens_per_s(&self) -> f64 {
+        self.local_tokens as f64 / self.started.elapsed().as_secs_f64().max(1e-9)
     }
 
     /// Averages since the last log, then starts a new interval.
@@ -116,6 +129,7 @@ impl Interval {
             data_wait: self.wait_s / secs,
             elapsed_s,
             memory: None,
+            rank_tokens_per_s: Vec::new(),
         };
         *self = Self::new();
         m

@@ -34,6 +34,9 @@ pub struct TrainSetup {
     /// A person can answer (the workbench): a recoverable non-finite step pauses for a
     /// lower learning rate instead of ending the run as failed.
     pub interactive: bool,
+    /// The other ranks of a data-parallel run (torch.distributed); None for one
+    /// process.
+    pub data_parallel: Option<crate::distributed::DataParallel>,
 }
 
 impl TrainSetup {
@@ -44,6 +47,7 @@ impl TrainSetup {
             session,
             start: Start::Fresh,
             interactive: false,
+            data_parallel: None,
         }
     }
 }

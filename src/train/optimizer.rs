@@ -100,6 +100,21 @@ impl AdamW {
         self.params.iter().map(|(_, p)| &p.var).collect()
     }
 
+    /// The trainable variables, in name order (the ones whose gradients are averaged
+    /// across data-parallel ranks).
+    pub fn variables(&self) -> Vec<&Tensor> {
+        self.vars()
+    }
+
+    /// Both moment estimates of every variable, in name order (`exp_avg` then
+    /// `exp_avg_sq` for each), for sharing them across data-parallel ranks.
+    pub fn moments(&self) -> Vec<&Tensor> {
+        self.params
+            .iter()
+            .flat_map(|(_, p)| [&p.exp_avg, &p.exp_avg_sq])
+            .collect()
+    }
+
     /// Global L2 norm of all gradients (0 when there are none).
     ///
     /// Errors: libtorch's.

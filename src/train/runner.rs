@@ -10,7 +10,7 @@ use anyhow::Result;
 use crossbeam_channel::{Receiver, Sender};
 use tch::{nn::VarStore, Device};
 
-use super::eval::evaluate;
+use super::eval::{eval_metrics, eval_totals};
 use super::metrics::Interval;
 use super::optimizer::AdamW;
 use super::prepare::{mask_config, pair_config, Prepared};
@@ -20,6 +20,7 @@ use crate::data::pairs::PairConfig;
 use optimizer_step::StepResult;
 
 mod control;
+mod data_parallel;
 mod optimizer_step;
 mod saving;
 mod start;
@@ -67,6 +68,9 @@ pub fn run(setup: TrainSetup, commands: Receiver<Command>, events: Sender<Event>
 enum Flow {
     Continue,
     Stop,
+    /// Paused: nothing to do yet (data-parallel rank 0 says so to the other ranks
+    /// every [`data_parallel::KEEPALIVE`]).
+    Wait,
 }
 
 struct Trainer {
@@ -116,11 +120,19 @@ struct Trainer {
     watched: Vec<watching::Watched>,
     /// Why the run must end as failed; saving is skipped when `false`.
     failure: Option<(String, bool)>,
+    /// The other ranks of a data-parallel run (torch.distributed).
+    dp: Option<crate::distributed::DataParallel>,
+    /// Data-parallel: the config as last sent to (rank 0) or received from (others)
+    /// the other ranks, and its version.
+    config_sent: String,
+    config_version: u64,
 }
 
-/// The dropout seed of optimizer step `step`: each step's random stream depends only
-/// on (seed, step), so a resumed run draws exactly what the uninterrupted run drew.
-fn step_seed(seed: u64, step: u64) -> i64 {
+/// The dropout seed of optimizer step `step` on rank `rank`: each step's random stream
+/// depends only on (seed, rank, step), so a resumed run draws exactly what the
+/// uninterrupted run drew, and data-parallel ranks draw different dropout masks.
+fn step_seed(seed: u64, rank: usize, step: u64) -> i64 {
+    let seed = seed ^ (rank as u64).wrapping_mul(0xd6e8_feb8_6659_fd93);
     let mut x = seed ^ step.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     x ^= x >> 31;
     x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -138,7 +150,8 @@ impl Trainer {
 
     fn steps_in(&self, examples: usize) -> u64 {
         let t = &self.config.train;
-        let batches = examples.div_ceil(t.batch_size);
+        // A global batch is `batch_size` examples on each rank.
+        let batches = examples.div_ceil(t.batch_size * self.world_size());
         batches.div_ceil(t.grad_accum) as u64
     }
 
@@ -195,6 +208,11 @@ impl Trainer {
             if skip == 0 {
                 self.apply_pending();
             }
+            // Every rank builds the epoch from rank 0's config.
+            if let Flow::Stop = self.agree(Flow::Continue)? {
+                reason = FinishReason::Stopped;
+                break 'epochs;
+            }
             let epoch_start = Instant::now();
             let examples = Arc::new(self.epoch_examples(self.epoch));
             let skip = skip.min(examples.len());
@@ -212,10 +230,18 @@ impl Trainer {
                 t.seed,
                 self.epoch as u64,
                 skip,
+                self.shard(),
             );
             let mut interval = Interval::new();
             loop {
-                if let Flow::Stop = self.poll_commands()? {
+                let flow = loop {
+                    let flow = self.poll_commands()?;
+                    match self.agree(flow)? {
+                        Flow::Wait => continue,
+                        flow => break flow,
+                    }
+                };
+                if let Flow::Stop = flow {
                     reason = FinishReason::Stopped;
                     break 'epochs;
                 }
@@ -233,23 +259,26 @@ impl Trainer {
                 if self.step.is_multiple_of(t.log_every) {
                     let progress = self.examples_done as f64 / epoch_size;
                     let elapsed = self.elapsed();
-                    self.emit_step(interval.finish(self.step, self.epoch, progress, elapsed));
+                    let local = interval.local_tokens_per_s();
+                    let mut m = interval.finish(self.step, self.epoch, progress, elapsed);
+                    m.rank_tokens_per_s = self.rank_throughput(local)?;
+                    self.emit_step(m);
                 }
                 if self.step.is_multiple_of(t.watch_interval()) {
                     self.read_watched();
                 }
                 if t.eval_every > 0 && self.step.is_multiple_of(t.eval_every) {
-                    self.eval();
+                    self.eval()?;
                 }
                 if t.checkpoint_every > 0 && self.step.is_multiple_of(t.checkpoint_every) {
                     self.checkpoint()?;
                 }
                 if t.max_steps > 0 && self.step >= t.max_steps {
-                    self.end_epoch(epoch_start);
+                    self.end_epoch(epoch_start)?;
                     break 'epochs;
                 }
             }
-            self.end_epoch(epoch_start);
+            self.end_epoch(epoch_start)?;
             self.epoch += 1;
             (self.examples_done, self.steps_in_epoch) = (0, 0);
             // Every epoch boundary is a point a resume can continue from.
@@ -258,13 +287,14 @@ impl Trainer {
         Ok(reason)
     }
 
-    fn end_epoch(&mut self, epoch_start: Instant) {
-        self.eval();
+    fn end_epoch(&mut self, epoch_start: Instant) -> Result<()> {
+        self.eval()?;
         self.emit(Event::EpochEnd {
             epoch: self.epoch,
             step: self.step,
             seconds: epoch_start.elapsed().as_secs_f64(),
         });
+        Ok(())
     }
 
     fn finish(&mut self, reason: FinishReason) -> Result<Summary> {
@@ -297,6 +327,9 @@ impl Trainer {
     }
 
     fn save_final(&mut self) -> Result<()> {
+        if !self.owns_session() {
+            return Ok(());
+        }
         if self.last_checkpoint != Some(self.step)
             || self.checkpoint_rows != Some(self.records.rows())
         {
@@ -305,21 +338,30 @@ impl Trainer {
         self.session.save_config(&self.config)
     }
 
-    fn eval(&mut self) {
+    /// Evaluates the held-out set (each rank its share of the batches, summed over
+    /// the ranks), records it and tells the front end.
+    fn eval(&mut self) -> Result<()> {
         if self.last_eval.as_ref().is_some_and(|e| e.step == self.step) {
-            return; // already evaluated at this step (eval_every and an epoch end)
+            return Ok(()); // already evaluated at this step (eval_every and an epoch end)
         }
-        let m = evaluate(
+        let start = std::time::Instant::now();
+        let local = eval_totals(
             &self.model,
             &self.data.eval_batches,
             self.device,
+            self.shard(),
+        );
+        let totals = self.global_totals(&local)?;
+        let m = eval_metrics(
+            &totals,
             self.step,
             self.epoch,
+            start.elapsed().as_secs_f64(),
         );
         self.last_eval = Some(m.clone());
         let r = self.records.eval(&m, self.elapsed());
         self.record(r);
-        if self.last_checkpoint == Some(self.step) {
+        if self.last_checkpoint == Some(self.step) && self.owns_session() {
             // The checkpoint of this step came first (checkpoint_every, then the end of
             // the run): it may still be the best.
             let r = super::checkpoint::note_heldout(&self.session, self.step, m.mlm_loss);
@@ -338,5 +380,6 @@ impl Trainer {
                 no_context_mlm_loss: floor,
             });
         }
+        Ok(())
     }
 }

@@ -74,6 +74,10 @@ impl DeviceBatch {
 pub struct LossOutput {
     /// MLM + NSP (MLM alone when NSP is off), for backward.
     pub loss: Tensor,
+    /// The MLM loss alone (mean over the batch's masked tokens), as a tensor.
+    pub mlm: Tensor,
+    /// The NSP loss alone (mean over the batch's examples); None when NSP is off.
+    pub nsp_term: Option<Tensor>,
     pub mlm_loss: f64,
     /// 0 when NSP is off (`nsp` false): nothing was computed.
     pub nsp_loss: f64,
@@ -126,7 +130,9 @@ pub fn losses(model: &BertForPreTraining, batch: &DeviceBatch, train: bool) -> L
             mlm_correct,
             nsp_correct: 0,
             nsp: false,
-            loss: mlm,
+            loss: mlm.shallow_clone(),
+            mlm,
+            nsp_term: None,
         };
     }
     let nsp_logits = model.nsp_logits(&out.pooled);
@@ -137,7 +143,9 @@ pub fn losses(model: &BertForPreTraining, batch: &DeviceBatch, train: bool) -> L
         mlm_correct,
         nsp_correct: correct(&nsp_logits, &batch.nsp_labels),
         nsp: true,
-        loss: mlm + nsp,
+        loss: &mlm + &nsp,
+        mlm,
+        nsp_term: Some(nsp),
     }
 }
 

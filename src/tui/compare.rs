@@ -219,6 +219,7 @@ mod tests {
             data_wait: 0.0,
             elapsed_s,
             memory: None,
+            rank_tokens_per_s: Vec::new(),
         }
     }
 

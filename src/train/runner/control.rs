@@ -2,16 +2,28 @@
 //! stop, checkpoints and hyperparameter changes.
 
 use anyhow::Result;
-use crossbeam_channel::TryRecvError;
+use crossbeam_channel::{RecvTimeoutError, TryRecvError};
 
+use super::data_parallel::KEEPALIVE;
 use super::{Flow, Trainer};
 use crate::protocol::{ApplyAt, Command, Event, Hyper};
 
 impl Trainer {
-    /// Handles queued commands; while paused, blocks until resumed or stopped.
+    /// Handles queued commands; while paused, blocks until resumed or stopped (in a
+    /// data-parallel run, for at most [`KEEPALIVE`], then says [`Flow::Wait`]). Ranks
+    /// other than 0 have no front end: they follow rank 0 ([`Trainer::agree`]).
     pub(super) fn poll_commands(&mut self) -> Result<Flow> {
+        if !self.owns_session() {
+            return Ok(Flow::Continue);
+        }
         loop {
-            let cmd = if self.paused {
+            let cmd = if self.paused && self.dp.is_some() {
+                match self.commands.recv_timeout(KEEPALIVE) {
+                    Ok(c) => c,
+                    Err(RecvTimeoutError::Timeout) => return Ok(Flow::Wait),
+                    Err(RecvTimeoutError::Disconnected) => return Ok(Flow::Stop),
+                }
+            } else if self.paused {
                 match self.commands.recv() {
                     Ok(c) => c,
                     Err(_) => return Ok(Flow::Stop),

@@ -8,11 +8,12 @@ use anyhow::Result;
 
 use super::super::metrics::{Interval, Totals};
 use super::super::non_finite::diagnose;
-use super::super::step::{losses, DeviceBatch};
+use super::super::step::{losses, DeviceBatch, LossOutput};
 use super::{step_seed, Trainer};
 use crate::config::schedule::lr_at;
 use crate::data::prefetch::Prefetch;
 use crate::protocol::Event;
+use tch::Tensor;
 
 impl Trainer {
     /// Accumulates `grad_accum` micro-batches and takes one optimizer step.
@@ -26,30 +27,59 @@ impl Trainer {
         let mut micro = 0;
         let mut bad = None;
         let mut step_totals = Totals::default();
-        tch::manual_seed(step_seed(t.seed, self.step));
+        let rank = self.shard().rank;
+        tch::manual_seed(step_seed(t.seed, rank, self.step));
         for _ in 0..accum {
             let wait = Instant::now();
-            let Ok(host) = prefetch.batches.recv() else {
+            let Ok(shard) = prefetch.batches.recv() else {
                 break;
             };
             interval.wait_s += wait.elapsed().as_secs_f64();
-            self.examples_done += host.batch;
-            let batch = DeviceBatch::new(&host, self.device);
+            self.examples_done += shard.global_examples;
+            let batch = DeviceBatch::new(&shard.host, self.device);
             let out = crate::device::autocast(self.mixed, || losses(&self.model, &batch, true));
-            if !out.is_finite() {
-                bad = Some(if self.config.model.nsp {
-                    format!("MLM loss {} / NSP loss {}", out.mlm_loss, out.nsp_loss)
-                } else {
-                    format!("MLM loss {}", out.mlm_loss)
-                });
-                break;
+            let mut local = Totals::default();
+            if shard.counts {
+                local.add(&out, &batch);
+                interval.local_tokens += batch.real_tokens as u64;
             }
-            (&out.loss / accum as f64).backward();
-            step_totals.add(&out, &batch);
+            let loss = if self.dp.is_some() {
+                // Every rank's losses, so that all of them see the same values and
+                // take the same decisions (a non-finite loss on one rank stops all).
+                let global = self.global_totals(&local)?;
+                let is_finite =
+                    global.mlm_loss().is_finite() && global.nsp_loss().is_none_or(f64::is_finite);
+                if !is_finite {
+                    bad = Some(describe_losses(
+                        global.mlm_loss(),
+                        global.nsp_loss(),
+                        self.config.model.nsp,
+                    ));
+                    break;
+                }
+                let loss = global_mean_loss(&out, &local, &global, self.world_size());
+                step_totals.add_totals(&global);
+                loss
+            } else {
+                if !out.is_finite() {
+                    bad = Some(describe_losses(
+                        out.mlm_loss,
+                        Some(out.nsp_loss),
+                        self.config.model.nsp,
+                    ));
+                    break;
+                }
+                step_totals.add(&out, &batch);
+                out.loss.shallow_clone()
+            };
+            (&loss / accum as f64).backward();
             micro += 1;
         }
         if micro == 0 && bad.is_none() {
             return Ok(StepResult::EndOfEpoch);
+        }
+        if bad.is_none() {
+            self.average_gradients()?;
         }
         let norm = self.opt.grad_norm()?;
         if bad.is_none() && !norm.is_finite() {
@@ -109,6 +139,28 @@ impl Trainer {
             self.last_snapshot = Instant::now();
         }
     }
+}
+
+/// "MLM loss x / NSP loss y" (MLM alone when NSP is off).
+fn describe_losses(mlm: f64, nsp: Option<f64>, with_nsp: bool) -> String {
+    match nsp {
+        Some(nsp) if with_nsp => format!("MLM loss {mlm} / NSP loss {nsp}"),
+        _ => format!("MLM loss {mlm}"),
+    }
+}
+
+/// This rank's part of the global batch's loss, for backward: each mean is rescaled
+/// from this rank's count to the global count, times the world size because the
+/// gradients are then averaged over the ranks. Summed over the ranks and divided by
+/// the world size, the gradient is the one of the whole batch's mean losses (the
+/// scheme behind DDP's `loss * world_size / global_tokens` when shards are uneven).
+fn global_mean_loss(out: &LossOutput, local: &Totals, global: &Totals, world: usize) -> Tensor {
+    let share = |mine: i64, all: i64| mine as f64 * world as f64 / all.max(1) as f64;
+    let mut loss = &out.mlm * share(local.masked, global.masked);
+    if let Some(nsp) = &out.nsp_term {
+        loss = loss + nsp * share(local.rows, global.rows);
+    }
+    loss
 }
 
 pub(super) enum StepResult {

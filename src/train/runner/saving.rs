@@ -69,7 +69,12 @@ impl Trainer {
         }
     }
 
+    /// Saves a checkpoint of this step (rank 0 only in a data-parallel run: the
+    /// weights and moments are the same on every rank).
     pub(super) fn checkpoint(&mut self) -> Result<()> {
+        if !self.owns_session() {
+            return Ok(());
+        }
         let start = Instant::now();
         if let Some(name) = crate::model::first_non_finite(&self.vs) {
             // Never over the last good checkpoint: a resume would start from broken
@@ -102,6 +107,7 @@ impl Trainer {
                 .filter(|e| e.step == self.step)
                 .map(|e| e.mlm_loss),
             rows: self.records.rows(),
+            world_size: self.world_size(),
             crc32c: Vec::new(),
         };
         let path = save_checkpoint(

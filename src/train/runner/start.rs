@@ -32,14 +32,28 @@ impl Trainer {
             session,
             start: from,
             interactive,
+            data_parallel: dp,
         } = setup;
-        let device = crate::device::resolve(crate::device::parse(&config.train.device)?)?;
-        crate::cpu_threads::use_threads(config.train.threads);
+        let mut device = crate::device::resolve(crate::device::parse(&config.train.device)?)?;
+        let mut threads = config.train.threads;
+        if let Some(dp) = &dp {
+            // One GPU per local rank; CPU cores shared evenly among local ranks.
+            if let tch::Device::Cuda(_) = device {
+                device = tch::Device::Cuda(dp.rendezvous.local_rank);
+            }
+            if threads == 0 {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                threads = (cores / dp.rendezvous.local_world_size.max(1)).max(1);
+            }
+        }
+        crate::cpu_threads::use_threads(threads);
         let data = prepare_reporting(&config, &session, &mut |event| {
             let _ = events.send(event);
         })?;
         // Only once the data checks passed: a refused resume leaves the config as it was.
-        session.save_config(&config)?;
+        if dp.as_ref().is_none_or(|dp| dp.is_leader()) {
+            session.save_config(&config)?;
+        }
         if data.stats.empty_rows > 0 {
             let _ = events.send(Event::Warning {
                 message: format!(
@@ -75,7 +89,7 @@ impl Trainer {
             *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(probe);
         }
         let mixed = crate::device::setup_precision(device, &config.train.precision);
-        Ok(Self {
+        Self {
             config,
             session,
             data,
@@ -109,8 +123,30 @@ impl Trainer {
             first_step: 0,
             watched: Vec::new(),
             failure: None,
+            dp,
+            config_sent: String::new(),
+            config_version: 0,
         }
-        .resumed_from(resumed, from))
+        .shared(resumed, from)
+    }
+
+    /// With other ranks: shares rank 0's run, weights and moments with them (see
+    /// [`Trainer::share_start`]); then takes up the checkpoint's position.
+    fn shared(mut self, mut resumed: Option<CheckpointState>, from: Start) -> Result<Self> {
+        self.share_start(&mut resumed)?;
+        if let Some(state) = &resumed {
+            let (then, now) = (state.world_size, self.world_size());
+            if then != now && state.examples_done() > 0 {
+                let _ = self.events.send(Event::Warning {
+                    message: format!(
+                        "this checkpoint was trained by {then} process(es), the run goes on with {now}: the rest of epoch {} is re-sharded (each remaining example once; the global batch is now {} x {now})",
+                        state.epoch + 1,
+                        self.config.train.batch_size
+                    ),
+                });
+            }
+        }
+        Ok(self.resumed_from(resumed, from))
     }
 
     /// Picks up the position of a checkpoint and logs the changes made for the resume.
@@ -166,6 +202,7 @@ impl Trainer {
         let s = &self.data.stats;
         let info = StartInfo {
             session: self.session.name.clone(),
+            world_size: self.world_size(),
             session_dir: self.session.dir.clone(),
             config: self.config.clone(),
             layers: dims.layers,

@@ -26,6 +26,7 @@ fn typed(app: &mut App, text: &str) {
 
 pub fn start_info() -> Box<StartInfo> {
     Box::new(StartInfo {
+        world_size: 1,
         session: "demo".into(),
         session_dir: PathBuf::from("/tmp/demo"),
         config: Config::default(),
@@ -71,6 +72,7 @@ pub fn step(step: u64) -> StepMetrics {
         data_wait: 0.001,
         elapsed_s: t * 0.2,
         memory: None,
+        rank_tokens_per_s: Vec::new(),
     }
 }
 

@@ -1,0 +1,255 @@
+// torch.distributed's c10d from libtorch, which tch does not bind: a TCPStore
+// rendezvous (under a PrefixStore), a ProcessGroupGloo, and the few collectives
+// data-parallel training needs: bucketed gradient all-reduce, all-reduce of small
+// tensors, broadcast of parameters, and the store's set/get for small messages.
+//
+// Tensors arrive as tch's handles, which are `at::Tensor*`. Every function returns 0,
+// or -1 with the exception's first line copied into `err` (a peer that died or timed
+// out throws c10::DistBackendError). Every entry point runs without autograd: the
+// collectives write into parameters and gradients in place.
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "shim_error.h"
+
+namespace {
+
+struct Group {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+  int rank;
+  int world;
+};
+
+std::vector<at::Tensor> deref(at::Tensor** tensors, int64_t n) {
+  std::vector<at::Tensor> out;
+  out.reserve(n);
+  for (int64_t i = 0; i < n; ++i) {
+    out.push_back(*tensors[i]);
+  }
+  return out;
+}
+
+// Consecutive runs of `tensors` (all of one dtype) of at most `bucket_bytes` each; a
+// tensor larger than a bucket is a bucket of its own.
+std::vector<std::vector<at::Tensor>> buckets(const std::vector<at::Tensor>& tensors,
+                                             size_t bucket_bytes) {
+  std::vector<std::vector<at::Tensor>> out;
+  size_t filled = 0;
+  for (const auto& t : tensors) {
+    size_t bytes = t.numel() * t.element_size();
+    if (out.empty() || filled + bytes > bucket_bytes ||
+        out.back().front().scalar_type() != t.scalar_type()) {
+      out.emplace_back();
+      filled = 0;
+    }
+    out.back().push_back(t);
+    filled += bytes;
+  }
+  return out;
+}
+
+void wait_all(std::vector<c10::intrusive_ptr<c10d::Work>>& works) {
+  for (auto& w : works) {
+    w->wait();
+  }
+}
+
+}  // namespace
+
+// Joins the process group: rank `rank` of `world`. The store is a TCPStore at
+// `host:port`, served by rank 0 unless `agent_store` (torchrun's agent serves it and
+// every rank is a client); bertwork's keys live under `prefix`. Gloo binds to
+// `host`'s loopback address when `loopback`, else to this machine's hostname (or the
+// interface named by GLOO_SOCKET_IFNAME). `timeout_ms` bounds every collective and
+// every store wait.
+extern "C" int bertwork_dist_open(const char* host, uint16_t port, int rank, int world,
+                                  int agent_store, const char* prefix, int loopback,
+                                  int64_t timeout_ms, void** out, char* err,
+                                  size_t err_len) {
+  try {
+    auto timeout = std::chrono::milliseconds(timeout_ms);
+    c10d::TCPStoreOptions opts;
+    opts.port = port;
+    opts.isServer = rank == 0 && agent_store == 0;
+    opts.numWorkers = world;
+    opts.waitWorkers = false;
+    opts.timeout = timeout;
+    auto tcp = c10::make_intrusive<c10d::TCPStore>(std::string(host), opts);
+    auto store = c10::make_intrusive<c10d::PrefixStore>(std::string(prefix), tcp);
+    auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+    const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+    if (loopback != 0) {
+      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+    } else if (ifname != nullptr && ifname[0] != '\0') {
+      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
+    } else {
+      options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    }
+    auto gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, options);
+    *out = new Group{store, gloo, rank, world};
+    return 0;
+  } catch (const std::exception& e) {
+    bertwork_copy_first_line(e, err, err_len);
+    return -1;
+  }
+}
+
+extern "C" void bertwork_dist_close(void* group) { delete static_cast<Group*>(group); }
+
+// Sums `n` tensors across ranks in place, then divides them by `divisor` (the world
+// size for an average; 1 for a sum). Tensors go in buckets of at most `bucket_bytes`,
+// one coalesced all-reduce each, all in flight at once (Gloo works on them in its own
+// threads); the call returns when every bucket is done.
+extern "C" int bertwork_dist_all_reduce(void* group, at::Tensor** tensors, int64_t n,
+                                        int64_t bucket_bytes, double divisor, char* err,
+                                        size_t err_len) {
+  try {
+    c10::AutoGradMode no_grad(false);
+    auto* g = static_cast<Group*>(group);
+    std::vector<c10::intrusive_ptr<c10d::Work>> works;
+    for (auto& bucket : buckets(deref(tensors, n), static_cast<size_t>(bucket_bytes))) {
+      works.push_back(g->gloo->allreduce_coalesced(bucket));
+    }
+    wait_all(works);
+    if (divisor != 1.0) {
+      for (int64_t i = 0; i < n; ++i) {
+        tensors[i]->div_(divisor);
+      }
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    bertwork_copy_first_line(e, err, err_len);
+    return -1;
+  }
+}
+
+// All-reduces the defined gradients of `n` parameters (sum / `divisor`), bucketed as
+// in bertwork_dist_all_reduce. Every rank must have the same set of defined
+// gradients.
+extern "C" int bertwork_dist_all_reduce_grads(void* group, at::Tensor** params, int64_t n,
+                                              int64_t bucket_bytes, double divisor,
+                                              char* err, size_t err_len) {
+  try {
+    std::vector<at::Tensor> grads;
+    for (int64_t i = 0; i < n; ++i) {
+      const at::Tensor& grad = params[i]->grad();
+      if (grad.defined()) {
+        grads.push_back(grad);
+      }
+    }
+    std::vector<at::Tensor*> handles;
+    for (auto& t : grads) {
+      handles.push_back(&t);
+    }
+    return bertwork_dist_all_reduce(group, handles.data(), static_cast<int64_t>(handles.size()),
+                                    bucket_bytes, divisor, err, err_len);
+  } catch (const std::exception& e) {
+    bertwork_copy_first_line(e, err, err_len);
+    return -1;
+  }
+}
+
+// Overwrites `n` tensors on every rank with rank `root`'s values: each bucket is
+// flattened into one buffer, broadcast, and copied back.
+extern "C" int bertwork_dist_broadcast(void* group, at::Tensor** tensors, int64_t n,
+                                       int root, int64_t bucket_bytes, char* err,
+                                       size_t err_len) {
+  try {
+    c10::AutoGradMode no_grad(false);
+    auto* g = static_cast<Group*>(group);
+    c10d::BroadcastOptions opts;
+    opts.rootRank = root;
+    for (auto& bucket : buckets(deref(tensors, n), static_cast<size_t>(bucket_bytes))) {
+      std::vector<at::Tensor> flat_views;
+      for (auto& t : bucket) {
+        flat_views.push_back(t.contiguous().view({-1}));
+      }
+      std::vector<at::Tensor> flat{at::cat(flat_views)};
+      g->gloo->broadcast(flat, opts)->wait();
+      int64_t offset = 0;
+      for (auto& t : bucket) {
+        int64_t k = t.numel();
+        t.copy_(flat[0].narrow(0, offset, k).view(t.sizes()));
+        offset += k;
+      }
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    bertwork_copy_first_line(e, err, err_len);
+    return -1;
+  }
+}
+
+// Waits until every rank has called it (or the timeout passes).
+extern "C" int bertwork_dist_barrier(void* group, char* err, size_t err_len) {
+  try {
+    auto* g = static_cast<Group*>(group);
+    g->gloo->barrier()->wait();
+    return 0;
+  } catch (const std::exception& e) {
+    bertwork_copy_first_line(e, err, err_len);
+    return -1;
+  }
+}
+
+// Sets `key` in the store to `len` bytes.
+extern "C" int bertwork_dist_store_set(void* group, const char* key, const uint8_t* value,
+                                       size_t len, char* err, size_t err_len) {
+  try {
+    auto* g = static_cast<Group*>(group);
+    g->store->set(std::string(key), std::vector<uint8_t>(value, value + len));
+    return 0;
+  } catch (const std::exception& e) {
+    bertwork_copy_first_line(e, err, err_len);
+    return -1;
+  }
+}
+
+// Waits up to `timeout_ms` for `key`, then returns its bytes in a buffer the caller
+// frees with bertwork_dist_free.
+extern "C" int bertwork_dist_store_get(void* group, const char* key, int64_t timeout_ms,
+                                       uint8_t** out, size_t* out_len, char* err,
+                                       size_t err_len) {
+  try {
+    auto* g = static_cast<Group*>(group);
+    std::vector<std::string> keys{std::string(key)};
+    g->store->wait(keys, std::chrono::milliseconds(timeout_ms));
+    std::vector<uint8_t> value = g->store->get(keys[0]);
+    *out_len = value.size();
+    *out = static_cast<uint8_t*>(std::malloc(value.empty() ? 1 : value.size()));
+    if (!value.empty()) {
+      std::memcpy(*out, value.data(), value.size());
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    bertwork_copy_first_line(e, err, err_len);
+    return -1;
+  }
+}
+
+// Whether `key` is set, without waiting (1 or 0 in `out`).
+extern "C" int bertwork_dist_store_check(void* group, const char* key, int* out, char* err,
+                                         size_t err_len) {
+  try {
+    auto* g = static_cast<Group*>(group);
+    *out = g->store->check({std::string(key)}) ? 1 : 0;
+    return 0;
+  } catch (const std::exception& e) {
+    bertwork_copy_first_line(e, err, err_len);
+    return -1;
+  }
+}
+
+extern "C" void bertwork_dist_free(uint8_t* buffer) { std::free(buffer); }

@@ -1,0 +1,279 @@
+//! A torch.distributed process group from libtorch's c10d: a `TCPStore` rendezvous
+//! under a `PrefixStore`, and `ProcessGroupGloo` for the collectives, reached through
+//! `csrc/distributed_shim.cpp` because tch does not bind c10d.
+
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use tch::{Kind, Tensor};
+
+use super::rendezvous::Rendezvous;
+
+extern "C" {
+    fn bertwork_dist_open(
+        host: *const c_char,
+        port: u16,
+        rank: i32,
+        world: i32,
+        agent_store: i32,
+        prefix: *const c_char,
+        loopback: i32,
+        timeout_ms: i64,
+        out: *mut *mut c_void,
+        err: *mut c_char,
+        err_len: usize,
+    ) -> i32;
+    fn bertwork_dist_close(group: *mut c_void);
+    fn bertwork_dist_all_reduce(
+        group: *mut c_void,
+        tensors: *const *mut torch_sys::C_tensor,
+        n: i64,
+        bucket_bytes: i64,
+        divisor: f64,
+        err: *mut c_char,
+        err_len: usize,
+    ) -> i32;
+    fn bertwork_dist_all_reduce_grads(
+        group: *mut c_void,
+        params: *const *mut torch_sys::C_tensor,
+        n: i64,
+        bucket_bytes: i64,
+        divisor: f64,
+        err: *mut c_char,
+        err_len: usize,
+    ) -> i32;
+    fn bertwork_dist_broadcast(
+        group: *mut c_void,
+        tensors: *const *mut torch_sys::C_tensor,
+        n: i64,
+        root: i32,
+        bucket_bytes: i64,
+        err: *mut c_char,
+        err_len: usize,
+    ) -> i32;
+    fn bertwork_dist_barrier(group: *mut c_void, err: *mut c_char, err_len: usize) -> i32;
+    fn bertwork_dist_store_set(
+        group: *mut c_void,
+        key: *const c_char,
+        value: *const u8,
+        len: usize,
+        err: *mut c_char,
+        err_len: usize,
+    ) -> i32;
+    fn bertwork_dist_store_get(
+        group: *mut c_void,
+        key: *const c_char,
+        timeout_ms: i64,
+        out: *mut *mut u8,
+        out_len: *mut usize,
+        err: *mut c_char,
+        err_len: usize,
+    ) -> i32;
+    fn bertwork_dist_free(buffer: *mut u8);
+}
+
+/// Gradient bucket size: DDP's default `bucket_cap_mb` (25 MiB).
+pub const BUCKET_BYTES: i64 = 25 << 20;
+
+/// One process's membership of the group; collectives must be called by every rank
+/// in the same order.
+pub struct ProcessGroup {
+    handle: *mut c_void,
+    /// This process's rank, 0-based.
+    pub rank: usize,
+    /// Processes in the group.
+    pub world_size: usize,
+    /// How long a collective or store wait may take before it fails.
+    pub timeout: Duration,
+}
+
+// SAFETY: the c10d objects behind `handle` are thread-safe for calls from one thread
+// at a time, which `&mut self` / ownership by the trainer thread guarantees; the handle
+// only moves between threads, it is never shared.
+unsafe impl Send for ProcessGroup {}
+
+/// Runs a shim call; a failure becomes `what` plus c10d's message.
+fn call(what: &str, f: impl FnOnce(*mut c_char, usize) -> i32) -> Result<()> {
+    let mut err = [0 as c_char; 1024];
+    if f(err.as_mut_ptr(), err.len()) == 0 {
+        return Ok(());
+    }
+    // SAFETY: on failure the shim writes a NUL-terminated message into `err`.
+    let message = unsafe { CStr::from_ptr(err.as_ptr()) }.to_string_lossy();
+    bail!("{what}: {message}")
+}
+
+fn handles(tensors: &[&Tensor]) -> Vec<*mut torch_sys::C_tensor> {
+    tensors.iter().map(|t| t.as_ptr() as *mut _).collect()
+}
+
+impl ProcessGroup {
+    /// Rendezvous with the other ranks and builds the Gloo process group.
+    ///
+    /// Errors: the store cannot be reached or served (a port in use, a wrong address),
+    /// or another rank did not join within `timeout`.
+    pub fn connect(rdv: &Rendezvous, timeout: Duration) -> Result<Self> {
+        let host = CString::new(rdv.master_addr.clone()).context("MASTER_ADDR holds a NUL")?;
+        let prefix = CString::new(format!("bertwork/{}/", rdv.restart_count))?;
+        let loopback = rdv.is_loopback();
+        let mut handle = std::ptr::null_mut();
+        let timeout_ms = timeout.as_millis().min(i64::MAX as u128) as i64;
+        call(
+            &format!(
+                "rank {} cannot join the process group at {}:{}",
+                rdv.rank, rdv.master_addr, rdv.master_port
+            ),
+            |err, len| unsafe {
+                bertwork_dist_open(
+                    host.as_ptr(),
+                    rdv.master_port,
+                    rdv.rank as i32,
+                    rdv.world_size as i32,
+                    rdv.agent_store as i32,
+                    prefix.as_ptr(),
+                    loopback as i32,
+                    timeout_ms,
+                    &mut handle,
+                    err,
+                    len,
+                )
+            },
+        )?;
+        Ok(Self {
+            handle,
+            rank: rdv.rank,
+            world_size: rdv.world_size,
+            timeout,
+        })
+    }
+
+    /// Sums `tensors` over the ranks in place (buckets of [`BUCKET_BYTES`]), then
+    /// divides by `divisor` (the world size for an average).
+    pub fn all_reduce(&self, what: &str, tensors: &[&Tensor], divisor: f64) -> Result<()> {
+        let ptrs = handles(tensors);
+        call(what, |err, len| unsafe {
+            bertwork_dist_all_reduce(
+                self.handle,
+                ptrs.as_ptr(),
+                ptrs.len() as i64,
+                BUCKET_BYTES,
+                divisor,
+                err,
+                len,
+            )
+        })
+    }
+
+    /// Averages the defined gradients of `params` over the ranks (sum / world size),
+    /// in buckets of [`BUCKET_BYTES`] that are all in flight at once. Every rank must
+    /// hold gradients for the same parameters.
+    pub fn average_gradients(&self, params: &[&Tensor]) -> Result<()> {
+        let ptrs = handles(params);
+        call("averaging the gradients", |err, len| unsafe {
+            bertwork_dist_all_reduce_grads(
+                self.handle,
+                ptrs.as_ptr(),
+                ptrs.len() as i64,
+                BUCKET_BYTES,
+                self.world_size as f64,
+                err,
+                len,
+            )
+        })
+    }
+
+    /// Sums `values` over the ranks (in f64), returning the totals.
+    pub fn sum_f64(&self, what: &str, values: &[f64]) -> Result<Vec<f64>> {
+        let t = Tensor::from_slice(values).to_kind(Kind::Double);
+        self.all_reduce(what, &[&t], 1.0)?;
+        Ok(Vec::<f64>::try_from(&t)?)
+    }
+
+    /// Overwrites `tensors` on every rank with rank `root`'s values.
+    pub fn broadcast(&self, what: &str, tensors: &[&Tensor], root: usize) -> Result<()> {
+        let ptrs = handles(tensors);
+        call(what, |err, len| unsafe {
+            bertwork_dist_broadcast(
+                self.handle,
+                ptrs.as_ptr(),
+                ptrs.len() as i64,
+                root as i32,
+                BUCKET_BYTES,
+                err,
+                len,
+            )
+        })
+    }
+
+    /// Returns when every rank has reached it.
+    pub fn barrier(&self, what: &str) -> Result<()> {
+        call(what, |err, len| unsafe {
+            bertwork_dist_barrier(self.handle, err, len)
+        })
+    }
+
+    /// Sets `key` in the group's store.
+    pub fn store_set(&self, key: &str, value: &[u8]) -> Result<()> {
+        let k = CString::new(key)?;
+        call(
+            &format!("writing `{key}` to the store"),
+            |err, len| unsafe {
+                bertwork_dist_store_set(
+                    self.handle,
+                    k.as_ptr(),
+                    value.as_ptr(),
+                    value.len(),
+                    err,
+                    len,
+                )
+            },
+        )
+    }
+
+    /// Waits up to `timeout` for `key` in the group's store and returns its value.
+    pub fn store_get(&self, key: &str, timeout: Duration) -> Result<Vec<u8>> {
+        let k = CString::new(key)?;
+        let mut out: *mut u8 = std::ptr::null_mut();
+        let mut out_len = 0usize;
+        let ms = timeout.as_millis().min(i64::MAX as u128) as i64;
+        call(
+            &format!("reading `{key}` from the store"),
+            |err, len| unsafe {
+                bertwork_dist_store_get(
+                    self.handle,
+                    k.as_ptr(),
+                    ms,
+                    &mut out,
+                    &mut out_len,
+                    err,
+                    len,
+                )
+            },
+        )?;
+        // SAFETY: on success the shim returns a malloc'd buffer of `out_len` bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(out, out_len) }.to_vec();
+        unsafe { bertwork_dist_free(out) };
+        Ok(bytes)
+    }
+
+    /// Checks that collectives compute what they should: every rank contributes
+    /// `rank + 1` and must see `world (world + 1) / 2`. Guards against a mismatch
+    /// between the Gloo headers bertwork compiled against and the Gloo inside libtorch.
+    pub fn self_check(&self) -> Result<()> {
+        let n = self.world_size as f64;
+        let got = self.sum_f64("the start-up all-reduce", &[self.rank as f64 + 1.0; 4])?;
+        let want = n * (n + 1.0) / 2.0;
+        if got.iter().any(|&g| g != want) {
+            bail!("the start-up all-reduce gave {got:?} instead of {want} everywhere: the Gloo headers do not match libtorch's Gloo (run `make setup` again)");
+        }
+        Ok(())
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        // SAFETY: `handle` came from bertwork_dist_open and is dropped once.
+        unsafe { bertwork_dist_close(self.handle) }
+    }
+}

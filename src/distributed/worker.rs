@@ -1,0 +1,58 @@
+//! Ranks > 0: join the group, take the run from rank 0, train without a front end and
+//! write nothing to the session. Errors go to stderr with the rank's number (under
+//! `--nproc`, into the rank's log file; under torchrun, to its console).
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use super::{DataParallel, Rendezvous, RunSpec};
+use crate::protocol::{Event, FinishReason};
+use crate::session::Session;
+use crate::train::{Start, TrainSetup, TrainerHandle};
+
+/// Runs this process as rank `rdv.rank` (> 0) until rank 0 ends the run.
+///
+/// Errors: the rendezvous or rank 0's description failed.
+pub fn run(rdv: Rendezvous) -> Result<ExitCode> {
+    let rank = rdv.rank;
+    let mut dp = DataParallel::join(rdv, None)?;
+    // The session files rank 0 sends live in a folder of this rank's own.
+    let scratch = tempfile::Builder::new()
+        .prefix(&format!("bertwork-rank-{rank}-"))
+        .tempdir()
+        .context("cannot create a temporary folder for the session files")?;
+    let spec = RunSpec::receive(&dp.group, scratch.path()).map_err(|e| dp.failure(e, 0))?;
+    let session = Session::scratch(&spec.session, scratch.path().to_path_buf());
+    let setup = TrainSetup {
+        config: spec.config.clone(),
+        session,
+        start: Start::Fresh,
+        interactive: spec.interactive,
+        data_parallel: None,
+    };
+    dp.spec = Some(spec);
+    let handle = TrainerHandle::spawn(TrainSetup {
+        data_parallel: Some(dp),
+        ..setup
+    });
+    let mut code = ExitCode::FAILURE;
+    for event in handle.events.iter() {
+        match event {
+            Event::Error { message } => {
+                eprintln!(
+                    "error: rank {rank}: {}",
+                    crate::terminal_text::escape_lines(&message)
+                );
+            }
+            Event::Finished(summary) => {
+                if summary.reason != FinishReason::Failed {
+                    code = ExitCode::SUCCESS;
+                }
+            }
+            _ => {}
+        }
+    }
+    handle.join();
+    Ok(code)
+}
