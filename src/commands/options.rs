@@ -106,7 +106,7 @@ impl RunArgs {
             // The other ranks end with rank 0's last step; a stuck one is stopped.
             w.lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .finish(std::time::Duration::from_secs(10));
+                .finish(std::time::Duration::from_secs(3));
         }
         code
     }

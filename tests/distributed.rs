@@ -1,0 +1,238 @@
+//! Data-parallel training on torch.distributed (Gloo over loopback, `--nproc`):
+//! 2 ranks x batch 16 train as 1 process x batch 32; resume is exact with the same
+//! world size and re-shards with another; a rank that dies or hangs stops the run with
+//! an error naming it, and the session keeps its last checkpoint.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// QUICK_MODEL with `batch` examples per rank, dropout 0 (the default), seed fixed.
+fn args(session: &str, batch: usize, max_steps: u64, extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = ["train", "--headless", "--json", "--session", session]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    v.extend(common::QUICK_MODEL.iter().map(|s| s.to_string()));
+    for s in [
+        format!("train.batch_size={batch}"),
+        "train.eval_every=0".into(),
+        "train.checkpoint_every=4".into(),
+        format!("train.max_steps={max_steps}"),
+    ] {
+        v.push("--set".into());
+        v.push(s);
+    }
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+fn run_ok(home: &Path, args: &[String]) -> String {
+    let out = common::command(home).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "bertwork {args:?} failed: {stderr}");
+    String::from_utf8_lossy(&out.stdout).to_string() + &stderr
+}
+
+/// step -> (mlm_loss, mlm_acc, nsp_loss, nsp_acc, lr, grad_norm) of training rows.
+fn train_rows(home: &Path, session: &str) -> BTreeMap<u64, Vec<f64>> {
+    common::metrics(home, session)
+        .into_iter()
+        .filter(|((split, _), _)| split == "train")
+        .map(|((_, step), cols)| (step, cols.iter().map(|c| c.parse().unwrap()).collect()))
+        .collect()
+}
+
+/// Losses, gradient norms and learning rates agree within `tol` (relative), and the
+/// accuracies within one masked token in a thousand.
+fn assert_close(a: &BTreeMap<u64, Vec<f64>>, b: &BTreeMap<u64, Vec<f64>>, steps: &[u64], tol: f64) {
+    for step in steps {
+        let (x, y) = (&a[step], &b[step]);
+        for (i, (u, v)) in x.iter().zip(y).enumerate() {
+            let bound = if i == 1 || i == 3 {
+                1e-3
+            } else {
+                tol * u.abs().max(1.0)
+            };
+            assert!((u - v).abs() <= bound, "step {step} column {i}: {u} vs {v}");
+        }
+    }
+}
+
+#[test]
+fn two_ranks_of_16_train_as_one_process_of_32() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let out = run_ok(home, &args("two", 16, 6, &["--nproc", "2"]));
+    assert!(out.contains("\"world_size\":2"), "{out}");
+    assert!(out.contains("rank_tokens_per_s"), "{out}");
+    run_ok(home, &args("one", 32, 6, &[]));
+    let (two, one) = (train_rows(home, "two"), train_rows(home, "one"));
+    assert_eq!(
+        two.keys().collect::<Vec<_>>(),
+        (1..=6).collect::<Vec<_>>().iter().collect::<Vec<_>>()
+    );
+    assert_close(&two, &one, &[1, 2, 3, 4, 5, 6], 1e-5);
+    // A different split must show: 2 ranks x 8 is another batch, other losses.
+    run_ok(home, &args("small", 8, 2, &["--nproc", "2"]));
+    let small = train_rows(home, "small");
+    assert!((small[&2][0] - one[&2][0]).abs() > 1e-4);
+}
+
+#[test]
+fn resume_is_exact_with_the_same_world_size_and_reshards_with_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    run_ok(home, &args("straight", 16, 8, &["--nproc", "2"]));
+    run_ok(home, &args("cut", 16, 4, &["--nproc", "2"]));
+    let resume = |session: &str, extra: &[&str]| {
+        let mut v: Vec<String> = [
+            "resume",
+            session,
+            "--headless",
+            "--json",
+            "--max-steps",
+            "8",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        run_ok(home, &v)
+    };
+    resume("cut", &["--nproc", "2"]);
+    let (straight, cut) = (train_rows(home, "straight"), train_rows(home, "cut"));
+    // The same world size: the very same numbers.
+    assert_eq!(straight, cut);
+    // One process of 32 from the 2 x 16 checkpoint of step 4: the rest of the epoch
+    // re-sharded, the same examples and masks, so the same losses within rounding.
+    run_ok(home, &args("moved", 16, 4, &["--nproc", "2"]));
+    let out = resume("moved", &["--set", "train.batch_size=32"]);
+    assert!(out.contains("re-sharded"), "{out}");
+    assert_close(&straight, &train_rows(home, "moved"), &[5, 6, 7, 8], 1e-5);
+}
+
+/// The pid of rank 1, a child of rank 0 (`parent`).
+fn rank1_of(parent: u32) -> Option<u32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+        let ppid: u32 = stat
+            .rsplit(')')
+            .next()?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        (ppid == parent).then_some(pid)
+    })
+}
+
+/// Starts a long 2-rank run, sends `signal` to rank 1 once step 6 is logged, and
+/// returns (exit status, the JSON lines and stderr, seconds from the signal to the
+/// exit).
+fn fault(home: &Path, session: &str, signal: i32, timeout_s: &str) -> (Option<i32>, String, f64) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bertwork"))
+        .env("BERTWORK_HOME", home)
+        .env("BERTWORK_DIST_TIMEOUT", timeout_s)
+        .args(args(session, 16, 100_000, &["--nproc", "2"]))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut sent = None;
+    let mut json = String::new();
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        json += &line;
+        json.push('\n');
+        if sent.is_none() && line.contains("\"event\":\"step\"") && line.contains("\"step\":6,") {
+            let pid = rank1_of(child.id()).expect("rank 1 runs");
+            unsafe { libc::kill(pid as i32, signal) };
+            sent = Some((Instant::now(), pid));
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    let (at, pid) = sent.expect("the run reached step 6");
+    let seconds = at.elapsed().as_secs_f64();
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    (out.status.code(), json + &stderr, seconds)
+}
+
+#[test]
+fn a_rank_that_dies_or_hangs_stops_the_run_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let (code, stderr, _) = fault(home, "killed", libc::SIGKILL, "60");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("rank 1 was killed by signal 9"), "{stderr}");
+    let errors = stderr.matches("\"event\":\"error\"").count();
+    assert_eq!(errors, 1, "one error: {stderr}");
+    // The last complete checkpoint resumes (in one process, batch 32: re-sharded).
+    let ckpts = std::fs::read_dir(home.join("sessions/killed/checkpoints"))
+        .unwrap()
+        .count();
+    assert!(ckpts >= 1);
+    run_ok(
+        home,
+        &[
+            "resume".into(),
+            "killed".into(),
+            "--headless".into(),
+            "--max-steps".into(),
+            "12".into(),
+            "--set".into(),
+            "train.batch_size=32".into(),
+        ],
+    );
+
+    let (code, stderr, seconds) = fault(home, "hung", libc::SIGSTOP, "3");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("rank 1 (last at step"), "{stderr}");
+    assert!(stderr.contains("did not answer within 3 s"), "{stderr}");
+    assert!(seconds < 30.0, "stopped {seconds:.1} s after the hang");
+}
+
+#[test]
+fn bad_launches_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::command(dir.path())
+        .args(args("zero", 16, 2, &["--nproc", "0"]))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("--nproc 0"), "{stderr}");
+    let out = common::command(dir.path())
+        .args(args("under", 16, 2, &["--nproc", "2"]))
+        .env("WORLD_SIZE", "2")
+        .env("RANK", "0")
+        .env("MASTER_PORT", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot be combined with torchrun"),
+        "{stderr}"
+    );
+    let out = common::command(dir.path())
+        .args(args("bad", 16, 2, &[]))
+        .env("WORLD_SIZE", "2")
+        .env("RANK", "one")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("RANK=\"one\" is not a valid number"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // Refused launches leave no session behind.
+    assert!(!dir.path().join("sessions/zero").exists());
+}
