@@ -141,8 +141,9 @@ impl Printer {
             Event::Started(info) => self.started(info),
             Event::Step(m) => {
                 self.line(format!(
-                    "epoch {:>2} step {:>6} | mlm {:.3} acc {:.3} | {} | lr {:.2e} | grad {:.2} | {:.0} tok/s",
-                    m.epoch + 1, m.step, m.mlm_loss, m.mlm_acc, nsp(m.nsp_loss, m.nsp_acc), m.lr, m.grad_norm, m.tokens_per_s
+                    "epoch {:>2} step {:>6} | mlm {:.3} acc {:.3} | {} | lr {:.2e} | grad {:.2} | {:.0} tok/s{}",
+                    m.epoch + 1, m.step, m.mlm_loss, m.mlm_acc, nsp(m.nsp_loss, m.nsp_acc), m.lr, m.grad_norm, m.tokens_per_s,
+                    rank_shares(&m.rank_tokens_per_s)
                 ));
                 if let Some(bar) = &self.bar {
                     bar.set_position(m.step);
@@ -254,7 +255,9 @@ impl Printer {
         self.line(format!(
             "session {} ({})\nmodel {}L/{}H/{}A, {} parameters, device {}\ncorpus {}: {} documents ({} train, {} held out), {} sentences, {} tokens, vocab {}, [UNK] {:.2}%\n{} training examples per epoch, {} steps per epoch, {} steps in all; prepared in {:.1}s{}",
             s.session, s.session_dir.display(), s.layers, s.hidden, s.heads,
-            crate::format::group_thousands(s.parameters), s.device, s.corpus, s.documents,
+            crate::format::group_thousands(s.parameters),
+            if s.world_size > 1 { format!("{} x {} ranks (torch.distributed, Gloo)", s.device, s.world_size) } else { s.device.clone() },
+            s.corpus, s.documents,
             s.train_documents, s.heldout_documents, s.sentences, s.tokens, s.vocab_size,
             s.unk_rate * 100.0, s.train_examples, s.steps_per_epoch, s.total_steps, s.prepare_seconds,
             if s.corpus_cached { " (tokenized corpus from the cache)" } else { "" }
@@ -289,4 +292,16 @@ fn nsp(loss: Option<f64>, acc: Option<f64>) -> String {
         (Some(l), Some(a)) => format!("nsp {l:.3} acc {a:.3}"),
         _ => "nsp off".into(),
     }
+}
+
+/// " (ranks 10.6k 10.4k)": each rank's tokens/s in a data-parallel run, else nothing.
+fn rank_shares(ranks: &[f64]) -> String {
+    if ranks.is_empty() {
+        return String::new();
+    }
+    let each: Vec<String> = ranks
+        .iter()
+        .map(|t| format!("{:.1}k", t / 1000.0))
+        .collect();
+    format!(" (ranks {})", each.join(" "))
 }

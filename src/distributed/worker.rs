@@ -45,10 +45,8 @@ pub fn run(rdv: Rendezvous) -> Result<ExitCode> {
                     crate::terminal_text::escape_lines(&message)
                 );
             }
-            Event::Finished(summary) => {
-                if summary.reason != FinishReason::Failed {
-                    code = ExitCode::SUCCESS;
-                }
+            Event::Finished(summary) if summary.reason != FinishReason::Failed => {
+                code = ExitCode::SUCCESS;
             }
             _ => {}
         }

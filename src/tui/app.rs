@@ -345,7 +345,8 @@ impl App {
                 );
                 self.compare.main = Some(info.session.clone());
                 self.compare.main_config = Some(info.config.clone());
-                self.compare.main_tokens_per_step = super::compare::tokens_per_step(&info.config);
+                self.compare.main_tokens_per_step =
+                    super::compare::tokens_per_step(&info.config) * info.world_size as f64;
                 self.info = Some(info);
                 self.status = Status::WarmingUp;
             }

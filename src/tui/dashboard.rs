@@ -272,6 +272,19 @@ fn context_line(app: &App, heldout: Option<f64>) -> Line<'static> {
     ])
 }
 
+/// Tokens/s, with each rank's share in a data-parallel run ("21034 (10.6k 10.4k)").
+fn throughput(m: &crate::protocol::StepMetrics) -> String {
+    if m.rank_tokens_per_s.is_empty() {
+        return format!("{:.0}", m.tokens_per_s);
+    }
+    let ranks: Vec<String> = m
+        .rank_tokens_per_s
+        .iter()
+        .map(|t| format!("{:.1}k", t / 1000.0))
+        .collect();
+    format!("{:.0} (ranks {})", m.tokens_per_s, ranks.join(" "))
+}
+
 fn draw_stats(frame: &mut Frame, area: Rect, app: &App) {
     let fmt = |v: Option<f64>, d: usize| v.map_or("-".to_string(), |v| format!("{v:.d$}"));
     let last = app.history.last();
@@ -308,7 +321,7 @@ fn draw_stats(frame: &mut Frame, area: Rect, app: &App) {
             "lr {}   grad norm {}   {} tokens/s   data wait {}%",
             last.map_or("-".into(), |m| format!("{:.2e}", m.lr)),
             fmt(last.map(|m| m.grad_norm), 2),
-            last.map_or("-".into(), |m| format!("{:.0}", m.tokens_per_s)),
+            last.map_or("-".into(), throughput),
             fmt(last.map(|m| m.data_wait * 100.0), 1),
         )),
         Line::raw(format!(

@@ -48,6 +48,24 @@ fn training_app() -> App {
     app
 }
 
+/// A data-parallel run: the title names the ranks, the metrics each rank's tokens/s.
+#[test]
+fn dashboard_of_two_ranks() {
+    let mut app = App::new();
+    let mut info = start_info();
+    info.world_size = 2;
+    app.on_event(Event::Started(info));
+    for s in (10..=100).step_by(10) {
+        let mut m = step(s);
+        m.rank_tokens_per_s = vec![m.tokens_per_s * 0.52, m.tokens_per_s * 0.48];
+        app.on_event(Event::Step(m));
+    }
+    let screen = render(&app, 110, 30);
+    assert!(screen.contains("x 2 ranks"), "{screen}");
+    assert!(screen.contains("(ranks "), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
 #[test]
 fn dashboard_before_the_first_step() {
     insta::assert_snapshot!(render(&App::new(), 100, 30));

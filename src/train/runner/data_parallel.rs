@@ -131,16 +131,51 @@ impl Trainer {
         dp.heartbeat(self.step + 1).map_err(|e| self.dist_error(e))
     }
 
-    /// Each rank's tokens/s over the interval (index = rank), from `local`.
+    /// Each rank's tokens/s over the interval (index = rank), from `local`; checks on
+    /// the way that every rank holds the same weights (they must be bit-identical:
+    /// the averaged gradients and the update are the same everywhere), so that a
+    /// setting that failed to reach a rank cannot go unnoticed.
+    ///
+    /// Errors: a failed collective, or ranks whose weights differ.
     pub(super) fn rank_throughput(&self, local: f64) -> Result<Vec<f64>> {
         let Some(dp) = &self.dp else {
             return Ok(Vec::new());
         };
-        let mut v = vec![0.0; dp.world_size()];
+        let n = dp.world_size();
+        let mut v = vec![0.0; 2 * n];
         v[dp.rank()] = local;
-        dp.group
+        v[n + dp.rank()] = self.weights_checksum();
+        let v = dp
+            .group
             .sum_f64("gathering each rank's throughput", &v)
-            .map_err(|e| self.dist_error(e))
+            .map_err(|e| self.dist_error(e))?;
+        let sums = &v[n..];
+        // Summation order may differ between ranks (thread counts), not the values.
+        let tolerance = 1e-9 * sums[0].abs().max(1.0);
+        if let Some(r) = (1..n).find(|&r| (sums[r] - sums[0]).abs() > tolerance) {
+            anyhow::bail!(
+                "the weights of rank {r} differ from rank 0's at step {} (sum of squares {} vs {}): the ranks no longer train one model; stopped without saving this step",
+                self.step,
+                sums[r],
+                sums[0]
+            );
+        }
+        Ok(v[..n].to_vec())
+    }
+
+    /// The sum of squares of every weight, in f64.
+    fn weights_checksum(&self) -> f64 {
+        let _guard = tch::no_grad_guard();
+        self.opt
+            .variables()
+            .iter()
+            .map(|t| {
+                t.to_kind(tch::Kind::Double)
+                    .square()
+                    .sum(tch::Kind::Double)
+                    .double_value(&[])
+            })
+            .sum()
     }
 
     /// One decision for every rank: rank 0's `flow` (go on, stop, or wait while
@@ -164,7 +199,7 @@ impl Trainer {
                 Flow::Stop => 1,
                 Flow::Wait => 2,
             };
-            let _ = code.copy_(&Tensor::from_slice(&[f, self.config_version as i64]));
+            code.copy_(&Tensor::from_slice(&[f, self.config_version as i64]));
         }
         let dp = self.dp.as_ref().expect("checked above");
         dp.group

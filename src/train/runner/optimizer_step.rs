@@ -158,7 +158,7 @@ fn global_mean_loss(out: &LossOutput, local: &Totals, global: &Totals, world: us
     let share = |mine: i64, all: i64| mine as f64 * world as f64 / all.max(1) as f64;
     let mut loss = &out.mlm * share(local.masked, global.masked);
     if let Some(nsp) = &out.nsp_term {
-        loss = loss + nsp * share(local.rows, global.rows);
+        loss += nsp * share(local.rows, global.rows);
     }
     loss
 }
