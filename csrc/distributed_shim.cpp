@@ -2,6 +2,7 @@
 // rendezvous (under a PrefixStore), a ProcessGroupGloo, and the few collectives
 // data-parallel training needs: bucketed gradient all-reduce, all-reduce of small
 // tensors, broadcast of parameters, and the store's set/get for small messages.
+// CUDA tensors go through host buffers: this is Gloo, not NCCL (see the README).
 //
 // Tensors arrive as tch's handles, which are `at::Tensor*`. Every function returns 0,
 // or -1 with the exception's first line copied into `err` (a peer that died or timed
@@ -119,10 +120,31 @@ extern "C" int bertwork_dist_all_reduce(void* group, at::Tensor** tensors, int64
     c10::AutoGradMode no_grad(false);
     auto* g = static_cast<Group*>(group);
     std::vector<c10::intrusive_ptr<c10d::Work>> works;
+    // Buckets of GPU tensors travel through one host buffer each (Gloo is a CPU
+    // transport); `staged` keeps (host buffer, its tensors) to copy back.
+    std::vector<std::pair<at::Tensor, std::vector<at::Tensor>>> staged;
     for (auto& bucket : buckets(deref(tensors, n), static_cast<size_t>(bucket_bytes))) {
-      works.push_back(g->gloo->allreduce_coalesced(bucket));
+      if (bucket.front().is_cuda()) {
+        std::vector<at::Tensor> flat_views;
+        for (auto& t : bucket) {
+          flat_views.push_back(t.reshape({-1}));
+        }
+        std::vector<at::Tensor> host{at::cat(flat_views).to(at::kCPU)};
+        works.push_back(g->gloo->allreduce(host));
+        staged.emplace_back(host[0], bucket);
+      } else {
+        works.push_back(g->gloo->allreduce_coalesced(bucket));
+      }
     }
     wait_all(works);
+    for (auto& [host, bucket] : staged) {
+      int64_t offset = 0;
+      for (auto& t : bucket) {
+        int64_t k = t.numel();
+        t.copy_(host.narrow(0, offset, k).view(t.sizes()));
+        offset += k;
+      }
+    }
     if (divisor != 1.0) {
       for (int64_t i = 0; i < n; ++i) {
         tensors[i]->div_(divisor);
@@ -176,7 +198,8 @@ extern "C" int bertwork_dist_broadcast(void* group, at::Tensor** tensors, int64_
       for (auto& t : bucket) {
         flat_views.push_back(t.contiguous().view({-1}));
       }
-      std::vector<at::Tensor> flat{at::cat(flat_views)};
+      // One host buffer per bucket (Gloo is a CPU transport; a no-op copy on CPU).
+      std::vector<at::Tensor> flat{at::cat(flat_views).to(at::kCPU)};
       g->gloo->broadcast(flat, opts)->wait();
       int64_t offset = 0;
       for (auto& t : bucket) {

@@ -38,8 +38,10 @@ impl Trainer {
         let mut threads = config.train.threads;
         if let Some(dp) = &dp {
             // One GPU per local rank; CPU cores shared evenly among local ranks.
+            // (Ranks share GPUs when there are fewer than local ranks.)
             if let tch::Device::Cuda(_) = device {
-                device = tch::Device::Cuda(dp.rendezvous.local_rank);
+                let gpus = tch::Cuda::device_count().max(1) as usize;
+                device = tch::Device::Cuda(dp.rendezvous.local_rank % gpus);
             }
             if threads == 0 {
                 let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
