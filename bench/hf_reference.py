@@ -19,6 +19,7 @@ tokens, the attention mask's sum).
 
     python bench/hf_reference.py --preset tiny --head sparse --threads 2
     python bench/hf_reference.py --peak      # matmul peak (GFLOP/s) on these threads
+    python bench/hf_reference.py --preset base --head sparse --device cuda --bf16
 """
 
 import argparse
@@ -100,7 +101,8 @@ def main() -> None:
     p.add_argument("--head", choices=("full", "sparse"), default="full")
     p.add_argument("--compile", action="store_true")
     p.add_argument("--fused-adamw", action="store_true")
-    p.add_argument("--bf16", action="store_true", help="CPU bf16 autocast for the forward")
+    p.add_argument("--bf16", action="store_true", help="bf16 autocast for the forward (CPU or CUDA)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (with --bf16 on CUDA also TF32 for the fp32 matmuls left, as bertwork does)")
     p.add_argument("--batches", help="safetensors file of real batches")
     p.add_argument("--peak", action="store_true")
     a = p.parse_args()
@@ -120,7 +122,12 @@ def main() -> None:
                         num_attention_heads=hidden // 64, intermediate_size=4 * hidden,
                         hidden_dropout_prob=a.dropout, attention_probs_dropout_prob=a.dropout,
                         attn_implementation="sdpa")
-    model = BertForPreTraining(config).train()
+    device = torch.device(a.device)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = a.bf16
+        torch.backends.cudnn.allow_tf32 = a.bf16
+    batches = [{k: v.to(device) for k, v in b.items()} for b in batches]
+    model = BertForPreTraining(config).to(device).train()
     no_decay = [p for n, p in model.named_parameters() if "LayerNorm" in n or n.endswith("bias")]
     decay = [p for n, p in model.named_parameters() if not ("LayerNorm" in n or n.endswith("bias"))]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01},
@@ -132,13 +139,17 @@ def main() -> None:
     times, tokens = [], []
     for i in range(a.warmup + a.steps):
         batch = batches[i % len(batches)]
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         t = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=a.bf16):
             loss = loss_fn(model, batch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         if i >= a.warmup:
             times.append(time.perf_counter() - t)
             tokens.append(int(batch["attention_mask"].sum()))
@@ -147,7 +158,7 @@ def main() -> None:
         "impl": "hf-" + a.head + ("-compile" if a.compile else "")
                 + ("-fused" if a.fused_adamw else "") + ("-bf16" if a.bf16 else ""),
         "preset": a.preset, "seq_len": a.seq_len, "batch_size": a.batch_size,
-        "vocab": vocab, "threads": a.threads, "steps": a.steps,
+        "vocab": vocab, "threads": a.threads, "steps": a.steps, "device": a.device,
         # Real batches: non-padding tokens per second (mean tokens a batch / median step).
         "tokens_per_s": statistics.mean(tokens) / median,
         "step_ms_median": median * 1e3, "torch": torch.__version__,
