@@ -75,10 +75,11 @@ pub fn spawn_local(nproc: usize) -> Result<(Rendezvous, LocalWorkers)> {
             .stdout(log.try_clone()?)
             .stderr(log);
         // SAFETY: prctl is async-signal-safe; it asks the kernel to end the worker
-        // when rank 0 dies, so no orphan keeps training.
+        // when rank 0 dies, so no orphan keeps training (SIGKILL: workers ignore the
+        // polite signals, see `worker::run`).
         unsafe {
             cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
                 Ok(())
             });
         }

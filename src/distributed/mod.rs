@@ -110,13 +110,18 @@ impl DataParallel {
             }
         }
         let timeout = self.group.timeout.as_secs_f64();
-        if behind.is_empty() {
-            anyhow!("rank {me}: a collective failed at step {step}: {e:#}")
-        } else {
-            anyhow!(
-                "{} did not answer within {timeout:.0} s at step {step}: training stopped ({e:#})",
+        let text = format!("{e:#}");
+        let timed_out = text.contains("Timed out") || text.contains("timed out");
+        match (behind.is_empty(), timed_out) {
+            (true, _) => anyhow!("rank {me}: a collective failed at step {step}: {text}"),
+            (false, true) => anyhow!(
+                "{} did not answer within {timeout:.0} s at step {step}: training stopped ({text})",
                 behind.join(", ")
-            )
+            ),
+            (false, false) => anyhow!(
+                "{} dropped out (its connection closed) at step {step}: training stopped ({text})",
+                behind.join(", ")
+            ),
         }
     }
 }

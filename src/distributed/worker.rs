@@ -16,6 +16,17 @@ use crate::train::{Start, TrainSetup, TrainerHandle};
 /// Errors: the rendezvous or rank 0's description failed.
 pub fn run(rdv: Rendezvous) -> Result<ExitCode> {
     let rank = rdv.rank;
+    // Stopping is rank 0's decision: it finishes the step, saves and tells every rank
+    // to stop. A Ctrl-C or SIGTERM sent to all ranks at once (a terminal's process
+    // group, torchrun passing a signal on) must not kill a rank before that. A rank 0
+    // that dies ends the others through their connections (and, under `--nproc`,
+    // the kernel's parent-death signal).
+    // SAFETY: setting dispositions to SIG_IGN before any thread starts.
+    unsafe {
+        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            libc::signal(signal, libc::SIG_IGN);
+        }
+    }
     let mut dp = DataParallel::join(rdv, None)?;
     // The session files rank 0 sends live in a folder of this rank's own.
     let scratch = tempfile::Builder::new()
