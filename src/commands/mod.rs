@@ -13,6 +13,7 @@ mod probe;
 mod resume;
 mod sessions;
 mod train;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -90,7 +91,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         // Under torchrun (or `--nproc`), ranks > 0 take their run from rank 0.
         if let Some(rdv) = crate::distributed::Rendezvous::from_env()? {
             if rdv.rank > 0 {
-                return crate::distributed::worker::run(rdv);
+                return worker::run(rdv);
             }
         }
     }

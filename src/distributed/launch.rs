@@ -76,7 +76,7 @@ pub fn spawn_local(nproc: usize) -> Result<(Rendezvous, LocalWorkers)> {
             .stderr(log);
         // SAFETY: prctl is async-signal-safe; it asks the kernel to end the worker
         // when rank 0 dies, so no orphan keeps training (SIGKILL: workers ignore the
-        // polite signals, see `worker::run`).
+        // polite signals, see `crate::commands::worker`).
         unsafe {
             cmd.pre_exec(|| {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);

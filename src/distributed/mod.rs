@@ -1,7 +1,8 @@
 //! Data-parallel training on torch.distributed (libtorch's c10d with the Gloo
-//! backend): how ranks meet ([`rendezvous`]), the process group ([`process_group`]),
-//! `--nproc` on one machine ([`launch`]), what rank 0 tells the others
-//! ([`run_spec`]) and the entry point of ranks > 0 ([`worker`]).
+//! backend): how ranks meet ([`rendezvous`]), the process group ([`process_group`])
+//! and `--nproc` on one machine ([`launch`]). What rank 0 tells the others is
+//! `crate::train::run_spec`; the entry point of ranks > 0 is `crate::commands::worker`.
+//! Nothing here knows the trainer.
 //!
 //! Rank 0 owns the session (records, checkpoints, probes, the workbench); every rank
 //! trains a disjoint shard of each global batch, and gradients are averaged across
@@ -10,8 +11,6 @@
 pub mod launch;
 pub mod process_group;
 pub mod rendezvous;
-pub mod run_spec;
-pub mod worker;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,7 +20,6 @@ use anyhow::{anyhow, Result};
 pub use launch::LocalWorkers;
 pub use process_group::ProcessGroup;
 pub use rendezvous::Rendezvous;
-pub use run_spec::RunSpec;
 
 /// A trainer's link to the other ranks.
 pub struct DataParallel {
@@ -29,8 +27,6 @@ pub struct DataParallel {
     pub rendezvous: Rendezvous,
     /// The ranks this process started (`--nproc`), to name one that exited.
     pub local_workers: Option<Arc<Mutex<LocalWorkers>>>,
-    /// Ranks > 0: rank 0's description of the run.
-    pub spec: Option<RunSpec>,
 }
 
 impl DataParallel {
@@ -55,7 +51,6 @@ impl DataParallel {
             group,
             rendezvous: rdv,
             local_workers,
-            spec: None,
         };
         dp.group.self_check().map_err(|e| dp.failure(e, 0))?;
         Ok(dp)

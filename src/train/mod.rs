@@ -10,6 +10,7 @@ pub mod non_finite;
 pub mod optimizer;
 pub mod prepare;
 mod probe_worker;
+pub mod run_spec;
 mod runner;
 
 pub mod step;
@@ -68,6 +69,9 @@ pub enum Start {
     },
     /// Step 0 from saved weights (an imported model), fresh optimizer.
     Weights(PathBuf),
+    /// A data-parallel rank > 0: weights and AdamW moments are broadcast from rank 0,
+    /// the position is rank 0's checkpoint `state` (None: a fresh run).
+    FromRank0 { state: Option<Box<CheckpointState>> },
 }
 
 /// The front end's side of a running trainer.

@@ -15,7 +15,7 @@ use super::super::checkpoint::CheckpointState;
 use super::super::metrics::Totals;
 use super::{Flow, Trainer};
 use crate::data::prefetch::Shard;
-use crate::distributed::{run_spec::SESSION_FILES, RunSpec};
+use crate::train::run_spec::{RunSpec, SESSION_FILES};
 
 /// How often a paused rank 0 tells the other ranks that it is still there.
 pub(super) const KEEPALIVE: Duration = Duration::from_secs(1);
@@ -70,8 +70,7 @@ impl Trainer {
             spec.publish(&dp.group, &self.session.dir)
                 .map_err(|e| dp.failure(e, 0))?;
             self.config_sent = serde_json::to_string(&self.config)?;
-        } else if let Some(spec) = dp.spec.take() {
-            *resumed = spec.resume;
+        } else {
             self.config_sent = serde_json::to_string(&self.config)?;
         }
         let mut tensors: Vec<Tensor> = Vec::new();

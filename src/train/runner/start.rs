@@ -73,6 +73,7 @@ impl Trainer {
         let mut resumed: Option<CheckpointState> = None;
         match &from {
             Start::Fresh => {}
+            Start::FromRank0 { state } => resumed = state.as_deref().cloned(),
             Start::Weights(path) => {
                 vs.load(path)
                     .with_context(|| format!("cannot load weights from {}", path.display()))?;
@@ -84,7 +85,12 @@ impl Trainer {
                 resumed = Some((**state).clone());
             }
         }
-        let records = Records::open(&session, resumed.as_ref().map(|s| (s.step, s.rows)))?;
+        // A rank > 0 keeps throwaway records in its scratch folder, from nothing.
+        let kept = match &from {
+            Start::FromRank0 { .. } => None,
+            _ => resumed.as_ref().map(|s| (s.step, s.rows)),
+        };
+        let records = Records::open(&session, kept)?;
         {
             let mut probe = ProbeModel::new(&bert_config, data.tokenizer.clone(), device);
             probe.refresh(&vs);

@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use super::{DataParallel, Rendezvous, RunSpec};
+use crate::distributed::{DataParallel, Rendezvous};
 use crate::protocol::{Event, FinishReason};
 use crate::session::Session;
+use crate::train::run_spec::RunSpec;
 use crate::train::{Start, TrainSetup, TrainerHandle};
 
 /// Runs this process as rank `rdv.rank` (> 0) until rank 0 ends the run.
@@ -27,7 +28,7 @@ pub fn run(rdv: Rendezvous) -> Result<ExitCode> {
             libc::signal(signal, libc::SIG_IGN);
         }
     }
-    let mut dp = DataParallel::join(rdv, None)?;
+    let dp = DataParallel::join(rdv, None)?;
     // The session files rank 0 sends live in a folder of this rank's own.
     let scratch = tempfile::Builder::new()
         .prefix(&format!("bertwork-rank-{rank}-"))
@@ -35,17 +36,14 @@ pub fn run(rdv: Rendezvous) -> Result<ExitCode> {
         .context("cannot create a temporary folder for the session files")?;
     let spec = RunSpec::receive(&dp.group, scratch.path()).map_err(|e| dp.failure(e, 0))?;
     let session = Session::scratch(&spec.session, scratch.path().to_path_buf());
-    let setup = TrainSetup {
-        config: spec.config.clone(),
-        session,
-        start: Start::Fresh,
-        interactive: spec.interactive,
-        data_parallel: None,
-    };
-    dp.spec = Some(spec);
     let handle = TrainerHandle::spawn(TrainSetup {
+        config: spec.config,
+        session,
+        start: Start::FromRank0 {
+            state: spec.resume.map(Box::new),
+        },
+        interactive: spec.interactive,
         data_parallel: Some(dp),
-        ..setup
     });
     let mut code = ExitCode::FAILURE;
     for event in handle.events.iter() {

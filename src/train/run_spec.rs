@@ -9,9 +9,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::process_group::ProcessGroup;
+use super::checkpoint::CheckpointState;
 use crate::config::Config;
-use crate::train::checkpoint::CheckpointState;
+use crate::distributed::ProcessGroup;
 
 /// The session files another rank needs to build the same data as rank 0: the
 /// tokenizer, the held-out recipe and the corpus fingerprint.
