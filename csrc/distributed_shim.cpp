@@ -61,6 +61,26 @@ std::vector<std::vector<at::Tensor>> buckets(const std::vector<at::Tensor>& tens
   return out;
 }
 
+// The tensors of `bucket` in one flat host buffer (Gloo is a CPU transport; for CPU
+// tensors `to` returns the concatenation itself).
+at::Tensor flatten_to_host(const std::vector<at::Tensor>& bucket) {
+  std::vector<at::Tensor> flat_views;
+  for (const auto& t : bucket) {
+    flat_views.push_back(t.reshape({-1}));
+  }
+  return at::cat(flat_views).to(at::kCPU);
+}
+
+// Copies `flat` (as flatten_to_host laid it out) back into the tensors of `bucket`.
+void copy_back(const at::Tensor& flat, std::vector<at::Tensor>& bucket) {
+  int64_t offset = 0;
+  for (auto& t : bucket) {
+    int64_t k = t.numel();
+    t.copy_(flat.narrow(0, offset, k).view(t.sizes()));
+    offset += k;
+  }
+}
+
 void wait_all(std::vector<c10::intrusive_ptr<c10d::Work>>& works) {
   for (auto& w : works) {
     w->wait();
@@ -125,11 +145,7 @@ extern "C" int bertwork_dist_all_reduce(void* group, at::Tensor** tensors, int64
     std::vector<std::pair<at::Tensor, std::vector<at::Tensor>>> staged;
     for (auto& bucket : buckets(deref(tensors, n), static_cast<size_t>(bucket_bytes))) {
       if (bucket.front().is_cuda()) {
-        std::vector<at::Tensor> flat_views;
-        for (auto& t : bucket) {
-          flat_views.push_back(t.reshape({-1}));
-        }
-        std::vector<at::Tensor> host{at::cat(flat_views).to(at::kCPU)};
+        std::vector<at::Tensor> host{flatten_to_host(bucket)};
         works.push_back(g->gloo->allreduce(host));
         staged.emplace_back(host[0], bucket);
       } else {
@@ -138,12 +154,7 @@ extern "C" int bertwork_dist_all_reduce(void* group, at::Tensor** tensors, int64
     }
     wait_all(works);
     for (auto& [host, bucket] : staged) {
-      int64_t offset = 0;
-      for (auto& t : bucket) {
-        int64_t k = t.numel();
-        t.copy_(host.narrow(0, offset, k).view(t.sizes()));
-        offset += k;
-      }
+      copy_back(host, bucket);
     }
     if (divisor != 1.0) {
       for (int64_t i = 0; i < n; ++i) {
@@ -151,32 +162,6 @@ extern "C" int bertwork_dist_all_reduce(void* group, at::Tensor** tensors, int64
       }
     }
     return 0;
-  } catch (const std::exception& e) {
-    bertwork_copy_first_line(e, err, err_len);
-    return -1;
-  }
-}
-
-// All-reduces the defined gradients of `n` parameters (sum / `divisor`), bucketed as
-// in bertwork_dist_all_reduce. Every rank must have the same set of defined
-// gradients.
-extern "C" int bertwork_dist_all_reduce_grads(void* group, at::Tensor** params, int64_t n,
-                                              int64_t bucket_bytes, double divisor,
-                                              char* err, size_t err_len) {
-  try {
-    std::vector<at::Tensor> grads;
-    for (int64_t i = 0; i < n; ++i) {
-      const at::Tensor& grad = params[i]->grad();
-      if (grad.defined()) {
-        grads.push_back(grad);
-      }
-    }
-    std::vector<at::Tensor*> handles;
-    for (auto& t : grads) {
-      handles.push_back(&t);
-    }
-    return bertwork_dist_all_reduce(group, handles.data(), static_cast<int64_t>(handles.size()),
-                                    bucket_bytes, divisor, err, err_len);
   } catch (const std::exception& e) {
     bertwork_copy_first_line(e, err, err_len);
     return -1;
@@ -194,19 +179,9 @@ extern "C" int bertwork_dist_broadcast(void* group, at::Tensor** tensors, int64_
     c10d::BroadcastOptions opts;
     opts.rootRank = root;
     for (auto& bucket : buckets(deref(tensors, n), static_cast<size_t>(bucket_bytes))) {
-      std::vector<at::Tensor> flat_views;
-      for (auto& t : bucket) {
-        flat_views.push_back(t.contiguous().view({-1}));
-      }
-      // One host buffer per bucket (Gloo is a CPU transport; a no-op copy on CPU).
-      std::vector<at::Tensor> flat{at::cat(flat_views).to(at::kCPU)};
+      std::vector<at::Tensor> flat{flatten_to_host(bucket)};
       g->gloo->broadcast(flat, opts)->wait();
-      int64_t offset = 0;
-      for (auto& t : bucket) {
-        int64_t k = t.numel();
-        t.copy_(flat[0].narrow(0, offset, k).view(t.sizes()));
-        offset += k;
-      }
+      copy_back(flat[0], bucket);
     }
     return 0;
   } catch (const std::exception& e) {

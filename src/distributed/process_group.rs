@@ -34,15 +34,6 @@ extern "C" {
         err: *mut c_char,
         err_len: usize,
     ) -> i32;
-    fn bertwork_dist_all_reduce_grads(
-        group: *mut c_void,
-        params: *const *mut torch_sys::C_tensor,
-        n: i64,
-        bucket_bytes: i64,
-        divisor: f64,
-        err: *mut c_char,
-        err_len: usize,
-    ) -> i32;
     fn bertwork_dist_broadcast(
         group: *mut c_void,
         tensors: *const *mut torch_sys::C_tensor,
@@ -169,18 +160,13 @@ impl ProcessGroup {
     /// in buckets of [`BUCKET_BYTES`] that are all in flight at once. Every rank must
     /// hold gradients for the same parameters.
     pub fn average_gradients(&self, params: &[&Tensor]) -> Result<()> {
-        let ptrs = handles(params);
-        call("averaging the gradients", |err, len| unsafe {
-            bertwork_dist_all_reduce_grads(
-                self.handle,
-                ptrs.as_ptr(),
-                ptrs.len() as i64,
-                BUCKET_BYTES,
-                self.world_size as f64,
-                err,
-                len,
-            )
-        })
+        let grads: Vec<Tensor> = params
+            .iter()
+            .map(|p| p.grad())
+            .filter(|g| g.defined())
+            .collect();
+        let refs: Vec<&Tensor> = grads.iter().collect();
+        self.all_reduce("averaging the gradients", &refs, self.world_size as f64)
     }
 
     /// Sums `values` over the ranks (in f64), returning the totals.
