@@ -77,6 +77,20 @@ fn two_ranks_of_16_train_as_one_process_of_32() {
         (1..=6).collect::<Vec<_>>().iter().collect::<Vec<_>>()
     );
     assert_close(&two, &one, &[1, 2, 3, 4, 5, 6], 1e-5);
+    // With gradient accumulation too (2 micro-batches of the global batch a step).
+    let accum = ["--set", "train.grad_accum=2"];
+    run_ok(
+        home,
+        &args(
+            "two-accum",
+            16,
+            3,
+            &[&accum[..], &["--nproc", "2"]].concat(),
+        ),
+    );
+    run_ok(home, &args("one-accum", 32, 3, &accum));
+    let (a, b) = (train_rows(home, "two-accum"), train_rows(home, "one-accum"));
+    assert_close(&a, &b, &[1, 2, 3], 1e-5);
     // A different split must show: 2 ranks x 8 is another batch, other losses.
     run_ok(home, &args("small", 8, 2, &["--nproc", "2"]));
     let small = train_rows(home, "small");

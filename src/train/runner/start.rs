@@ -91,7 +91,8 @@ impl Trainer {
             _ => resumed.as_ref().map(|s| (s.step, s.rows)),
         };
         let records = Records::open(&session, kept)?;
-        {
+        // Only the process that owns the session answers probes.
+        if dp.as_ref().is_none_or(|dp| dp.is_leader()) {
             let mut probe = ProbeModel::new(&bert_config, data.tokenizer.clone(), device);
             probe.refresh(&vs);
             *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(probe);
