@@ -10,6 +10,7 @@
 // collectives write into parameters and gradients in place.
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
+#include <c10/util/Logging.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -100,6 +101,12 @@ extern "C" int bertwork_dist_open(const char* host, uint16_t port, int rank, int
                                   int64_t timeout_ms, void** out, char* err,
                                   size_t err_len) {
   try {
+    // c10d logs its retries and timeouts as raw warnings on stderr, which would land
+    // on the workbench's screen; bertwork reports failures itself, in one line.
+    // TORCH_CPP_LOG_LEVEL, when set, decides instead.
+    if (std::getenv("TORCH_CPP_LOG_LEVEL") == nullptr) {
+      FLAGS_caffe2_log_level = 2;  // errors only
+    }
     auto timeout = std::chrono::milliseconds(timeout_ms);
     c10d::TCPStoreOptions opts;
     opts.port = port;

@@ -213,6 +213,14 @@ fn a_rank_that_dies_or_hangs_stops_the_run_naming_it() {
     assert!(seconds < 30.0, "stopped {seconds:.1} s after the hang");
 }
 
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 #[test]
 fn bad_launches_say_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
@@ -223,6 +231,28 @@ fn bad_launches_say_what_to_do() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("--nproc 0"), "{stderr}");
+    // More processes than cores is refused before any starts.
+    let out = common::command(dir.path())
+        .args(args("many", 16, 2, &["--nproc", "100000"]))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("each process needs one"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // A rank 0 whose other ranks never come: one line once the timeout passes.
+    let out = common::command(dir.path())
+        .args(args("alone", 16, 2, &[]))
+        .env("WORLD_SIZE", "2")
+        .env("RANK", "0")
+        .env("MASTER_PORT", free_port().to_string())
+        .env("BERTWORK_DIST_TIMEOUT", "2")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("rank 0 of 2 could not join"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(!dir.path().join("sessions/alone").exists());
     let out = common::command(dir.path())
         .args(args("under", 16, 2, &["--nproc", "2"]))
         .env("WORLD_SIZE", "2")

@@ -73,6 +73,16 @@ impl Cli {
         )
     }
 
+    /// `--nproc N` of a training command.
+    pub fn nproc(&self) -> Option<usize> {
+        match &self.command {
+            Some(Commands::Train(a)) | Some(Commands::Tui(a)) => a.run.nproc,
+            Some(Commands::Resume(a)) => a.run.nproc,
+            Some(Commands::Fork(a)) => a.run.nproc,
+            _ => None,
+        }
+    }
+
     /// Whether to tune the C heap for training ([`crate::heap::keep_freed_pages`]):
     /// every training command, unless a benchmark measures without it.
     pub fn tunes_heap(&self) -> bool {
@@ -88,6 +98,9 @@ impl Cli {
 /// Runs the parsed command; its exit status, or the error to print as one line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     if cli.trains() && !matches!(cli.command, Some(Commands::Bench(_))) {
+        if cli.nproc().is_some() {
+            crate::distributed::launch::check_not_under_torchrun()?;
+        }
         // Under torchrun (or `--nproc`), ranks > 0 take their run from rank 0.
         if let Some(rdv) = crate::distributed::Rendezvous::from_env()? {
             if rdv.rank > 0 {

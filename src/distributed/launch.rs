@@ -12,6 +12,22 @@ use anyhow::{bail, Context, Result};
 
 use super::rendezvous::{Rendezvous, TIMEOUT_VAR};
 
+/// Set in the environment of the ranks `--nproc` starts: their command line still has
+/// `--nproc`, and their RANK / WORLD_SIZE are ours, not a user's.
+pub const LAUNCHED_VAR: &str = "BERTWORK_NPROC_RANK";
+
+/// Refuses `--nproc` where torchrun's variables are set (torchrun, or a shell that
+/// exported them): the two would start processes twice.
+pub fn check_not_under_torchrun() -> Result<()> {
+    if std::env::var_os(LAUNCHED_VAR).is_some() {
+        return Ok(());
+    }
+    if std::env::var_os("RANK").is_some() || std::env::var_os("WORLD_SIZE").is_some() {
+        bail!("--nproc cannot be combined with torchrun's variables (RANK / WORLD_SIZE are set): under torchrun drop --nproc; otherwise `unset RANK WORLD_SIZE` first");
+    }
+    Ok(())
+}
+
 /// The ranks this process started.
 pub struct LocalWorkers {
     children: Vec<(usize, Child)>,
@@ -28,8 +44,10 @@ pub fn spawn_local(nproc: usize) -> Result<(Rendezvous, LocalWorkers)> {
     if nproc == 0 {
         bail!("--nproc 0: give the number of processes to train with (1 or more)");
     }
-    if std::env::var_os("RANK").is_some() || std::env::var_os("WORLD_SIZE").is_some() {
-        bail!("--nproc cannot be combined with torchrun (RANK / WORLD_SIZE are set): drop --nproc and let torchrun start the processes");
+    check_not_under_torchrun()?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if nproc > cores {
+        bail!("--nproc {nproc}: this machine has {cores} cores, and each process needs one; use at most --nproc {cores}");
     }
     // A free port for the store; rank 0 binds it again at once.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -49,6 +67,7 @@ pub fn spawn_local(nproc: usize) -> Result<(Rendezvous, LocalWorkers)> {
             ("MASTER_ADDR", "127.0.0.1".into()),
             ("MASTER_PORT", port.to_string()),
             (TIMEOUT_VAR, timeout.clone()),
+            (LAUNCHED_VAR, "1".into()),
         ]
     };
     let rdv = Rendezvous::from_vars(|name| {

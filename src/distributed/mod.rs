@@ -78,14 +78,15 @@ impl DataParallel {
         )
     }
 
-    /// `e`, from a collective at step `step`, with the ranks that caused it when they
-    /// can be told: a local worker that exited, or ranks whose heartbeat stopped
-    /// before `step`.
+    /// `e`, from a collective during optimizer step `step` (1-based; 0 at the start),
+    /// with the ranks that caused it when they can be told: a local worker that
+    /// exited, or ranks whose heartbeat stopped before `step`.
     pub fn failure(&self, e: anyhow::Error, step: u64) -> anyhow::Error {
         let me = self.rank();
+        let done = step.saturating_sub(1);
         if let Some(workers) = &self.local_workers {
             if let Some(who) = lock(workers).failed_ranks(Duration::from_secs(2)) {
-                return anyhow!("{who}; training stopped at step {step} ({e:#})");
+                return anyhow!("{who}; training stopped after step {done} ({e:#})");
             }
         }
         let quick = Duration::from_millis(500);
@@ -99,7 +100,7 @@ impl DataParallel {
                     }
                 }
                 Err(_) if rank == 0 && !self.rendezvous.agent_store => {
-                    return anyhow!("rank {me}: rank 0 is gone (its store no longer answers); training stopped at step {step} ({e:#})");
+                    return anyhow!("rank {me}: rank 0 is gone (its store no longer answers); training stopped after step {done} ({e:#})");
                 }
                 Err(_) => behind.push(format!("rank {rank} (no heartbeat)")),
             }
@@ -108,13 +109,15 @@ impl DataParallel {
         let text = format!("{e:#}");
         let timed_out = text.contains("Timed out") || text.contains("timed out");
         match (behind.is_empty(), timed_out) {
-            (true, _) => anyhow!("rank {me}: a collective failed at step {step}: {text}"),
+            (true, _) => anyhow!(
+                "rank {me}: a collective failed during step {step}; training stopped after step {done}: {text}"
+            ),
             (false, true) => anyhow!(
-                "{} did not answer within {timeout:.0} s at step {step}: training stopped ({text})",
+                "{} did not answer within {timeout:.0} s during step {step}: training stopped after step {done} ({text})",
                 behind.join(", ")
             ),
             (false, false) => anyhow!(
-                "{} dropped out (its connection closed) at step {step}: training stopped ({text})",
+                "{} dropped out (its connection closed) during step {step}: training stopped after step {done} ({text})",
                 behind.join(", ")
             ),
         }

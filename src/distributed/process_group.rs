@@ -112,8 +112,12 @@ impl ProcessGroup {
         let timeout_ms = timeout.as_millis().min(i64::MAX as u128) as i64;
         call(
             &format!(
-                "rank {} cannot join the process group at {}:{}",
-                rdv.rank, rdv.master_addr, rdv.master_port
+                "rank {} of {} could not join the process group at {}:{} within {:.0} s (start every rank: torchrun starts them all; or unset WORLD_SIZE to train in one process)",
+                rdv.rank,
+                rdv.world_size,
+                rdv.master_addr,
+                rdv.master_port,
+                timeout.as_secs_f64()
             ),
             |err, len| unsafe {
                 bertwork_dist_open(

@@ -69,7 +69,13 @@ impl Rendezvous {
         if local_rank >= local_world_size.max(1) {
             bail!("LOCAL_RANK={local_rank} is not below LOCAL_WORLD_SIZE={local_world_size}");
         }
-        let master_port: u16 = number("MASTER_PORT", &required("MASTER_PORT")?)?;
+        let port = required("MASTER_PORT")?;
+        let master_port = port.trim().parse::<u16>().ok().filter(|&p| p > 0).with_context(|| {
+            format!(
+                "MASTER_PORT={:?} is not a port (1 to 65535): give the port rank 0's store listens on",
+                crate::terminal_text::escape_lines(&port)
+            )
+        })?;
         let master_addr = var("MASTER_ADDR").unwrap_or_else(|| "127.0.0.1".into());
         let timeout = match var(TIMEOUT_VAR) {
             Some(v) => {
@@ -186,6 +192,13 @@ mod tests {
             parse(&[("WORLD_SIZE", "2"), ("RANK", "0")]).unwrap_err()
         );
         assert!(e.contains("MASTER_PORT is not set"), "{e}");
+        for port in ["0", "70000", "x"] {
+            let e = format!(
+                "{:#}",
+                parse(&[("WORLD_SIZE", "2"), ("RANK", "0"), ("MASTER_PORT", port)]).unwrap_err()
+            );
+            assert!(e.contains("is not a port (1 to 65535)"), "{e}");
+        }
         let e = format!("{:#}", parse(&[("WORLD_SIZE", "0")]).unwrap_err());
         assert!(e.contains("at least 1"), "{e}");
     }

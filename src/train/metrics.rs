@@ -100,6 +100,11 @@ impl Interval {
         self.steps += 1;
     }
 
+    /// Leaves `idle` (time paused) out of the interval's tokens/s.
+    pub fn exclude(&mut self, idle: std::time::Duration) {
+        self.started += idle;
+    }
+
     /// This process's tokens per second so far in the interval.
     pub fn local_tokens_per_s(&self) -> f64 {
         self.local_tokens as f64 / self.started.elapsed().as_secs_f64().max(1e-9)

@@ -120,6 +120,8 @@ struct Trainer {
     watched: Vec<watching::Watched>,
     /// Why the run must end as failed; saving is skipped when `false`.
     failure: Option<(String, bool)>,
+    /// Time blocked in a pause since the trainer last looked (see `poll_commands`).
+    paused_for: std::time::Duration,
     /// The other ranks of a data-parallel run (torch.distributed).
     dp: Option<crate::distributed::DataParallel>,
     /// Data-parallel: the config as last sent to (rank 0) or received from (others)
@@ -234,13 +236,18 @@ impl Trainer {
             );
             let mut interval = Interval::new();
             loop {
+                let polled = Instant::now();
+                let mut waited = false;
                 let flow = loop {
                     let flow = self.poll_commands()?;
                     match self.agree(flow)? {
-                        Flow::Wait => continue,
+                        Flow::Wait => waited = true,
                         flow => break flow,
                     }
                 };
+                // Time paused is not training time.
+                let paused = std::mem::take(&mut self.paused_for);
+                interval.exclude(if waited { polled.elapsed() } else { paused });
                 if let Flow::Stop = flow {
                     reason = FinishReason::Stopped;
                     break 'epochs;

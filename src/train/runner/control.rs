@@ -24,7 +24,10 @@ impl Trainer {
                     Err(RecvTimeoutError::Disconnected) => return Ok(Flow::Stop),
                 }
             } else if self.paused {
-                match self.commands.recv() {
+                let blocked = std::time::Instant::now();
+                let cmd = self.commands.recv();
+                self.paused_for += blocked.elapsed();
+                match cmd {
                     Ok(c) => c,
                     Err(_) => return Ok(Flow::Stop),
                 }

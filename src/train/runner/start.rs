@@ -132,6 +132,7 @@ impl Trainer {
             first_step: 0,
             watched: Vec::new(),
             failure: None,
+            paused_for: std::time::Duration::ZERO,
             dp,
             config_sent: String::new(),
             config_version: 0,
