@@ -143,7 +143,7 @@ impl Printer {
                 self.line(format!(
                     "epoch {:>2} step {:>6} | mlm {:.3} acc {:.3} | {} | lr {:.2e} | grad {:.2} | {:.0} tok/s{}",
                     m.epoch + 1, m.step, m.mlm_loss, m.mlm_acc, nsp(m.nsp_loss, m.nsp_acc), m.lr, m.grad_norm, m.tokens_per_s,
-                    rank_shares(&m.rank_tokens_per_s)
+                    rank_shares(&m.rank_tokens_per_s, m.collective_share)
                 ));
                 if let Some(bar) = &self.bar {
                     bar.set_position(m.step);
@@ -294,8 +294,9 @@ fn nsp(loss: Option<f64>, acc: Option<f64>) -> String {
     }
 }
 
-/// " (ranks 10.6k 10.4k)": each rank's tokens/s in a data-parallel run, else nothing.
-fn rank_shares(ranks: &[f64]) -> String {
+/// " (ranks 10.6k 10.4k, collectives 4%)": each rank's tokens/s and the share of time
+/// in collectives in a data-parallel run, else nothing.
+fn rank_shares(ranks: &[f64], collectives: Option<f64>) -> String {
     if ranks.is_empty() {
         return String::new();
     }
@@ -303,5 +304,8 @@ fn rank_shares(ranks: &[f64]) -> String {
         .iter()
         .map(|t| format!("{:.1}k", t / 1000.0))
         .collect();
-    format!(" (ranks {})", each.join(" "))
+    let share = collectives.map_or(String::new(), |c| {
+        format!(", collectives {:.0}%", c * 100.0)
+    });
+    format!(" (ranks {}{share})", each.join(" "))
 }

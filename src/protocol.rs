@@ -311,6 +311,10 @@ pub struct StepMetrics {
     /// their sum). Empty in a one-process run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rank_tokens_per_s: Vec<f64>,
+    /// Data-parallel runs: the share of rank 0's interval spent in collectives (moving
+    /// losses and gradients, and waiting for the other ranks). None for one process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collective_share: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

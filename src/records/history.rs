@@ -44,6 +44,7 @@ pub fn read_history(session: &Session) -> History {
                     elapsed_s: f("wall_s"),
                     memory: None,
                     rank_tokens_per_s: Vec::new(),
+                    collective_share: None,
                 }),
                 Some("heldout") => history.evals.push(EvalMetrics {
                     step,
@@ -151,6 +152,7 @@ mod tests {
             elapsed_s: 2.0,
             memory: None,
             rank_tokens_per_s: Vec::new(),
+            collective_share: None,
         };
         records.step(&step).unwrap();
         // With model.nsp = false the NSP cells are empty and read back as absent.

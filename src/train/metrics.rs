@@ -72,6 +72,8 @@ pub struct Interval {
     /// Tokens this process trained on (its own share in a data-parallel run; the
     /// totals count every rank's).
     pub local_tokens: u64,
+    /// Seconds in collectives (data-parallel runs).
+    pub collective_s: f64,
 }
 
 impl Default for Interval {
@@ -90,6 +92,7 @@ impl Interval {
             grad_norm_sum: 0.0,
             steps: 0,
             local_tokens: 0,
+            collective_s: 0.0,
         }
     }
 
@@ -135,6 +138,7 @@ impl Interval {
             elapsed_s,
             memory: None,
             rank_tokens_per_s: Vec::new(),
+            collective_share: (self.collective_s > 0.0).then(|| self.collective_s / secs),
         };
         *self = Self::new();
         m

@@ -220,6 +220,7 @@ mod tests {
             elapsed_s,
             memory: None,
             rank_tokens_per_s: Vec::new(),
+            collective_share: None,
         }
     }
 

@@ -282,7 +282,10 @@ fn throughput(m: &crate::protocol::StepMetrics) -> String {
         .iter()
         .map(|t| format!("{:.1}k", t / 1000.0))
         .collect();
-    format!("{:.0} (ranks {})", m.tokens_per_s, ranks.join(" "))
+    let share = m.collective_share.map_or(String::new(), |c| {
+        format!(", collectives {:.0}%", c * 100.0)
+    });
+    format!("{:.0} (ranks {}{share})", m.tokens_per_s, ranks.join(" "))
 }
 
 fn draw_stats(frame: &mut Frame, area: Rect, app: &App) {

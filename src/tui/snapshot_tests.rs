@@ -58,6 +58,7 @@ fn dashboard_of_two_ranks() {
     for s in (10..=100).step_by(10) {
         let mut m = step(s);
         m.rank_tokens_per_s = vec![m.tokens_per_s * 0.52, m.tokens_per_s * 0.48];
+        m.collective_share = Some(0.04);
         app.on_event(Event::Step(m));
     }
     let screen = render(&app, 110, 30);

@@ -46,7 +46,9 @@ impl Trainer {
             let loss = if self.dp.is_some() {
                 // Every rank's losses, so that all of them see the same values and
                 // take the same decisions (a non-finite loss on one rank stops all).
+                let waited = Instant::now();
                 let global = self.global_totals(&local)?;
+                interval.collective_s += waited.elapsed().as_secs_f64();
                 let is_finite =
                     global.mlm_loss().is_finite() && global.nsp_loss().is_none_or(f64::is_finite);
                 if !is_finite {
@@ -78,8 +80,10 @@ impl Trainer {
         if micro == 0 && bad.is_none() {
             return Ok(StepResult::EndOfEpoch);
         }
-        if bad.is_none() {
+        if bad.is_none() && self.dp.is_some() {
+            let waited = Instant::now();
             self.average_gradients()?;
+            interval.collective_s += waited.elapsed().as_secs_f64();
         }
         let norm = self.opt.grad_norm()?;
         if bad.is_none() && !norm.is_finite() {

@@ -73,6 +73,7 @@ pub fn step(step: u64) -> StepMetrics {
         elapsed_s: t * 0.2,
         memory: None,
         rank_tokens_per_s: Vec::new(),
+        collective_share: None,
     }
 }
 
