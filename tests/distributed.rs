@@ -70,6 +70,7 @@ fn two_ranks_of_16_train_as_one_process_of_32() {
     let out = run_ok(home, &args("two", 16, 6, &["--nproc", "2"]));
     assert!(out.contains("\"world_size\":2"), "{out}");
     assert!(out.contains("rank_tokens_per_s"), "{out}");
+    assert!(out.contains("collective_share"), "{out}");
     run_ok(home, &args("one", 32, 6, &[]));
     let (two, one) = (train_rows(home, "two"), train_rows(home, "one"));
     assert_eq!(

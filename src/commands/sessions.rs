@@ -176,7 +176,7 @@ fn show(name: &str) -> Result<ExitCode> {
                 .map_or("embedded IMDB sample".into(), |p| p.display().to_string());
             println!("corpus    {corpus} (column `{}`)", c.data.text_column);
             println!(
-                "train     {} epochs, batch {}, lr {}, warmup {}, seed {}",
+                "train     {} epochs, batch {} per process, lr {}, warmup {}, seed {}",
                 c.train.epochs, c.train.batch_size, c.train.lr, c.train.warmup_steps, c.train.seed
             );
         }
@@ -191,10 +191,20 @@ fn show(name: &str) -> Result<ExitCode> {
         for (step, dir) in ckpts {
             let status = match checkpoint::verify(&dir) {
                 Ok(s) => format!(
-                    "epoch {}{}",
+                    "epoch {}{}{}",
                     s.epoch,
                     s.heldout_mlm_loss
-                        .map_or(String::new(), |l| format!(", held-out MLM {l:.3}"))
+                        .map_or(String::new(), |l| format!(", held-out MLM {l:.3}")),
+                    // `train.batch_size` is per process: say how many there were.
+                    if s.world_size > 1 {
+                        format!(
+                            ", {} processes (global batch {})",
+                            s.world_size,
+                            s.world_size * s.config.train.batch_size
+                        )
+                    } else {
+                        String::new()
+                    }
                 ),
                 Err(checkpoint::Unusable::Damaged(e)) => format!("DAMAGED: {e:#}"),
                 Err(checkpoint::Unusable::Newer(e)) => format!("NEWER VERSION: {e:#}"),
