@@ -14,6 +14,7 @@
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/csrc/distributed/c10d/reducer.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -32,6 +33,9 @@ struct Group {
   c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
   int rank;
   int world;
+  // The Gloo backend as a c10d::ProcessGroup, which the Reducer takes; made when the
+  // first Reducer is.
+  c10::intrusive_ptr<c10d::ProcessGroup> process_group;
 };
 
 std::vector<at::Tensor> deref(at::Tensor** tensors, int64_t n) {
@@ -258,3 +262,63 @@ extern "C" int bertwork_dist_store_check(void* group, const char* key, int* out,
 }
 
 extern "C" void bertwork_dist_free(uint8_t* buffer) { std::free(buffer); }
+
+// DistributedDataParallel's core for `n` parameters (every one must receive a
+// gradient in each backward it reduces): buckets of at most `bucket_bytes` (the first
+// of at most 1 MiB, as DDP), each all-reduced by an autograd hook as soon as its
+// gradients are ready during backward, averaged over the ranks and written to `.grad`
+// when backward ends. Returns the Reducer in `out`.
+extern "C" int bertwork_dist_reducer_new(void* group, at::Tensor** params, int64_t n,
+                                         int64_t bucket_bytes, void** out, char* err,
+                                         size_t err_len) {
+  try {
+    auto* g = static_cast<Group*>(group);
+    if (!g->process_group) {
+      auto pg = c10::make_intrusive<c10d::ProcessGroup>(g->store, g->rank, g->world);
+      pg->setBackend(c10::DeviceType::CPU, c10d::ProcessGroup::BackendType::GLOO, g->gloo);
+      pg->setBackend(c10::DeviceType::CUDA, c10d::ProcessGroup::BackendType::GLOO, g->gloo);
+      pg->setDefaultBackend(c10d::ProcessGroup::BackendType::GLOO);
+      g->process_group = pg;
+    }
+    std::vector<at::Tensor> tensors = deref(params, n);
+    const size_t first = std::min<size_t>(1 << 20, static_cast<size_t>(bucket_bytes));
+    auto [indices, per_bucket] = c10d::compute_bucket_assignment_by_size(
+        tensors, {first, static_cast<size_t>(bucket_bytes)});
+    (void)per_bucket;
+    *out = new c10d::Reducer(tensors, indices, g->process_group,
+                             std::vector<bool>(tensors.size(), false), bucket_bytes,
+                             /*find_unused_parameters=*/false,
+                             /*gradient_as_bucket_view=*/false, {},
+                             static_cast<int64_t>(first),
+                             /*skip_all_reduce_unused_params=*/false,
+                             /*use_python_reducer=*/false, {});
+    return 0;
+  } catch (const std::exception& e) {
+    bertwork_copy_first_line(e, err, err_len);
+    return -1;
+  }
+}
+
+// Arms the Reducer for the next backward (DDP's forward does this): call before the
+// backward whose gradients are to be averaged; a backward without it accumulates
+// locally (DDP's no_sync).
+extern "C" int bertwork_dist_reducer_prepare(void* reducer, at::Tensor* loss, char* err,
+                                             size_t err_len) {
+  try {
+    auto* r = static_cast<c10d::Reducer*>(reducer);
+    r->prepare_for_forward();
+    r->prepare_for_backward({*loss});
+    return 0;
+  } catch (const std::exception& e) {
+    bertwork_copy_first_line(e, err, err_len);
+    return -1;
+  }
+}
+
+extern "C" void bertwork_dist_reducer_free(void* reducer) {
+  try {
+    delete static_cast<c10d::Reducer*>(reducer);
+  } catch (...) {
+    // The Reducer's destructor may throw (noexcept(false)); nothing to do then.
+  }
+}

@@ -43,7 +43,20 @@ fn train_rows(home: &Path, session: &str) -> BTreeMap<u64, Vec<f64>> {
     common::metrics(home, session)
         .into_iter()
         .filter(|((split, _), _)| split == "train")
-        .map(|((_, step), cols)| (step, cols.iter().map(|c| c.parse().unwrap()).collect()))
+        .map(|((_, step), cols)| {
+            (
+                step,
+                cols.iter()
+                    .map(|c| {
+                        if c.is_empty() {
+                            0.0
+                        } else {
+                            c.parse().unwrap()
+                        }
+                    })
+                    .collect(),
+            )
+        })
         .collect()
 }
 
@@ -78,6 +91,26 @@ fn two_ranks_of_16_train_as_one_process_of_32() {
         (1..=6).collect::<Vec<_>>().iter().collect::<Vec<_>>()
     );
     assert_close(&two, &one, &[1, 2, 3, 4, 5, 6], 1e-5);
+    // Averaging overlapped with backward (c10d's Reducer), with NSP on and off.
+    for nsp in ["true", "false"] {
+        let set = ["--set".to_string(), format!("model.nsp={nsp}")];
+        let set: Vec<&str> = set.iter().map(String::as_str).collect();
+        let mut c = common::command(home);
+        c.env("BERTWORK_DDP_OVERLAP", "1");
+        let a = args(
+            &format!("overlap-{nsp}"),
+            16,
+            3,
+            &[&set[..], &["--nproc", "2"]].concat(),
+        );
+        assert!(c.args(&a).output().unwrap().status.success());
+        run_ok(home, &args(&format!("whole-{nsp}"), 32, 3, &set));
+        let (x, y) = (
+            train_rows(home, &format!("overlap-{nsp}")),
+            train_rows(home, &format!("whole-{nsp}")),
+        );
+        assert_close(&x, &y, &[1, 2, 3], 1e-5);
+    }
     // With gradient accumulation too (2 micro-batches of the global batch a step).
     let accum = ["--set", "train.grad_accum=2"];
     run_ok(

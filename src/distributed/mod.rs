@@ -10,6 +10,7 @@
 
 pub mod launch;
 pub mod process_group;
+pub mod reducer;
 pub mod rendezvous;
 
 use std::sync::{Arc, Mutex};
@@ -19,6 +20,7 @@ use anyhow::{anyhow, Result};
 
 pub use launch::LocalWorkers;
 pub use process_group::ProcessGroup;
+pub use reducer::Reducer;
 pub use rendezvous::Rendezvous;
 
 /// A trainer's link to the other ranks.

@@ -85,7 +85,7 @@ pub struct ProcessGroup {
 unsafe impl Send for ProcessGroup {}
 
 /// Runs a shim call; a failure becomes `what` plus c10d's message.
-fn call(what: &str, f: impl FnOnce(*mut c_char, usize) -> i32) -> Result<()> {
+pub(super) fn call(what: &str, f: impl FnOnce(*mut c_char, usize) -> i32) -> Result<()> {
     let mut err = [0 as c_char; 1024];
     if f(err.as_mut_ptr(), err.len()) == 0 {
         return Ok(());
@@ -201,6 +201,11 @@ impl ProcessGroup {
         call(what, |err, len| unsafe {
             bertwork_dist_barrier(self.handle, err, len)
         })
+    }
+
+    /// The shim's handle, for the Reducer.
+    pub(super) fn raw(&self) -> *mut c_void {
+        self.handle
     }
 
     /// Sets `key` in the group's store.

@@ -106,6 +106,14 @@ impl AdamW {
         self.vars()
     }
 
+    /// The trainable variables with their names (HF keys), in name order.
+    pub fn named_variables(&self) -> Vec<(&str, &Tensor)> {
+        self.params
+            .iter()
+            .map(|(n, p)| (n.as_str(), &p.var))
+            .collect()
+    }
+
     /// Both moment estimates of every variable, in name order (`exp_avg` then
     /// `exp_avg_sq` for each), for sharing them across data-parallel ranks.
     pub fn moments(&self) -> Vec<&Tensor> {

@@ -124,6 +124,9 @@ struct Trainer {
     paused_for: std::time::Duration,
     /// The other ranks of a data-parallel run (torch.distributed).
     dp: Option<crate::distributed::DataParallel>,
+    /// DDP's reducer, averaging gradients during backward (see
+    /// `crate::distributed::reducer`); None: averaged after backward, or one process.
+    reducer: Option<crate::distributed::Reducer>,
     /// Data-parallel: the config as last sent to (rank 0) or received from (others)
     /// the other ranks, and its version.
     config_sent: String,

@@ -86,7 +86,39 @@ impl Trainer {
         if let Some(state) = resumed.as_ref() {
             self.opt.steps = state.step;
         }
+        if crate::distributed::reducer::overlap_enabled() {
+            // Every parameter in the reducer must get a gradient in each backward: the
+            // pooler and the NSP head get none with NSP off.
+            let nsp = self.config.model.nsp;
+            let params: Vec<&Tensor> = self
+                .opt
+                .named_variables()
+                .into_iter()
+                .filter(|(name, _)| {
+                    nsp || !(name.contains("pooler") || name.contains("seq_relationship"))
+                })
+                .map(|(_, t)| t)
+                .collect();
+            let reducer = crate::distributed::Reducer::new(&dp.group, &params)
+                .map_err(|e| dp.failure(e, 0))?;
+            self.reducer = Some(reducer);
+        }
         Ok(())
+    }
+
+    /// Backward of `loss`; `sync`: the last micro-batch of a step, whose backward the
+    /// reducer (when there is one) arms to average the gradients as it goes.
+    pub(super) fn backward(&self, loss: &Tensor, sync: bool) -> Result<()> {
+        if self.dp.is_none() {
+            loss.backward();
+            return Ok(());
+        }
+        if let (Some(reducer), true) = (&self.reducer, sync) {
+            reducer.prepare(loss).map_err(|e| self.dist_error(e))?;
+        }
+        // A peer lost during the overlapped all-reduce surfaces here.
+        loss.f_backward()
+            .map_err(|e| self.dist_error(anyhow::anyhow!("averaging the gradients: {e}")))
     }
 
     /// `local` summed over the ranks, plus whether any rank's loss was not finite.
@@ -118,15 +150,18 @@ impl Trainer {
         })
     }
 
-    /// Averages the gradients over the ranks and records this rank's progress.
-    pub(super) fn average_gradients(&self) -> Result<()> {
+    /// Averages the gradients over the ranks, unless the reducer did during backward
+    /// (`synced`), and records this rank's progress.
+    pub(super) fn average_gradients(&self, synced: bool) -> Result<()> {
         let Some(dp) = &self.dp else {
             return Ok(());
         };
-        let vars = self.opt.variables();
-        dp.group
-            .average_gradients(&vars)
-            .map_err(|e| self.dist_error(e))?;
+        if !synced {
+            let vars = self.opt.variables();
+            dp.group
+                .average_gradients(&vars)
+                .map_err(|e| self.dist_error(e))?;
+        }
         dp.heartbeat(self.step + 1).map_err(|e| self.dist_error(e))
     }
 

@@ -27,6 +27,7 @@ impl Trainer {
         let mut micro = 0;
         let mut bad = None;
         let mut step_totals = Totals::default();
+        let mut synced = false;
         let rank = self.shard().rank;
         tch::manual_seed(step_seed(t.seed, rank, self.step));
         for _ in 0..accum {
@@ -74,7 +75,10 @@ impl Trainer {
                 step_totals.add(&out, &batch);
                 out.loss.shallow_clone()
             };
-            (&loss / accum as f64).backward();
+            // The last micro-batch of the step: its backward averages the gradients.
+            let sync = micro + 1 == accum;
+            self.backward(&(&loss / accum as f64), sync)?;
+            synced = sync && self.reducer.is_some();
             micro += 1;
         }
         if micro == 0 && bad.is_none() {
@@ -82,7 +86,8 @@ impl Trainer {
         }
         if bad.is_none() && self.dp.is_some() {
             let waited = Instant::now();
-            self.average_gradients()?;
+            // An epoch's last step may have fewer micro-batches: averaged here then.
+            self.average_gradients(synced)?;
             interval.collective_s += waited.elapsed().as_secs_f64();
         }
         let norm = self.opt.grad_norm()?;

@@ -134,6 +134,7 @@ impl Trainer {
             failure: None,
             paused_for: std::time::Duration::ZERO,
             dp,
+            reducer: None,
             config_sent: String::new(),
             config_version: 0,
         }
