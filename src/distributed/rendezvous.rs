@@ -40,6 +40,14 @@ impl Rendezvous {
     /// Errors: a malformed or missing variable, named with what to do.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Option<Self>> {
         let Some(world) = var("WORLD_SIZE") else {
+            // A rank above 0 alone would train a session of its own as if it were
+            // the only process: certainly not what was meant.
+            if let Some(rank) = var("RANK").filter(|r| r.trim() != "0") {
+                bail!(
+                    "RANK={:?} is set but WORLD_SIZE is not: set both (torchrun does), or unset RANK to train in one process",
+                    crate::terminal_text::escape_lines(&rank)
+                );
+            }
             return Ok(None);
         };
         let world_size: usize = number("WORLD_SIZE", &world)?;
@@ -146,6 +154,9 @@ mod tests {
     #[test]
     fn no_world_size_or_one_process_is_not_distributed() {
         assert_eq!(parse(&[]).unwrap(), None);
+        assert_eq!(parse(&[("RANK", "0")]).unwrap(), None);
+        let e = format!("{:#}", parse(&[("RANK", "1")]).unwrap_err());
+        assert!(e.contains("WORLD_SIZE is not"), "{e}");
         assert_eq!(parse(&[("WORLD_SIZE", "1"), ("RANK", "0")]).unwrap(), None);
     }
 
