@@ -143,7 +143,10 @@ impl Printer {
                 self.line(format!(
                     "epoch {:>2} step {:>6} | mlm {:.3} acc {:.3} | {} | lr {:.2e} | grad {:.2} | {:.0} tok/s{}",
                     m.epoch + 1, m.step, m.mlm_loss, m.mlm_acc, nsp(m.nsp_loss, m.nsp_acc), m.lr, m.grad_norm, m.tokens_per_s,
-                    rank_shares(&m.rank_tokens_per_s, m.collective_share)
+                    match crate::format::rank_shares(&m.rank_tokens_per_s, m.collective_share) {
+                        s if s.is_empty() => s,
+                        s => format!(" ({s})"),
+                    }
                 ));
                 if let Some(bar) = &self.bar {
                     bar.set_position(m.step);
@@ -292,20 +295,4 @@ fn nsp(loss: Option<f64>, acc: Option<f64>) -> String {
         (Some(l), Some(a)) => format!("nsp {l:.3} acc {a:.3}"),
         _ => "nsp off".into(),
     }
-}
-
-/// " (ranks 10.6k 10.4k, collectives 4%)": each rank's tokens/s and the share of time
-/// in collectives in a data-parallel run, else nothing.
-fn rank_shares(ranks: &[f64], collectives: Option<f64>) -> String {
-    if ranks.is_empty() {
-        return String::new();
-    }
-    let each: Vec<String> = ranks
-        .iter()
-        .map(|t| format!("{:.1}k", t / 1000.0))
-        .collect();
-    let share = collectives.map_or(String::new(), |c| {
-        format!(", collectives {:.0}%", c * 100.0)
-    });
-    format!(" (ranks {}{share})", each.join(" "))
 }

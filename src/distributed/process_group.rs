@@ -2,10 +2,10 @@
 //! under a `PrefixStore`, and `ProcessGroupGloo` for the collectives, reached through
 //! `csrc/distributed_shim.cpp` because tch does not bind c10d.
 
-use std::ffi::{c_char, c_void, CStr, CString};
+use std::ffi::{c_char, c_void, CString};
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use tch::{Kind, Tensor};
 
 use super::rendezvous::Rendezvous;
@@ -84,15 +84,10 @@ pub struct ProcessGroup {
 // only moves between threads, it is never shared.
 unsafe impl Send for ProcessGroup {}
 
-/// Runs a shim call; a failure becomes `what` plus c10d's message.
+/// Runs a shim call; a failure becomes `what` plus c10d's message (which names the
+/// peer or the timeout, so no "failed in libtorch" in between).
 pub(super) fn call(what: &str, f: impl FnOnce(*mut c_char, usize) -> i32) -> Result<()> {
-    let mut err = [0 as c_char; 1024];
-    if f(err.as_mut_ptr(), err.len()) == 0 {
-        return Ok(());
-    }
-    // SAFETY: on failure the shim writes a NUL-terminated message into `err`.
-    let message = unsafe { CStr::from_ptr(err.as_ptr()) }.to_string_lossy();
-    bail!("{what}: {message}")
+    crate::ffi::message_of(f).map_err(|message| anyhow!("{what}: {message}"))
 }
 
 fn handles(tensors: &[&Tensor]) -> Vec<*mut torch_sys::C_tensor> {
@@ -115,7 +110,7 @@ impl ProcessGroup {
                 "rank {} of {} could not join the process group at {}:{} within {:.0} s (start every rank: torchrun starts them all; or unset WORLD_SIZE to train in one process)",
                 rdv.rank,
                 rdv.world_size,
-                rdv.master_addr,
+                crate::terminal_text::escape_lines(&rdv.master_addr),
                 rdv.master_port,
                 timeout.as_secs_f64()
             ),

@@ -272,20 +272,13 @@ fn context_line(app: &App, heldout: Option<f64>) -> Line<'static> {
     ])
 }
 
-/// Tokens/s, with each rank's share in a data-parallel run ("21034 (10.6k 10.4k)").
+/// Tokens/s, with each rank's and the time in collectives in a data-parallel run
+/// ("18000 (ranks 9.4k 8.6k, collectives 4%)").
 fn throughput(m: &crate::protocol::StepMetrics) -> String {
-    if m.rank_tokens_per_s.is_empty() {
-        return format!("{:.0}", m.tokens_per_s);
+    match crate::format::rank_shares(&m.rank_tokens_per_s, m.collective_share) {
+        ranks if ranks.is_empty() => format!("{:.0}", m.tokens_per_s),
+        ranks => format!("{:.0} ({ranks})", m.tokens_per_s),
     }
-    let ranks: Vec<String> = m
-        .rank_tokens_per_s
-        .iter()
-        .map(|t| format!("{:.1}k", t / 1000.0))
-        .collect();
-    let share = m.collective_share.map_or(String::new(), |c| {
-        format!(", collectives {:.0}%", c * 100.0)
-    });
-    format!("{:.0} (ranks {}{share})", m.tokens_per_s, ranks.join(" "))
 }
 
 fn draw_stats(frame: &mut Frame, area: Rect, app: &App) {
