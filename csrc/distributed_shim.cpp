@@ -105,11 +105,12 @@ extern "C" int bertwork_dist_open(const char* host, uint16_t port, int rank, int
                                   int64_t timeout_ms, void** out, char* err,
                                   size_t err_len) {
   try {
-    // c10d logs its retries and timeouts as raw warnings on stderr, which would land
-    // on the workbench's screen; bertwork reports failures itself, in one line.
+    // c10d logs its retries, timeouts and failed connections (with a C++ backtrace,
+    // and the host name as given) on stderr, which would land on the workbench's
+    // screen; every failure reaches bertwork as an exception, reported in one line.
     // TORCH_CPP_LOG_LEVEL, when set, decides instead.
     if (std::getenv("TORCH_CPP_LOG_LEVEL") == nullptr) {
-      FLAGS_caffe2_log_level = 2;  // errors only
+      FLAGS_caffe2_log_level = 3;  // fatal only
     }
     auto timeout = std::chrono::milliseconds(timeout_ms);
     c10d::TCPStoreOptions opts;

@@ -44,7 +44,7 @@ impl Rendezvous {
             // the only process: certainly not what was meant.
             if let Some(rank) = var("RANK").filter(|r| r.trim() != "0") {
                 bail!(
-                    "RANK={:?} is set but WORLD_SIZE is not: set both (torchrun does), or unset RANK to train in one process",
+                    "RANK=\"{}\" is set but WORLD_SIZE is not: set both (torchrun does), or unset RANK to train in one process",
                     crate::terminal_text::escape_lines(&rank)
                 );
             }
@@ -80,11 +80,21 @@ impl Rendezvous {
         let port = required("MASTER_PORT")?;
         let master_port = port.trim().parse::<u16>().ok().filter(|&p| p > 0).with_context(|| {
             format!(
-                "MASTER_PORT={:?} is not a port (1 to 65535): give the port rank 0's store listens on",
+                "MASTER_PORT=\"{}\" is not a port (1 to 65535): give the port rank 0's store listens on",
                 crate::terminal_text::escape_lines(&port)
             )
         })?;
         let master_addr = var("MASTER_ADDR").unwrap_or_else(|| "127.0.0.1".into());
+        if master_addr.is_empty()
+            || master_addr
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace())
+        {
+            bail!(
+                "MASTER_ADDR=\"{}\" is not a host name or address: give rank 0's machine (127.0.0.1 for one machine)",
+                crate::terminal_text::escape_lines(&master_addr)
+            );
+        }
         let timeout = match var(TIMEOUT_VAR) {
             Some(v) => {
                 let s: f64 = v
@@ -131,7 +141,7 @@ impl Rendezvous {
 fn number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T> {
     value.trim().parse().ok().with_context(|| {
         format!(
-            "{name}={:?} is not a valid number (torchrun sets it; unset it to train in one process)",
+            "{name}=\"{}\" is not a valid number (torchrun sets it; unset it to train in one process)",
             crate::terminal_text::escape_lines(value)
         )
     })
@@ -196,6 +206,8 @@ mod tests {
         assert!(err(&[]).contains("RANK is not set"));
         assert!(err(&[("RANK", "x")]).contains("RANK=\"x\" is not a valid number"));
         assert!(err(&[("RANK", "2")]).contains("not below WORLD_SIZE=2"));
+        assert!(err(&[("RANK", "0"), ("MASTER_ADDR", "10.0.0.1\x1b[31m")])
+            .contains("MASTER_ADDR=\"10.0.0.1\\x1b[31m\" is not a host name"));
         assert!(err(&[("RANK", "0"), ("BERTWORK_DIST_TIMEOUT", "-1")])
             .contains("not a positive number of seconds"));
         let e = format!(
