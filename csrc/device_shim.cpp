@@ -4,7 +4,10 @@
 // accelerator (a CPU-only run) or libtorch throws.
 #include <ATen/DeviceAccelerator.h>
 
+#include <c10/util/Exception.h>
+
 #include <cstdint>
+#include <cstdlib>
 
 extern "C" int bertwork_device_memory(int device, int64_t* out) {
   try {
@@ -66,4 +69,24 @@ extern "C" int bertwork_cpu_autocast(int enabled) {
   } catch (...) {
     return -1;
   }
+}
+
+namespace {
+// Drops libtorch's warnings (TORCH_WARN): they are written raw on stderr, which lands on
+// the workbench's screen or between headless lines (the sparse CSR tensors of the
+// downstream baseline warn that CSR support is in beta, for one).
+class DropWarnings : public c10::WarningHandler {
+ public:
+  void process(const c10::Warning&) override {}
+};
+}  // namespace
+
+// Installs the dropping handler for the whole process, unless TORCH_CPP_LOG_LEVEL is set
+// (the same opt-in c10d's logs follow). Call once, before other threads start.
+extern "C" void bertwork_quiet_warnings() {
+  if (std::getenv("TORCH_CPP_LOG_LEVEL") != nullptr) {
+    return;
+  }
+  static DropWarnings drop;
+  c10::WarningUtils::set_warning_handler(&drop);
 }

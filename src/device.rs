@@ -125,6 +125,14 @@ extern "C" {
     fn bertwork_device_memory(device: i32, out: *mut i64) -> i32;
     fn bertwork_cuda_precision(bf16: i32, tf32: i32) -> i32;
     fn bertwork_cpu_autocast(enabled: i32) -> i32;
+    fn bertwork_quiet_warnings();
+}
+
+/// Drops libtorch's warnings (written raw on stderr, onto the workbench's screen)
+/// unless `TORCH_CPP_LOG_LEVEL` is set. Call once, before other threads start.
+pub fn quiet_libtorch_warnings() {
+    // SAFETY: installs a handler object with static lifetime; no arguments.
+    unsafe { bertwork_quiet_warnings() }
 }
 
 /// Where the forward pass runs under bf16 autocast.

@@ -73,6 +73,8 @@ struct Printer {
     last_preparing: Option<(String, std::time::Instant)>,
     /// The held-out no-context MLM loss, once started.
     floor: Option<f64>,
+    /// The TF-IDF baseline, once known, that probe readings are compared with.
+    tfidf: Option<crate::protocol::Accuracy>,
 }
 
 impl Printer {
@@ -83,6 +85,7 @@ impl Printer {
             preparing: None,
             last_preparing: None,
             floor: None,
+            tfidf: None,
         }
     }
 
@@ -164,6 +167,11 @@ impl Printer {
                     m.mlm_loss - f
                 ))
             )),
+            Event::DownstreamSetup(setup) => {
+                self.tfidf = Some(setup.tfidf);
+                self.line(setup.describe());
+            }
+            Event::Downstream(r) => self.line(r.describe(self.tfidf.as_ref())),
             Event::ContextOnset {
                 step,
                 elapsed_s,

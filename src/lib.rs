@@ -9,6 +9,7 @@ pub mod cpu_threads;
 pub mod data;
 pub mod device;
 pub mod distributed;
+pub mod downstream;
 pub mod ffi;
 pub mod format;
 pub mod headless;

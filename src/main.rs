@@ -5,6 +5,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     bertwork::heap::bound_kernel_caches();
     bertwork::device::load_cuda();
+    bertwork::device::quiet_libtorch_warnings();
     let cli = bertwork::commands::Cli::parse();
     if cli.tunes_heap() {
         bertwork::heap::keep_freed_pages();

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 pub use crate::probe::WatchReading;
 use crate::probe::{AttentionMap, FillMaskResult, Neighbours, NextSentenceResult};
 
+mod downstream;
 mod reports;
+pub use downstream::{half_width_95, Accuracy, DownstreamReading, DownstreamSetup};
 pub use reports::{
     EvalMetrics, FinishReason, History, PrepareProgress, StartInfo, StepMetrics, Summary,
 };
@@ -152,6 +154,11 @@ pub enum Event {
     History(Box<History>),
     Step(StepMetrics),
     Eval(EvalMetrics),
+    /// The labelled documents and baselines of the downstream probe (after `Started`,
+    /// when the corpus has labels).
+    DownstreamSetup(Box<DownstreamSetup>),
+    /// The linear probe on frozen features, read right after each held-out evaluation.
+    Downstream(DownstreamReading),
     EpochEnd {
         epoch: usize,
         step: u64,

@@ -24,6 +24,8 @@ const FIXED: &[&str] = &[
     "data.vocab",
     "data.vocab_size",
     "data.heldout_fraction",
+    "data.label_column",
+    "data.downstream_strict",
     "train.seed",
 ];
 

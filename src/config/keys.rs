@@ -33,6 +33,8 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
             "mask_replace_prob",
             "random_replace_prob",
             "short_seq_prob",
+            "label_column",
+            "downstream_strict",
         ],
     ),
     (
@@ -73,6 +75,8 @@ pub const LEGACY: &[(&str, &str, &str)] = &[
     ("data", "random_replace_prob", "0.1"),
     ("train", "lr_scheduler", "\"linear\""),
     ("train", "adam_epsilon", "1e-6"),
+    ("data", "label_column", "\"none\""),
+    ("data", "downstream_strict", "false"),
 ];
 
 /// Inserts each [`LEGACY`] key missing from a saved config's `table`.
@@ -112,6 +116,8 @@ pub fn describe(section: &str, key: &str) -> Option<&'static str> {
         ("data", "mask_replace_prob") => "share of selected tokens that become [MASK]",
         ("data", "random_replace_prob") => "share of selected tokens that become a random one",
         ("data", "short_seq_prob") => "share of examples packed to a shorter length",
+        ("data", "label_column") => "class column for the downstream probe: auto | none | NAME",
+        ("data", "downstream_strict") => "keep the downstream test documents out of pretraining",
         ("train", "epochs") => "passes over the training documents",
         ("train", "max_steps") => "stop after this many optimizer steps (0 = no limit)",
         ("train", "batch_size") => "examples per micro-batch",

@@ -81,6 +81,15 @@ pub struct DataConfig {
     /// stay unchanged. Older configs without the key load as 0.1.
     pub random_replace_prob: f64,
     pub short_seq_prob: f64,
+    /// The column (CSV) holding each document's class, for the downstream linear probe
+    /// and fine-tuning: `auto` (a column of 2 to 50 short distinct values beside the
+    /// text, such as IMDB's `sentiment`; none found = off), `none`, or a column name.
+    /// Older configs without the key load as `none`.
+    pub label_column: String,
+    /// Keep the downstream test documents out of pretraining (one held-out fold
+    /// instead of k-fold over every labelled document). Fixed when a session is made.
+    /// Older configs without the key load as `false`.
+    pub downstream_strict: bool,
 }
 
 impl Default for DataConfig {
@@ -96,6 +105,8 @@ impl Default for DataConfig {
             mask_replace_prob: 1.0,
             random_replace_prob: 0.0,
             short_seq_prob: 0.1,
+            label_column: "auto".into(),
+            downstream_strict: false,
         }
     }
 }

@@ -8,7 +8,10 @@ mod reader;
 pub mod sentences;
 mod sniff;
 
-pub use reader::{for_each_text, for_each_text_at, CorpusSource, EMBEDDED_CSV, EMBEDDED_NAME};
+pub use reader::{
+    column_names, for_each_columns, for_each_text, for_each_text_at, CorpusSource, EMBEDDED_CSV,
+    EMBEDDED_NAME,
+};
 
 use anyhow::{bail, Result};
 

@@ -60,6 +60,61 @@ pub fn for_each_text_at(
     column: &str,
     mut each: impl FnMut(u64, u64, &str) -> Result<()>,
 ) -> Result<u64> {
+    let mut reader = open(source)?;
+    let headers = reader
+        .byte_headers()
+        .map_err(|e| describe_error(source, e))?
+        .clone();
+    let index = text_column(&source.describe(), &headers, column)?;
+    for_each_record(
+        source,
+        &mut reader,
+        &[(index, column)],
+        |row, at, fields| each(row, at, fields[0]),
+    )
+}
+
+/// The names of the corpus's columns (a byte-order mark dropped, bytes that are not
+/// UTF-8 replaced).
+pub fn column_names(source: &CorpusSource) -> Result<Vec<String>> {
+    let mut reader = open(source)?;
+    let headers = reader
+        .byte_headers()
+        .map_err(|e| describe_error(source, e))?;
+    Ok(headers
+        .iter()
+        .map(|h| {
+            String::from_utf8_lossy(h)
+                .trim_start_matches('\u{feff}')
+                .to_string()
+        })
+        .collect())
+}
+
+/// Streams the named columns of every row to `each(row_number, fields)`, `fields[i]`
+/// being column `columns[i]` (found as [`for_each_text`] finds its column).
+/// Returns the number of rows read.
+pub fn for_each_columns(
+    source: &CorpusSource,
+    columns: &[&str],
+    mut each: impl FnMut(u64, &[&str]) -> Result<()>,
+) -> Result<u64> {
+    let mut reader = open(source)?;
+    let headers = reader
+        .byte_headers()
+        .map_err(|e| describe_error(source, e))?
+        .clone();
+    let name = source.describe();
+    let indices = columns
+        .iter()
+        .map(|c| Ok((text_column(&name, &headers, c)?, *c)))
+        .collect::<Result<Vec<_>>>()?;
+    for_each_record(source, &mut reader, &indices, |row, _, fields| {
+        each(row, fields)
+    })
+}
+
+fn open(source: &CorpusSource) -> Result<csv::Reader<Box<dyn Read>>> {
     let name = source.describe();
     let input: Box<dyn Read> = match source {
         CorpusSource::Embedded => Box::new(EMBEDDED_CSV),
@@ -75,12 +130,18 @@ pub fn for_each_text_at(
             Err(e) => bail!("cannot open corpus file {}: {e}", path.display()),
         },
     };
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
-    let headers = reader
-        .byte_headers()
-        .map_err(|e| describe_error(source, e))?
-        .clone();
-    let index = text_column(&name, &headers, column)?;
+    Ok(csv::ReaderBuilder::new().flexible(false).from_reader(input))
+}
+
+/// Reads the records after the header, handing `each(row, byte_offset, fields)` the
+/// UTF-8 text of the columns at `indices` (index, name).
+fn for_each_record(
+    source: &CorpusSource,
+    reader: &mut csv::Reader<Box<dyn Read>>,
+    indices: &[(usize, &str)],
+    mut each: impl FnMut(u64, u64, &[&str]) -> Result<()>,
+) -> Result<u64> {
+    let name = source.describe();
     let mut record = csv::ByteRecord::new();
     let mut rows = 0u64;
     loop {
@@ -90,14 +151,18 @@ pub fn for_each_text_at(
             Err(e) => return Err(describe_error(source, e)),
         }
         rows += 1;
-        let field = record.get(index).unwrap_or_default();
-        let text = std::str::from_utf8(field).map_err(|_| {
-            anyhow::anyhow!(
-                "corpus {name}: row {rows} (line {}) is not valid UTF-8 in column `{column}`; re-save the file as UTF-8",
-                line_of(source, record.position())
-            )
-        })?;
-        each(rows, record.position().map_or(0, |p| p.byte()), text)?;
+        let mut fields: Vec<&str> = Vec::with_capacity(indices.len());
+        for &(index, column) in indices {
+            let field = record.get(index).unwrap_or_default();
+            let text = std::str::from_utf8(field).map_err(|_| {
+                anyhow::anyhow!(
+                    "corpus {name}: row {rows} (line {}) is not valid UTF-8 in column `{column}`; re-save the file as UTF-8",
+                    line_of(source, record.position())
+                )
+            })?;
+            fields.push(text);
+        }
+        each(rows, record.position().map_or(0, |p| p.byte()), &fields)?;
     }
     Ok(rows)
 }

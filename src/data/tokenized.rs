@@ -208,6 +208,19 @@ impl TokenizedCorpus {
         Ok((self.subset(&train), self.subset(&heldout)))
     }
 
+    /// This view without the documents whose index in the whole store is in
+    /// `store_docs`.
+    pub fn excluding(&self, store_docs: &[usize]) -> Self {
+        let out: std::collections::HashSet<usize> = store_docs.iter().copied().collect();
+        let keep: Vec<usize> = (0..self.num_documents())
+            .filter(|&d| !out.contains(&self.store_doc(d)))
+            .collect();
+        let mut view = self.subset(&[]);
+        view.docs = Some(keep.iter().map(|&d| self.store_doc(d) as u32).collect());
+        view.recount();
+        view
+    }
+
     fn subset(&self, docs: &[usize]) -> Self {
         let docs: Arc<[u32]> = docs.iter().map(|&d| self.store_doc(d) as u32).collect();
         let mut out = Self {
@@ -216,12 +229,17 @@ impl TokenizedCorpus {
             num_tokens: 0,
             num_sentences: 0,
         };
-        for d in 0..out.num_documents() {
-            let (start, end) = out.document_range(d);
-            out.num_tokens += (end - start) as usize;
-            out.num_sentences += out.document_len(d);
-        }
+        out.recount();
         out
+    }
+
+    fn recount(&mut self) {
+        (self.num_tokens, self.num_sentences) = (0, 0);
+        for d in 0..self.num_documents() {
+            let (start, end) = self.document_range(d);
+            self.num_tokens += (end - start) as usize;
+            self.num_sentences += self.document_len(d);
+        }
     }
 }
 

@@ -58,6 +58,8 @@ pub struct History {
     pub changes: Vec<(u64, String)>,
     /// Readings of the watched probes, by step.
     pub watched: Vec<(u64, Vec<WatchReading>)>,
+    /// Readings of the downstream linear probe.
+    pub downstream: Vec<super::DownstreamReading>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

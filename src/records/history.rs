@@ -2,10 +2,43 @@
 //! workbench replays on its charts.
 
 use super::{
-    CHANGES_FILE, CHANGES_HEADER, METRICS_FILE, METRICS_HEADER, WATCHED_FILE, WATCHED_HEADER,
+    CHANGES_FILE, CHANGES_HEADER, DOWNSTREAM_FILE, DOWNSTREAM_HEADER, METRICS_FILE, METRICS_HEADER,
+    WATCHED_FILE, WATCHED_HEADER,
 };
-use crate::protocol::{EvalMetrics, History, StepMetrics, WatchReading};
+use crate::protocol::{
+    Accuracy, DownstreamReading, EvalMetrics, History, StepMetrics, WatchReading,
+};
 use crate::session::Session;
+
+/// Reads a session's `downstream.csv` back (rows that do not parse are skipped).
+pub fn read_downstream(session: &Session) -> Vec<DownstreamReading> {
+    let c = |name: &str| column(DOWNSTREAM_HEADER, name);
+    let Ok(mut reader) = csv::Reader::from_path(session.path(DOWNSTREAM_FILE)) else {
+        return Vec::new();
+    };
+    reader
+        .records()
+        .filter_map(|r| r.ok())
+        .filter_map(|row| {
+            let f = |name: &str| row.get(c(name)).and_then(|v| v.parse::<f64>().ok());
+            let documents = row.get(c("documents"))?.parse::<usize>().ok()?;
+            let acc = |a: &str, h: &str| {
+                Some(Accuracy {
+                    accuracy: f(a)?,
+                    half_width: f(h)?,
+                    documents,
+                })
+            };
+            Some(DownstreamReading {
+                step: row.get(c("step"))?.parse().ok()?,
+                elapsed_s: f("wall_s")?,
+                mean_pooled: acc("mean_acc", "mean_half_width")?,
+                cls: acc("cls_acc", "cls_half_width")?,
+                seconds: f("seconds").unwrap_or(0.0),
+            })
+        })
+        .collect()
+}
 
 /// Reads a session's `metrics.csv` and `changes.csv` back (rows that do not parse are
 /// skipped).
@@ -73,6 +106,7 @@ pub fn read_history(session: &Session) -> History {
         }
     }
     history.watched = read_watched(session);
+    history.downstream = read_downstream(session);
     history
 }
 

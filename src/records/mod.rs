@@ -10,17 +10,18 @@ mod csv_log;
 mod history;
 pub mod tensorboard;
 
-pub use history::{read_history, read_watched};
+pub use history::{read_downstream, read_history, read_watched};
 
 use anyhow::Result;
 
-use crate::protocol::{EvalMetrics, StepMetrics, WatchReading};
+use crate::protocol::{DownstreamReading, EvalMetrics, StepMetrics, WatchReading};
 use crate::session::Session;
 use csv_log::CsvLog;
 
 pub const METRICS_FILE: &str = "metrics.csv";
 pub const CHANGES_FILE: &str = "changes.csv";
 pub const WATCHED_FILE: &str = "watched.csv";
+pub const DOWNSTREAM_FILE: &str = "downstream.csv";
 pub const TENSORBOARD_DIR: &str = "tensorboard";
 
 const METRICS_HEADER: &[&str] = &[
@@ -43,6 +44,19 @@ const CHANGES_HEADER: &[&str] = &["step", "epoch", "time", "key", "value", "sour
 /// One row per token per watched probe per reading: `rank` is its place among the top
 /// tokens (empty when it is only named), `named` whether the user named it.
 const WATCHED_HEADER: &[&str] = &["step", "probe", "token", "probability", "rank", "named"];
+/// One row per reading of the downstream linear probe: accuracies (0..1) with their
+/// 95% half-widths on `documents` test documents, for mean-pooled and `[CLS]` features.
+const DOWNSTREAM_HEADER: &[&str] = &[
+    "step",
+    "wall_s",
+    "time",
+    "mean_acc",
+    "mean_half_width",
+    "cls_acc",
+    "cls_half_width",
+    "documents",
+    "seconds",
+];
 
 fn num(v: f64) -> String {
     format!("{v}")
@@ -65,12 +79,16 @@ pub struct RowCounts {
     /// Rows of `watched.csv` (0 in checkpoints written before it existed).
     #[serde(default)]
     pub watched: usize,
+    /// Rows of `downstream.csv` (0 in checkpoints written before it existed).
+    #[serde(default)]
+    pub downstream: usize,
 }
 
 pub struct Records {
     metrics: CsvLog,
     changes: CsvLog,
     watched: CsvLog,
+    downstream: CsvLog,
     events: tensorboard::EventWriter,
 }
 
@@ -95,6 +113,11 @@ impl Records {
                 WATCHED_HEADER,
                 Some(keep.watched),
             )?,
+            downstream: CsvLog::open(
+                &session.path(DOWNSTREAM_FILE),
+                DOWNSTREAM_HEADER,
+                Some(keep.downstream),
+            )?,
             events: tensorboard::EventWriter::create(
                 &session.path(TENSORBOARD_DIR),
                 resume.map(|(step, _)| step + 1),
@@ -107,6 +130,7 @@ impl Records {
             metrics: self.metrics.rows,
             changes: self.changes.rows,
             watched: self.watched.rows,
+            downstream: self.downstream.rows,
         }
     }
 
@@ -172,6 +196,26 @@ impl Records {
         self.events.scalars(m.step, &tagged("heldout", &scalars))
     }
 
+    /// A reading of the downstream linear probe.
+    pub fn downstream(&mut self, r: &DownstreamReading) -> Result<()> {
+        self.downstream.append(&[
+            r.step.to_string(),
+            format!("{:.3}", r.elapsed_s),
+            now(),
+            num(r.mean_pooled.accuracy),
+            num(r.mean_pooled.half_width),
+            num(r.cls.accuracy),
+            num(r.cls.half_width),
+            r.mean_pooled.documents.to_string(),
+            format!("{:.3}", r.seconds),
+        ])?;
+        let scalars = [
+            ("probe_mean_acc", r.mean_pooled.accuracy),
+            ("probe_cls_acc", r.cls.accuracy),
+        ];
+        self.events.scalars(r.step, &tagged("downstream", &scalars))
+    }
+
     /// A change that takes effect at optimizer step `step`. `source`: where it came
     /// from (`command` from a front end, `resume`).
     pub fn change(
@@ -228,6 +272,7 @@ impl Records {
         self.metrics.file.sync_data()?;
         self.changes.file.sync_data()?;
         self.watched.file.sync_data()?;
+        self.downstream.file.sync_data()?;
         self.events.flush()
     }
 }

@@ -18,6 +18,7 @@ use crate::data::pairs::{epoch_examples, examples, PairConfig};
 use crate::data::store_file::StoreWriter;
 use crate::data::tokenized::encode_documents;
 use crate::data::{rng_for, HostBatch, TokenizedCorpus};
+use crate::downstream::Downstream;
 use crate::protocol::Event;
 use crate::session::{Session, TOKENIZER_FILE};
 use crate::tokenizer::{WordCounts, WordPieceTokenizer};
@@ -34,6 +35,8 @@ pub struct Prepared {
     pub heldout: TokenizedCorpus,
     pub eval_batches: Vec<HostBatch>,
     pub stats: CorpusStats,
+    /// The labelled documents of the downstream probe (None: no labels).
+    pub downstream: Option<Arc<Downstream>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -247,6 +250,13 @@ pub fn prepare_reporting(
     };
     progress.phase("held-out batches", "bytes", 0);
     let (train, heldout) = all.split(config.data.heldout_fraction, config.train.seed)?;
+    progress.phase("labelled documents", "bytes", 0);
+    let downstream = Downstream::prepare(config, &session.dir, &source, &tokenizer)?;
+    // Strict: the downstream test documents are never trained on.
+    let train = match &downstream {
+        Some(d) if d.strict => train.excluding(&d.store_documents(&all, &tokenizer)?),
+        _ => train,
+    };
     let unk = tokenizer.specials.unk;
     let unk_count = all.tokens().filter(|&t| t == unk).count();
     let seed = config.train.seed;
@@ -305,5 +315,6 @@ pub fn prepare_reporting(
         heldout,
         eval_batches,
         stats,
+        downstream: downstream.map(Arc::new),
     })
 }

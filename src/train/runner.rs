@@ -21,6 +21,7 @@ use optimizer_step::StepResult;
 
 mod control;
 mod data_parallel;
+mod downstream;
 mod optimizer_step;
 mod saving;
 mod start;
@@ -381,6 +382,7 @@ impl Trainer {
         let onset = self.onset.is_none() && uses_context(m.mlm_loss, floor);
         let heldout = m.mlm_loss;
         self.emit(Event::Eval(m));
+        self.read_downstream();
         if onset {
             self.onset = Some(self.step);
             self.emit(Event::ContextOnset {

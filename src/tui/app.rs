@@ -5,6 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::attention_panel::AttentionState;
 use super::compare_panel::{CompareState, Pick};
+use super::downstream_panel::DownstreamState;
 use super::history::{History, Window};
 use super::hyper_panel::HyperState;
 use super::log_panel::{Level, LogState};
@@ -27,9 +28,10 @@ pub enum Panel {
     Attention,
     Neighbours,
     Watch,
+    Downstream,
 }
 
-pub const PANELS: [(Panel, &str); 7] = [
+pub const PANELS: [(Panel, &str); 8] = [
     (Panel::Dashboard, "Dashboard"),
     (Panel::Probe, "Probe"),
     (Panel::Hyper, "Hyperparameters"),
@@ -37,6 +39,7 @@ pub const PANELS: [(Panel, &str); 7] = [
     (Panel::Attention, "Attention"),
     (Panel::Neighbours, "Neighbours"),
     (Panel::Watch, "Watched"),
+    (Panel::Downstream, "Downstream"),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +91,7 @@ pub struct App {
     pub hyper: HyperState,
     pub log: LogState,
     pub watch: WatchState,
+    pub downstream: DownstreamState,
     pub compare: CompareState,
     pub popup: Option<Popup>,
     pub summary: Option<Summary>,
@@ -120,6 +124,7 @@ impl App {
             hyper: HyperState::default(),
             log: LogState::default(),
             watch: WatchState::default(),
+            downstream: DownstreamState::default(),
             compare: CompareState::default(),
             popup: None,
             summary: None,
@@ -131,6 +136,15 @@ impl App {
 
     pub fn step(&self) -> u64 {
         self.history.last().map_or(0, |m| m.step)
+    }
+
+    /// The step of the context onset, once it happened.
+    pub fn onset_step(&self) -> Option<u64> {
+        self.history
+            .markers
+            .iter()
+            .find(|(_, label)| label == ONSET_MARKER)
+            .map(|(step, _)| *step)
     }
 
     /// The last held-out MLM loss minus the no-context floor.
@@ -235,6 +249,11 @@ impl App {
                 KeyCode::Char('-') => self.smoothing = (self.smoothing - 0.05).max(0.0),
                 _ => {}
             },
+            Panel::Downstream => {
+                if key.code == KeyCode::Char('x') {
+                    self.compare.axis = self.compare.axis.next();
+                }
+            }
             Panel::Probe => {
                 if matches!(key.code, KeyCode::Enter | KeyCode::Char('i')) {
                     self.probe.focused = true;
@@ -368,6 +387,11 @@ impl App {
                 self.history.steps.push(m);
             }
             Event::Eval(e) => self.history.evals.push(e),
+            Event::DownstreamSetup(setup) => {
+                self.log.push(Level::Info, setup.describe());
+                self.downstream.setup = Some(*setup);
+            }
+            Event::Downstream(r) => self.downstream.readings.push(r),
             Event::History(past) => {
                 let last = past.steps.last().map_or(0, |m| m.step);
                 self.log.push(
@@ -392,6 +416,7 @@ impl App {
                 for (step, readings) in &past.watched {
                     self.watch.readings(*step, readings);
                 }
+                self.downstream.readings.extend(past.downstream);
             }
             Event::EpochEnd {
                 epoch,

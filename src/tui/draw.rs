@@ -9,8 +9,8 @@ use ratatui::Frame;
 
 use super::app::{App, Panel, Popup, Status, PANELS};
 use super::{
-    attention_panel, compare_panel, dashboard, hyper_panel, log_panel, neighbours_panel, overlay,
-    probe_panel, theme, watch_panel,
+    attention_panel, compare_panel, dashboard, downstream_panel, hyper_panel, log_panel,
+    neighbours_panel, overlay, probe_panel, theme, watch_panel,
 };
 use crate::protocol::FinishReason;
 use crate::terminal_text::escape;
@@ -68,6 +68,21 @@ pub fn draw(frame: &mut Frame, app: &App) {
             body,
             &app.watch,
             app.info.as_ref().map(|i| i.config.train.watch_interval()),
+        ),
+        Panel::Downstream => downstream_panel::draw(
+            frame,
+            body,
+            &app.downstream,
+            &downstream_panel::ChartContext {
+                history: &app.history,
+                axis: app.compare.axis,
+                tokens_per_step: app.compare.main_tokens_per_step,
+                onset: app.onset_step(),
+                label_setting: app
+                    .info
+                    .as_ref()
+                    .map(|i| i.config.data.label_column.as_str()),
+            },
         ),
     }
     draw_status(frame, status, app);
@@ -212,6 +227,13 @@ fn draw_keys(frame: &mut Frame, area: Rect, app: &App) {
             ("a", "add"),
             ("d", "remove"),
             ("Up/Down", "select"),
+            ("Tab", "panel"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Panel::Downstream => &[
+            ("x", "axis: step / tokens / time"),
+            ("space", "pause"),
             ("Tab", "panel"),
             ("?", "help"),
             ("q", "quit"),

@@ -6,6 +6,7 @@ pub mod compare;
 mod compare_panel;
 pub mod compare_view;
 mod dashboard;
+mod downstream_panel;
 pub mod draw;
 mod event_loop;
 mod heatmap;

@@ -256,6 +256,7 @@ impl Trainer {
                 .map(|e| e.step);
             self.emit(Event::History(Box::new(history)));
         }
+        self.downstream_started()?;
         let watch = self.config.train.watch.clone();
         if !watch.is_empty() {
             self.set_watched(&watch);

@@ -338,6 +338,7 @@ fn a_resumed_session_shows_its_earlier_history() {
     let mut app = App::new();
     app.on_event(Event::Started(start_info()));
     let past = crate::protocol::History {
+        downstream: vec![],
         steps: vec![step(10), step(20)],
         evals: vec![eval(20)],
         changes: vec![(15, "train.lr=0.0005".into())],
@@ -417,6 +418,7 @@ fn the_context_onset_is_logged_and_marked() {
     };
     // 6.00 is only 0.08 below the floor (6.08): the onset is the next one.
     let past = crate::protocol::History {
+        downstream: vec![],
         steps: vec![step(100)],
         evals: vec![
             below(100, 6.2),

@@ -1,0 +1,49 @@
+//! The downstream linear probe on the trainer thread: the baselines when a run starts,
+//! a reading after each held-out evaluation.
+
+use anyhow::Result;
+
+use super::Trainer;
+use crate::downstream::{load_setup, save_setup};
+use crate::protocol::Event;
+
+impl Trainer {
+    /// Sends the labelled documents and baselines: those recorded in the session, or
+    /// computed now and saved with the split (the untrained encoder's probe only when
+    /// the weights are the random initialisation of step 0). Rank 0 only.
+    pub(super) fn downstream_started(&mut self) -> Result<()> {
+        let Some(d) = self.data.downstream.clone() else {
+            return Ok(());
+        };
+        if !self.owns_session() {
+            return Ok(());
+        }
+        let setup = match load_setup(&self.session.dir)? {
+            Some(setup) => setup,
+            None => {
+                let untrained = (self.step == 0 && !self.loaded)
+                    .then(|| d.read(&self.model, self.device, 0, 0.0).mean_pooled);
+                let setup = d.setup(untrained);
+                d.write_split(&self.session.dir)?;
+                save_setup(&self.session.dir, &setup)?;
+                setup
+            }
+        };
+        self.emit(Event::DownstreamSetup(Box::new(setup)));
+        Ok(())
+    }
+
+    /// Reads the probe on the current weights, records and reports it. Rank 0 only.
+    pub(super) fn read_downstream(&mut self) {
+        let Some(d) = self.data.downstream.clone() else {
+            return;
+        };
+        if !self.owns_session() {
+            return;
+        }
+        let reading = d.read(&self.model, self.device, self.step, self.elapsed());
+        let r = self.records.downstream(&reading);
+        self.record(r);
+        self.emit(Event::Downstream(reading));
+    }
+}
