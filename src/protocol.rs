@@ -142,6 +142,27 @@ pub fn context_onset_line(step: u64, elapsed_s: f64, heldout: f64, floor: f64) -
     )
 }
 
+/// Whether held-out NSP accuracy `acc` on `n` pairs is within the 95% interval of
+/// chance: always answering the more frequent label (`random_next` = share of random
+/// B). Interval: [`half_width_95`] at the chance level.
+pub fn nsp_at_chance(acc: f64, random_next: f64, n: usize) -> bool {
+    let chance = random_next.max(1.0 - random_next);
+    acc.is_finite() && n > 0 && acc <= chance + half_width_95(chance, n)
+}
+
+/// Held-out evaluations after which an NSP still at chance is reported.
+pub const NSP_CHANCE_EVALS: usize = 3;
+
+/// The one line both front ends show when NSP is still at chance after
+/// [`NSP_CHANCE_EVALS`] evaluations.
+pub fn nsp_chance_line(step: u64, acc: f64, random_next: f64, n: usize) -> String {
+    let chance = random_next.max(1.0 - random_next);
+    format!(
+        "NSP is at chance at step {step}: held-out accuracy {acc:.3} against {chance:.3} ±{:.3} for always guessing; in a corpus of one domain every random B is on the same topic, so NSP must learn coherence rather than topic and learns slowly (RoBERTa dropped it); MLM and the downstream probe do not depend on it, and model.nsp=false trains MLM only",
+        half_width_95(chance, n)
+    )
+}
+
 /// What the trainer reports.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]

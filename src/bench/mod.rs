@@ -5,6 +5,7 @@
 
 mod ab;
 mod blocks;
+mod downstream;
 pub mod probe;
 pub mod profile;
 pub mod real_batches;
@@ -70,6 +71,10 @@ pub struct BenchOptions {
     /// log interval, their default), in alternate blocks of one real run.
     #[arg(long)]
     pub watch_overhead: bool,
+    /// Instead: the downstream linear probe's cost, timed in one real run of the config
+    /// at its evaluation cadence over --blocks evaluations (after the first).
+    #[arg(long)]
+    pub downstream_overhead: bool,
     /// With --ui-overhead / --watch-overhead / --ab: steps per block (--watch-overhead
     /// rounds it to whole log intervals).
     #[arg(long, default_value_t = 20)]
@@ -221,6 +226,9 @@ pub fn run(config: Config, args: &BenchOptions) -> Result<ExitCode> {
     }
     if args.watch_overhead {
         return watch_bench(config, args);
+    }
+    if args.downstream_overhead {
+        return downstream_bench(config, args);
     }
     let device_name = args
         .device
@@ -475,6 +483,24 @@ fn ui_bench(mut config: Config, args: &BenchOptions) -> Result<ExitCode> {
             r.ratio,
             r.paired_ratio,
             r.redraws
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn downstream_bench(config: Config, args: &BenchOptions) -> Result<ExitCode> {
+    let r = downstream::measure(config, args.blocks)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "downstream probe on {} documents: one reading {:.2}s against {:.1}s of training between evaluations (median of {}) = {:.1}% direct cost; baselines once per session {:.1}s",
+            r.documents,
+            r.reading_s,
+            r.interval_s,
+            r.readings,
+            r.direct_cost * 100.0,
+            r.baselines_s
         );
     }
     Ok(ExitCode::SUCCESS)

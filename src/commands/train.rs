@@ -21,6 +21,10 @@ pub struct TrainArgs {
     /// Column holding the text.
     #[arg(long, value_name = "NAME")]
     pub text_column: Option<String>,
+    /// Column holding each document's class, for the downstream probe: auto (detect),
+    /// none (off) or a column name.
+    #[arg(long, value_name = "NAME")]
+    pub label_column: Option<String>,
     /// Existing WordPiece vocab.txt instead of training one.
     #[arg(long, value_name = "FILE")]
     pub vocab: Option<PathBuf>,
@@ -40,6 +44,9 @@ impl TrainArgs {
         }
         if let Some(c) = &self.text_column {
             sets.push(format!("data.text_column={}", quote(c)));
+        }
+        if let Some(c) = &self.label_column {
+            sets.push(format!("data.label_column={}", quote(c)));
         }
         if let Some(v) = &self.vocab {
             sets.push(format!("data.vocab={}", quote(&v.to_string_lossy())));

@@ -6,7 +6,7 @@ use tch::{Device, Kind, Tensor};
 use crate::model::BertForPreTraining;
 
 /// Documents per forward pass.
-const BATCH: usize = 64;
+const BATCH: usize = 32;
 
 /// Mean-pooled and `[CLS]` features ([N, H] float each, on the CPU) of `docs` (token
 /// ids with `[CLS]` and `[SEP]`, any lengths up to the position table), in eval mode

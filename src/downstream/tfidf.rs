@@ -57,8 +57,8 @@ impl Tfidf {
         Self { index, idf }
     }
 
-    /// Number of terms (columns).
-    pub fn len(&self) -> usize {
+    /// Number of terms kept (columns).
+    pub fn terms(&self) -> usize {
         self.idf.len()
     }
 
@@ -93,7 +93,7 @@ impl Tfidf {
             &rows,
             &cols,
             &values,
-            (docs.len() as i64, self.len().max(1) as i64),
+            (docs.len() as i64, self.terms().max(1) as i64),
         )
     }
 }
@@ -127,7 +127,7 @@ mod tests {
         let refs: Vec<&[String]> = docs.iter().map(Vec::as_slice).collect();
         let t = Tfidf::fit(&refs);
         // df >= 2: good (2 docs), film (2 docs)
-        assert_eq!(t.len(), 2);
+        assert_eq!(t.terms(), 2);
         let Features::Sparse { x, .. } = t.transform(&refs) else {
             panic!("TF-IDF features are sparse")
         };

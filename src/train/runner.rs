@@ -31,7 +31,10 @@ use crate::data::pairs::{epoch_examples, PairSpan};
 use crate::data::prefetch::Prefetch;
 use crate::data::rng_for;
 use crate::model::BertForPreTraining;
-use crate::protocol::{uses_context, Command, EvalMetrics, Event, FinishReason, Hyper, Summary};
+use crate::protocol::{
+    nsp_at_chance, nsp_chance_line, uses_context, Command, EvalMetrics, Event, FinishReason, Hyper,
+    Summary, NSP_CHANCE_EVALS,
+};
 use crate::records::Records;
 use crate::session::Session;
 
@@ -132,6 +135,8 @@ struct Trainer {
     /// the other ranks, and its version.
     config_sent: String,
     config_version: u64,
+    /// Held-out evaluations in this run (for the NSP-at-chance note).
+    evals_run: usize,
 }
 
 /// The dropout seed of optimizer step `step` on rank `rank`: each step's random stream
@@ -381,8 +386,22 @@ impl Trainer {
         let floor = self.data.stats.no_context_mlm_loss;
         let onset = self.onset.is_none() && uses_context(m.mlm_loss, floor);
         let heldout = m.mlm_loss;
+        let nsp_acc = m.nsp_acc;
         self.emit(Event::Eval(m));
         self.read_downstream();
+        self.evals_run += 1;
+        let s = &self.data.stats;
+        match nsp_acc {
+            Some(acc)
+                if self.evals_run == NSP_CHANCE_EVALS
+                    && nsp_at_chance(acc, s.heldout_random_next, s.heldout_examples) =>
+            {
+                let message =
+                    nsp_chance_line(self.step, acc, s.heldout_random_next, s.heldout_examples);
+                self.emit(Event::Warning { message });
+            }
+            _ => {}
+        }
         if onset {
             self.onset = Some(self.step);
             self.emit(Event::ContextOnset {

@@ -34,7 +34,7 @@ pub enum Panel {
 pub const PANELS: [(Panel, &str); 8] = [
     (Panel::Dashboard, "Dashboard"),
     (Panel::Probe, "Probe"),
-    (Panel::Hyper, "Hyperparameters"),
+    (Panel::Hyper, "HParams"),
     (Panel::Log, "Log"),
     (Panel::Attention, "Attention"),
     (Panel::Neighbours, "Neighbours"),

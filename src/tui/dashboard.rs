@@ -15,7 +15,7 @@ use super::history::{debiased_ema, Window};
 use super::theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let [charts, stats] = Layout::vertical([Constraint::Min(8), Constraint::Length(8)]).areas(area);
+    let [charts, stats] = Layout::vertical([Constraint::Min(8), Constraint::Length(9)]).areas(area);
     let [mlm, nsp] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(charts);
     let floor = app.info.as_ref().map(|i| i.no_context_mlm_loss);
@@ -251,6 +251,57 @@ fn eta(app: &App) -> String {
     format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
+/// "at chance" once held-out NSP accuracy has stayed within chance's interval for
+/// [`crate::protocol::NSP_CHANCE_EVALS`] evaluations (the log says why).
+fn nsp_verdict(app: &App) -> String {
+    let (Some(info), Some(acc)) = (
+        app.info.as_ref(),
+        app.history.last_eval().and_then(|e| e.nsp_acc),
+    ) else {
+        return String::new();
+    };
+    let enough = app.history.evals.len() >= crate::protocol::NSP_CHANCE_EVALS;
+    if enough
+        && crate::protocol::nsp_at_chance(acc, info.heldout_random_next, info.heldout_examples)
+    {
+        "at chance (see Log)".into()
+    } else {
+        String::new()
+    }
+}
+
+/// The downstream probe's last reading against TF-IDF, or why there is none.
+fn downstream_line(app: &App) -> Line<'static> {
+    let d = &app.downstream;
+    let Some(setup) = &d.setup else {
+        return Line::from(vec![
+            Span::raw("downstream   "),
+            Span::styled(
+                "no label column in use (the Downstream panel says why)",
+                theme::dim(),
+            ),
+        ]);
+    };
+    let reading = d
+        .readings
+        .last()
+        .map_or("first reading at the first evaluation".into(), |r| {
+            let (kind, a) = r.best();
+            format!("{} ({kind})", a.describe())
+        });
+    Line::from(vec![
+        Span::raw(format!("downstream   {reading}   ")),
+        Span::styled(
+            format!(
+                "TF-IDF {}   majority {}",
+                setup.tfidf.describe(),
+                setup.majority.describe()
+            ),
+            theme::dim(),
+        ),
+    ])
+}
+
 /// Where the held-out MLM loss stands against the no-context floor.
 fn context_line(app: &App, heldout: Option<f64>) -> Line<'static> {
     let Some(floor) = app
@@ -302,17 +353,21 @@ fn draw_stats(frame: &mut Frame, area: Rect, app: &App) {
             fmt(eval.map(|e| e.perplexity), 1),
         )),
         if nsp_on(app) {
-            Line::raw(format!(
-                "NSP loss     {:<12} {:<12} NSP acc  {:<8} {:<8}",
-                fmt(last.and_then(|m| m.nsp_loss), 3),
-                fmt(eval.and_then(|e| e.nsp_loss), 3),
-                fmt(last.and_then(|m| m.nsp_acc), 3),
-                fmt(eval.and_then(|e| e.nsp_acc), 3),
-            ))
+            Line::from(vec![
+                Span::raw(format!(
+                    "NSP loss     {:<12} {:<12} NSP acc  {:<8} {:<8} ",
+                    fmt(last.and_then(|m| m.nsp_loss), 3),
+                    fmt(eval.and_then(|e| e.nsp_loss), 3),
+                    fmt(last.and_then(|m| m.nsp_acc), 3),
+                    fmt(eval.and_then(|e| e.nsp_acc), 3),
+                )),
+                Span::styled(nsp_verdict(app), theme::dim()),
+            ])
         } else {
             Line::raw("NSP          off (model.nsp = false)")
         },
         context_line(app, eval.map(|e| e.mlm_loss)),
+        downstream_line(app),
         Line::raw(format!(
             "lr {}   grad norm {}   {} tokens/s   data wait {}%",
             last.map_or("-".into(), |m| format!("{:.2e}", m.lr)),

@@ -542,3 +542,66 @@ fn status_line_while_preparing_a_large_corpus() {
         "the progress goes once training starts"
     );
 }
+
+fn accuracy(a: f64) -> crate::protocol::Accuracy {
+    crate::protocol::Accuracy::of((a * 2000.0).round() as usize, 2000)
+}
+
+/// The Downstream panel partway through a run: probe readings rising past the
+/// untrained encoder, the baselines as levels, the onset marked.
+#[test]
+fn downstream_panel_while_training() {
+    let mut app = training_app();
+    app.on_event(Event::DownstreamSetup(Box::new(
+        crate::protocol::DownstreamSetup {
+            label_column: "sentiment".into(),
+            classes: vec![("positive".into(), 1000), ("negative".into(), 1000)],
+            documents: 2000,
+            folds: 5,
+            strict: false,
+            majority: accuracy(0.5),
+            tfidf: accuracy(0.854),
+            untrained: Some(accuracy(0.596)),
+        },
+    )));
+    app.history
+        .markers
+        .push((240, super::app::ONSET_MARKER.into()));
+    for (s, mean, cls) in [
+        (120, 0.58, 0.57),
+        (240, 0.61, 0.6),
+        (360, 0.68, 0.63),
+        (480, 0.72, 0.66),
+        (600, 0.745, 0.69),
+    ] {
+        app.on_event(Event::Downstream(crate::protocol::DownstreamReading {
+            step: s,
+            elapsed_s: s as f64 / 10.0,
+            mean_pooled: accuracy(mean),
+            cls: accuracy(cls),
+            seconds: 1.6,
+        }));
+    }
+    app.panel = Panel::Downstream;
+    let screen = render(&app, 110, 30);
+    assert!(screen.contains("74.5% ±1.9"), "{screen}");
+    assert!(screen.contains("85.4% ±1.5"), "{screen}");
+    assert!(screen.contains("below TF-IDF"), "{screen}");
+    insta::assert_snapshot!(screen);
+    app.panel = Panel::Dashboard;
+    let screen = render(&app, 110, 30);
+    assert!(
+        screen.contains("downstream   74.5% ±1.9 (mean)"),
+        "{screen}"
+    );
+}
+
+/// Without labels the panel says why it is empty and how to give it labels.
+#[test]
+fn downstream_panel_without_labels() {
+    let mut app = training_app();
+    app.panel = Panel::Downstream;
+    let screen = render(&app, 100, 20);
+    assert!(screen.contains("no label column"), "{screen}");
+    insta::assert_snapshot!(screen);
+}

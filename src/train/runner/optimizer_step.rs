@@ -120,7 +120,7 @@ impl Trainer {
         if d.recoverable && self.interactive {
             self.emit(Event::Error {
                 message: format!(
-                    "{}. The step was skipped and the weights of step {} kept; training is paused: lower lr in the Hyperparameters panel, then press space",
+                    "{}. The step was skipped and the weights of step {} kept; training is paused: lower lr in the HParams panel, then press space",
                     d.message, self.step
                 ),
             });

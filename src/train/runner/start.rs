@@ -137,6 +137,7 @@ impl Trainer {
             reducer: None,
             config_sent: String::new(),
             config_version: 0,
+            evals_run: 0,
         }
         .shared(resumed, from)
     }
