@@ -11,6 +11,7 @@ pub mod device;
 pub mod distributed;
 pub mod downstream;
 pub mod ffi;
+pub mod finetune;
 pub mod format;
 pub mod headless;
 pub mod heap;

@@ -57,7 +57,10 @@ pub fn load_from(session: &Session, step: Option<u64>, device: Device) -> Result
     })
 }
 
-fn checkpoint_weights(session: &Session, step: u64) -> Result<std::path::PathBuf> {
+/// The weights file of `session`'s checkpoint of `step`.
+///
+/// Errors: no such checkpoint (the message lists the steps kept).
+pub fn checkpoint_weights(session: &Session, step: u64) -> Result<std::path::PathBuf> {
     let kept = crate::train::checkpoint::list(&session.path(crate::session::CHECKPOINTS_DIR));
     match kept.iter().find(|(s, _)| *s == step) {
         Some((_, dir)) => Ok(dir.join(WEIGHTS_FILE)),

@@ -19,6 +19,15 @@ pub struct ExportArgs {
 
 pub fn exec(args: &ExportArgs) -> Result<ExitCode> {
     let session = Session::open(&args.name)?;
+    if crate::finetune::FinetuneState::read(&session)?.is_some() {
+        crate::finetune::export(&session, &args.hf)?;
+        println!(
+            "exported classifier `{}` to {} (load it with BertForSequenceClassification.from_pretrained, or pipeline(\"text-classification\", model=...))",
+            session.name,
+            args.hf.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     crate::hf::export(&session, &args.hf)?;
     println!(
         "exported `{}` to {} (load it with BertForPreTraining.from_pretrained and BertTokenizerFast.from_pretrained)",

@@ -5,6 +5,7 @@
 mod bench;
 mod compare;
 mod export;
+mod finetune;
 mod fork;
 mod import_hf;
 mod options;
@@ -53,7 +54,10 @@ pub enum Commands {
     Compare(compare::CompareArgs),
     /// List saved sessions, show one, or remove one.
     Sessions(sessions::SessionsArgs),
-    /// Write a session's model in HuggingFace format (BertForPreTraining).
+    /// Fine-tune a classifier on a session's labels, on the downstream probe's folds.
+    Finetune(finetune::FinetuneArgs),
+    /// Write a session's model in HuggingFace format (BertForPreTraining, or
+    /// BertForSequenceClassification for a classifier session).
     Export(export::ExportArgs),
     /// Turn a HuggingFace BERT checkpoint folder into a session.
     ImportHf(import_hf::ImportArgs),
@@ -69,6 +73,7 @@ impl Cli {
                 | Some(Commands::Tui(_))
                 | Some(Commands::Resume(_))
                 | Some(Commands::Fork(_))
+                | Some(Commands::Finetune(_))
                 | Some(Commands::Bench(_))
         )
     }
@@ -97,7 +102,12 @@ impl Cli {
 
 /// Runs the parsed command; its exit status, or the error to print as one line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    if cli.trains() && !matches!(cli.command, Some(Commands::Bench(_))) {
+    if cli.trains()
+        && !matches!(
+            cli.command,
+            Some(Commands::Bench(_) | Commands::Finetune(_))
+        )
+    {
         if cli.nproc().is_some() {
             crate::distributed::launch::check_not_under_torchrun()?;
         }
@@ -119,6 +129,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Commands::Compare(args)) => compare::exec(&args),
         Some(Commands::Sessions(args)) => sessions::exec(&args),
         Some(Commands::Export(args)) => export::exec(&args),
+        Some(Commands::Finetune(args)) => finetune::exec(&args),
         Some(Commands::ImportHf(args)) => import_hf::exec(&args),
         // No arguments: the workbench on the embedded corpus and the default preset
         // (headless output when stdout is not a terminal).

@@ -20,6 +20,20 @@ pub struct ResumeArgs {
 }
 
 pub fn exec(args: &ResumeArgs) -> Result<ExitCode> {
+    let session = crate::session::Session::open(&args.name)?;
+    if crate::finetune::FinetuneState::read(&session)?.is_some() {
+        // A classifier session continues its fine-tune; pretraining options mean nothing
+        // to it.
+        if !args.set.is_empty() || !args.run.overrides().is_empty() {
+            anyhow::bail!(
+                "session `{}` is a classifier session: `bertwork resume {}` continues its fine-tune and takes no --set or training options (its recipe is in finetune.toml)",
+                session.name,
+                session.name
+            );
+        }
+        let session = crate::session::Session::open_to_write(&args.name)?;
+        return super::finetune::continue_finetune(&session);
+    }
     // The flags as overrides, --set last.
     let mut sets = args.run.overrides();
     sets.extend(args.set.iter().cloned());

@@ -66,8 +66,12 @@ pub struct Downstream {
     pub strict: bool,
     /// Cleaned text of each document (the text pretraining sees), for TF-IDF.
     texts: Vec<String>,
-    /// `[CLS] tokens [SEP]`, the head of each document up to `data.max_seq_len`.
+    /// `[CLS] tokens [SEP]`, the head of each document up to [`PROBE_TOKENS`].
     inputs: Vec<Vec<i64>>,
+    /// Every token of each document (no specials), for fine-tuning at other lengths.
+    ids: Vec<Vec<u32>>,
+    cls: u32,
+    sep: u32,
     /// Sentences of each document as pretraining tokenizes them (strict mode's match).
     sentences: Vec<Vec<String>>,
     pad: i64,
@@ -135,16 +139,10 @@ impl Downstream {
             sentences.push(doc);
         }
         let encoded = tokenizer.encode_batch(texts.iter().map(String::as_str).collect())?;
-        let keep = max_seq_len.min(PROBE_TOKENS).saturating_sub(2).max(1);
+        let keep = max_seq_len.min(PROBE_TOKENS).max(3);
         let inputs = encoded
-            .into_iter()
-            .map(|ids| {
-                let mut v = Vec::with_capacity(keep.min(ids.len()) + 2);
-                v.push(s.cls as i64);
-                v.extend(ids.iter().take(keep).map(|&t| t as i64));
-                v.push(s.sep as i64);
-                v
-            })
+            .iter()
+            .map(|ids| with_specials(ids, keep, s.cls, s.sep))
             .collect();
         let folds = split::stratified_folds(&labels, FOLDS, seed);
         Ok(Self {
@@ -157,9 +155,25 @@ impl Downstream {
             strict,
             texts,
             inputs,
+            ids: encoded,
+            cls: s.cls,
+            sep: s.sep,
             sentences,
             pad: s.pad as i64,
         })
+    }
+
+    /// `[CLS]` + the head of each document + `[SEP]`, at most `max_len` tokens.
+    pub fn inputs(&self, max_len: usize) -> Vec<Vec<i64>> {
+        self.ids
+            .iter()
+            .map(|ids| with_specials(ids, max_len, self.cls, self.sep))
+            .collect()
+    }
+
+    /// The folds that are tested in turn, in order.
+    pub fn test_fold_list(&self) -> Vec<usize> {
+        self.test_folds().collect()
     }
 
     /// The folds that are tested in turn.
@@ -379,6 +393,16 @@ impl Downstream {
         }
         Ok(found)
     }
+}
+
+/// `[CLS]` + the head of `ids` + `[SEP]`, at most `max_len` (>= 2) tokens.
+pub fn with_specials(ids: &[u32], max_len: usize, cls: u32, sep: u32) -> Vec<i64> {
+    let keep = max_len.saturating_sub(2);
+    let mut v = Vec::with_capacity(keep.min(ids.len()) + 2);
+    v.push(cls as i64);
+    v.extend(ids.iter().take(keep).map(|&t| t as i64));
+    v.push(sep as i64);
+    v
 }
 
 /// The setup recorded in `dir`, if any.

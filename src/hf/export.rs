@@ -65,7 +65,12 @@ pub fn export(session: &Session, out: &Path) -> Result<()> {
     json["torch_dtype"] = "float32".into();
     json["bertwork_session"] = session.name.clone().into();
     write_json(&out.join("config.json"), &json)?;
+    write_tokenizer_files(session, out, bert.max_position)
+}
 
+/// Copies the session's `vocab.txt` and `tokenizer.json` into `out` and writes
+/// `special_tokens_map.json` and `tokenizer_config.json` (BertTokenizer, lower case).
+pub fn write_tokenizer_files(session: &Session, out: &Path, max_position: usize) -> Result<()> {
     for file in [VOCAB_FILE, TOKENIZER_FILE] {
         std::fs::copy(session.path(file), out.join(file))
             .with_context(|| format!("cannot copy {file} of session `{}`", session.name))?;
@@ -82,13 +87,14 @@ pub fn export(session: &Session, out: &Path) -> Result<()> {
     tok_config["do_lower_case"] = true.into();
     tok_config["tokenize_chinese_chars"] = true.into();
     tok_config["strip_accents"] = serde_json::Value::Null;
-    tok_config["model_max_length"] = bert.max_position.into();
+    tok_config["model_max_length"] = max_position.into();
     write_json(&out.join("special_tokens_map.json"), &specials)?;
     write_json(&out.join("tokenizer_config.json"), &tok_config)?;
     Ok(())
 }
 
-fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
+/// Writes `value` as pretty JSON, atomically.
+pub fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
     write_atomic(path, serde_json::to_string_pretty(value)?.as_bytes())
 }
 

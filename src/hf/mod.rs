@@ -7,5 +7,5 @@ mod export;
 mod import;
 
 pub use config_json::HfConfig;
-pub use export::export;
+pub use export::{export, write_json, write_safetensors, write_tokenizer_files};
 pub use import::import;

@@ -54,12 +54,51 @@ pub struct ProbeArgs {
     pub texts: Vec<String>,
 }
 
+/// A classifier session: each text's class probabilities.
+fn classify(session: &Session, args: &ProbeArgs) -> Result<ExitCode> {
+    if args.texts.is_empty() {
+        bail!("give a TEXT to classify");
+    }
+    if args.next.is_some() || args.attention.is_some() || args.neighbours.is_some() {
+        bail!(
+            "session `{}` is a classifier: it takes only TEXT to classify",
+            session.name
+        );
+    }
+    let c = crate::finetune::load(session)?;
+    for text in &args.texts {
+        let probs = crate::finetune::classify(&c, text)?;
+        let mut pairs: Vec<(&String, f64)> = c.state.classes.iter().zip(probs).collect();
+        if args.json {
+            // HF's text-classification pipeline shape with top_k=None.
+            let list: Vec<serde_json::Value> = pairs
+                .iter()
+                .map(|(l, p)| serde_json::json!({"label": l, "score": p}))
+                .collect();
+            println!("{}", serde_json::Value::Array(list));
+            continue;
+        }
+        pairs.sort_by(|a, b| b.1.total_cmp(&a.1));
+        if args.texts.len() > 1 {
+            println!("{}", escape(text));
+        }
+        for (label, p) in pairs {
+            println!("  {:>6.2}%  {}", 100.0 * p, escape(label));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn exec(args: &ProbeArgs) -> Result<ExitCode> {
     if args.history {
         return history(&args.session, args.json);
     }
     if args.top_k == Some(0) {
         bail!("--top-k must be at least 1");
+    }
+    let session = Session::open(&args.session)?;
+    if crate::finetune::FinetuneState::read(&session)?.is_some() {
+        return classify(&session, args);
     }
     if args.attention.is_some() || args.neighbours.is_some() {
         if !args.texts.is_empty() {
