@@ -81,8 +81,9 @@ class DropWarnings : public c10::WarningHandler {
 };
 }  // namespace
 
-// Installs the dropping handler for the whole process, unless TORCH_CPP_LOG_LEVEL is set
-// (the same opt-in c10d's logs follow). Call once, before other threads start.
+// Installs the dropping handler on the calling thread (libtorch's warning handler is
+// thread-local), unless TORCH_CPP_LOG_LEVEL is set (the same opt-in c10d's logs
+// follow).
 extern "C" void bertwork_quiet_warnings() {
   if (std::getenv("TORCH_CPP_LOG_LEVEL") != nullptr) {
     return;

@@ -128,8 +128,9 @@ extern "C" {
     fn bertwork_quiet_warnings();
 }
 
-/// Drops libtorch's warnings (written raw on stderr, onto the workbench's screen)
-/// unless `TORCH_CPP_LOG_LEVEL` is set. Call once, before other threads start.
+/// Drops libtorch's warnings on the calling thread (they are written raw on stderr,
+/// onto the workbench's screen) unless `TORCH_CPP_LOG_LEVEL` is set. libtorch keeps
+/// the handler per thread: every thread that runs libtorch calls this first.
 pub fn quiet_libtorch_warnings() {
     // SAFETY: installs a handler object with static lifetime; no arguments.
     unsafe { bertwork_quiet_warnings() }

@@ -139,7 +139,7 @@ impl Downstream {
             sentences.push(doc);
         }
         let encoded = tokenizer.encode_batch(texts.iter().map(String::as_str).collect())?;
-        let keep = max_seq_len.min(PROBE_TOKENS).max(3);
+        let keep = max_seq_len.clamp(3, PROBE_TOKENS.max(3));
         let inputs = encoded
             .iter()
             .map(|ids| with_specials(ids, keep, s.cls, s.sep))

@@ -35,7 +35,7 @@ impl Default for FinetuneConfig {
         Self {
             epochs: 4,
             batch_size: 32,
-            lr: 3e-4,
+            lr: 1e-3,
             warmup_ratio: 0.1,
             weight_decay: 0.01,
             max_seq_len: 128,

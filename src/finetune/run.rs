@@ -155,7 +155,7 @@ pub fn run(session: &Session, stop: &dyn Fn() -> bool) -> Result<Option<Accuracy
                 loss_sum += l * batch.len() as f64;
                 correct += count_correct(&logits, &y);
                 seen += batch.len();
-                if step % LOG_EVERY == 0 {
+                if step.is_multiple_of(LOG_EVERY) {
                     let (loss, acc) = (loss_sum / seen as f64, correct as f64 / seen as f64);
                     writeln!(
                         records,
@@ -215,7 +215,7 @@ fn reinit_classifier(vs: &VarStore) {
     let _guard = tch::no_grad_guard();
     for (name, mut var) in vs.variables() {
         if name == "classifier.weight" {
-            let _ = var.copy_(&(Tensor::randn(var.size(), (Kind::Float, Device::Cpu)) * 0.02));
+            var.copy_(&(Tensor::randn(var.size(), (Kind::Float, Device::Cpu)) * 0.02));
         } else if name == "classifier.bias" {
             let _ = var.zero_();
         }

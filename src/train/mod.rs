@@ -132,6 +132,10 @@ impl TrainerHandle {
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
     std::thread::Builder::new()
         .name(name.into())
-        .spawn(f)
+        .spawn(move || {
+            // libtorch's warning handler is per thread.
+            crate::device::quiet_libtorch_warnings();
+            f()
+        })
         .expect("spawning a thread")
 }
