@@ -172,6 +172,11 @@ impl Printer {
                 self.line(setup.describe());
             }
             Event::Downstream(r) => self.line(r.describe(self.tfidf.as_ref())),
+            Event::FineTunes { runs } => {
+                for run in runs {
+                    self.line(format!("fine-tuned from this session: {run}"));
+                }
+            }
             Event::ContextOnset {
                 step,
                 elapsed_s,

@@ -180,6 +180,11 @@ pub enum Event {
     DownstreamSetup(Box<DownstreamSetup>),
     /// The linear probe on frozen features, read right after each held-out evaluation.
     Downstream(DownstreamReading),
+    /// The classifier sessions fine-tuned from this session so far, one line each
+    /// (`NAME: 71.2% ±2.0 (5 test folds, from `s`@2607)`), sent after `DownstreamSetup`.
+    FineTunes {
+        runs: Vec<String>,
+    },
     EpochEnd {
         epoch: usize,
         step: u64,

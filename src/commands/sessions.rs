@@ -182,6 +182,19 @@ fn show(name: &str) -> Result<ExitCode> {
         }
         Err(e) => println!("config    unreadable: {e:#}"),
     }
+    if let Ok(Some(state)) = crate::finetune::FinetuneState::read(&session) {
+        println!(
+            "classifier fine-tuned on `{}`: {}",
+            escape(&state.label_column),
+            state.describe()
+        );
+    }
+    if let Ok(Some(setup)) = crate::downstream::load_setup(&session.dir) {
+        println!("{}", setup.describe());
+        if let Some(r) = crate::records::read_downstream(&session).last() {
+            println!("last {}", r.describe(Some(&setup.tfidf)));
+        }
+    }
     let best = checkpoint::best(&session).map(|b| b.0);
     let ckpts = checkpoint::list(&session.path(CHECKPOINTS_DIR));
     if ckpts.is_empty() {

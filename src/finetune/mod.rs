@@ -82,7 +82,7 @@ impl FinetuneState {
         write_atomic(&session.path(STATE_FILE), &serde_json::to_vec_pretty(self)?)
     }
 
-    /// `74.1% ±1.9 (5-fold, from `s`@2607)` or how far it got.
+    /// `74.1% ±1.9 (5 test folds, from `s`@2607)` or how far it got.
     pub fn describe(&self) -> String {
         let from = match (self.from_scratch, self.source_step) {
             (true, _) => "from random initialisation".to_string(),
@@ -90,7 +90,12 @@ impl FinetuneState {
             (false, None) => format!("from `{}`", self.source),
         };
         match &self.accuracy {
-            Some(a) => format!("{} ({}-fold, {from})", a.describe(), self.folds),
+            Some(a) => format!(
+                "{} ({} test fold{}, {from})",
+                a.describe(),
+                self.folds,
+                if self.folds == 1 { "" } else { "s" }
+            ),
             None => format!("{}/{} folds done ({from})", self.done.len(), self.folds),
         }
     }

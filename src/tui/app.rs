@@ -392,6 +392,7 @@ impl App {
                 self.downstream.setup = Some(*setup);
             }
             Event::Downstream(r) => self.downstream.readings.push(r),
+            Event::FineTunes { runs } => self.downstream.fine_tunes = runs,
             Event::History(past) => {
                 let last = past.steps.last().map_or(0, |m| m.step);
                 self.log.push(

@@ -13,12 +13,15 @@ use super::compare::{on_axis, XAxis};
 use super::history::History;
 use super::theme;
 use crate::protocol::{Accuracy, DownstreamReading, DownstreamSetup};
+use crate::terminal_text::escape;
 
 /// What the panel shows: the setup and baselines, and every reading so far.
 #[derive(Debug, Default, Clone)]
 pub struct DownstreamState {
     pub setup: Option<DownstreamSetup>,
     pub readings: Vec<DownstreamReading>,
+    /// Classifier sessions fine-tuned from this one, one line each.
+    pub fine_tunes: Vec<String>,
 }
 
 /// What the chart needs from the rest of the workbench.
@@ -238,6 +241,16 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &DownstreamState, setup: &Do
             "first reading at the first held-out evaluation",
             theme::dim(),
         ));
+    }
+    if !state.fine_tunes.is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled("fine-tuned from this session:", theme::dim()));
+        lines.extend(
+            state
+                .fine_tunes
+                .iter()
+                .map(|f| Line::raw(escape(f).into_owned())),
+        );
     }
     let p = Paragraph::new(lines)
         .wrap(Wrap { trim: false })

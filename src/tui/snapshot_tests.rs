@@ -587,6 +587,7 @@ fn downstream_panel_while_training() {
     assert!(screen.contains("74.5% ±1.9"), "{screen}");
     assert!(screen.contains("85.4% ±1.5"), "{screen}");
     assert!(screen.contains("below TF-IDF"), "{screen}");
+    assert!(screen.contains("demo-ft: 71.2% ±2.0"), "{screen}");
     insta::assert_snapshot!(screen);
     app.panel = Panel::Dashboard;
     let screen = render(&app, 110, 30);

@@ -6,6 +6,22 @@ use anyhow::Result;
 use super::Trainer;
 use crate::downstream::{load_setup, save_setup};
 use crate::protocol::Event;
+use crate::session::{Lineage, Session};
+
+/// The classifier sessions whose lineage names `parent`, each as `NAME: result`
+/// (unreadable sessions are left out).
+fn fine_tunes_of(parent: &str) -> Vec<String> {
+    let names = crate::session::list_names().unwrap_or_default();
+    names
+        .iter()
+        .filter_map(|name| {
+            let session = Session::open(name).ok()?;
+            let state = crate::finetune::FinetuneState::read(&session).ok()??;
+            let lineage = Lineage::read(&session)?;
+            (lineage.parent == parent).then(|| format!("{name}: {}", state.describe()))
+        })
+        .collect()
+}
 
 impl Trainer {
     /// Sends the labelled documents and baselines: those recorded in the session, or
@@ -30,6 +46,10 @@ impl Trainer {
             }
         };
         self.emit(Event::DownstreamSetup(Box::new(setup)));
+        let runs = fine_tunes_of(&self.session.name);
+        if !runs.is_empty() {
+            self.emit(Event::FineTunes { runs });
+        }
         Ok(())
     }
 
