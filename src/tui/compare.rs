@@ -49,6 +49,8 @@ pub struct Overlay {
     /// `parent@step` for a fork.
     pub lineage: Option<String>,
     pub config: Option<Config>,
+    /// Its downstream probe readings (empty without labels).
+    pub downstream: Vec<crate::protocol::DownstreamReading>,
 }
 
 impl Overlay {
@@ -66,6 +68,7 @@ impl Overlay {
         };
         history.markers.extend(past.changes);
         Ok(Self {
+            downstream: past.downstream,
             name: name.to_string(),
             history,
             tokens_per_step: config.as_ref().map_or(f64::NAN, tokens_per_step),

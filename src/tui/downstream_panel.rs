@@ -33,6 +33,8 @@ pub struct ChartContext<'a> {
     pub onset: Option<u64>,
     /// `data.label_column` of the run (to explain an empty panel).
     pub label_setting: Option<&'a str>,
+    /// Sessions overlaid by `compare` (`c` on the dashboard): their probe curves.
+    pub overlays: &'a [super::compare::Overlay],
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &DownstreamState, cx: &ChartContext) {
@@ -87,7 +89,11 @@ fn draw_chart(
         .max(state.readings.last().map_or(0, |r| r.step))
         .max(1);
     let ends = place(vec![(0.0, 0.0), (last_step as f64, 0.0)]);
-    let (x0, x1) = (ends[0].0, ends[1].0.max(ends[0].0 + 1.0));
+    let furthest = overlaid
+        .iter()
+        .flat_map(|o| o.1.iter().map(|p| p.0))
+        .fold(ends[1].0, f64::max);
+    let (x0, x1) = (ends[0].0, furthest.max(ends[0].0 + 1.0));
     let level = |a: &Accuracy| -> Vec<(f64, f64)> {
         (0..=60)
             .map(|i| (x0 + (x1 - x0) * i as f64 / 60.0, 100.0 * a.accuracy))
@@ -96,7 +102,12 @@ fn draw_chart(
     let tfidf = level(&setup.tfidf);
     let majority = level(&setup.majority);
     let untrained = setup.untrained.as_ref().map(level).unwrap_or_default();
-    let mut values: Vec<f64> = mean.iter().chain(&cls).map(|p| p.1).collect();
+    let mut values: Vec<f64> = mean
+        .iter()
+        .chain(&cls)
+        .chain(overlaid.iter().flat_map(|o| &o.1))
+        .map(|p| p.1)
+        .collect();
     values.extend([
         100.0 * setup.tfidf.accuracy,
         100.0 * setup.majority.accuracy,
@@ -124,6 +135,10 @@ fn draw_chart(
         series(&cls, theme::MARKER, GraphType::Line, Marker::Braille),
         series(&mean, theme::MLM, GraphType::Line, Marker::Braille),
     ];
+    for (i, (_, points)) in overlaid.iter().enumerate() {
+        let color = theme::OVERLAYS[i % theme::OVERLAYS.len()];
+        sets.push(series(points, color, GraphType::Line, Marker::Braille));
+    }
     if state.readings.len() == 1 {
         // One reading is a point, not a line.
         sets.push(series(&mean, theme::MLM, GraphType::Scatter, Marker::Dot));
@@ -161,6 +176,10 @@ fn draw_chart(
     }
     if cx.onset.is_some() {
         legend.push((super::app::ONSET_MARKER.into(), theme::ONSET));
+    }
+    for (i, (name, _)) in overlaid.iter().enumerate() {
+        let color = theme::OVERLAYS[i % theme::OVERLAYS.len()];
+        legend.push((format!("{} (mean)", escape(name)), color));
     }
     super::legend::draw(frame, area, &legend);
 }
