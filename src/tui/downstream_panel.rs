@@ -82,6 +82,22 @@ fn draw_chart(
     let cls = place(percent(
         state.readings.iter().map(|r| (r.step, r.cls.accuracy)),
     ));
+    let overlaid: Vec<(String, Vec<(f64, f64)>)> = cx
+        .overlays
+        .iter()
+        .filter(|o| !o.downstream.is_empty())
+        .map(|o| {
+            let points = percent(
+                o.downstream
+                    .iter()
+                    .map(|r| (r.step, r.mean_pooled.accuracy)),
+            );
+            (
+                o.name.clone(),
+                on_axis(&points, axis, &o.history, o.tokens_per_step),
+            )
+        })
+        .collect();
     let last_step = cx
         .history
         .last()

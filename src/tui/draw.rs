@@ -82,6 +82,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
                     .info
                     .as_ref()
                     .map(|i| i.config.data.label_column.as_str()),
+                overlays: &app.compare.overlays,
             },
         ),
     }

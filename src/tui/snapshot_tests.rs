@@ -227,6 +227,7 @@ fn comparing_app() -> App {
         tokens_per_step: 4096.0,
         lineage: Some("demo@300".into()),
         config: Some(config),
+        downstream: Vec::new(),
     });
     app
 }
