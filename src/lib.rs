@@ -1,6 +1,7 @@
 //! bertwork: pretraining BERT (MLM + NSP) on a CSV corpus through libtorch, with a
 //! trainer thread that any front end drives over [`protocol`] messages.
 
+pub mod accuracy;
 pub mod bench;
 pub mod commands;
 pub mod config;

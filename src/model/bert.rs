@@ -93,27 +93,6 @@ impl BertForPreTraining {
         RowsOutput { rows, pooled }
     }
 
-    /// Hidden states of every layer in eval mode, HF's `output_hidden_states`: the
-    /// embeddings' output first, then each encoder layer's, each [B, S, H]. Shapes as for
-    /// [`encode`](Self::encode).
-    pub fn hidden_states(
-        &self,
-        input_ids: &Tensor,
-        token_type_ids: &Tensor,
-        attention_mask: &Tensor,
-    ) -> Vec<Tensor> {
-        let (b, s) = input_ids.size2().expect("input ids are [B, S]");
-        let mask = attention_mask.to_kind(Kind::Bool).view([b, 1, 1, s]);
-        let layout = RowLayout::padded_on(b, s, input_ids.device());
-        let mut rows = layout.rows(&self.embeddings.forward(input_ids, token_type_ids, false));
-        let mut out = vec![rows.view([b, s, -1])];
-        for layer in &self.layers {
-            rows = layer.forward(&rows, &mask, &layout, false);
-            out.push(rows.view([b, s, -1]));
-        }
-        out
-    }
-
     /// Every layer's attention probabilities in eval mode (no dropout, no gradients
     /// needed): one float tensor [B, heads, S, S] per layer, first layer first (query
     /// row, key column; rows sum to 1, keys where `attention_mask` is 0 get 0).

@@ -12,6 +12,7 @@
 //! ```
 
 pub mod disk;
+pub mod finetune_state;
 mod lineage;
 mod lock;
 
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 
 use crate::config::Config;
+
 pub use lineage::{Lineage, LINEAGE_FILE};
 pub use lock::{SessionLock, LOCK_FILE};
 

@@ -29,8 +29,9 @@ pub struct ChartContext<'a> {
     pub history: &'a History,
     pub axis: XAxis,
     pub tokens_per_step: f64,
-    /// Step of the context onset, if it happened.
+    /// Step of the context onset, if it happened, and its legend label.
     pub onset: Option<u64>,
+    pub onset_label: &'a str,
     /// `data.label_column` of the run (to explain an empty panel).
     pub label_setting: Option<&'a str>,
     /// Sessions overlaid by `compare` (`c` on the dashboard): their probe curves.
@@ -191,7 +192,7 @@ fn draw_chart(
         legend.push(("untrained encoder".into(), theme::RAW));
     }
     if cx.onset.is_some() {
-        legend.push((super::app::ONSET_MARKER.into(), theme::ONSET));
+        legend.push((cx.onset_label.into(), theme::ONSET));
     }
     for (i, (name, _)) in overlaid.iter().enumerate() {
         let color = theme::OVERLAYS[i % theme::OVERLAYS.len()];

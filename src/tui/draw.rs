@@ -78,6 +78,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
                 axis: app.compare.axis,
                 tokens_per_step: app.compare.main_tokens_per_step,
                 onset: app.onset_step(),
+                onset_label: super::app::ONSET_MARKER,
                 label_setting: app
                     .info
                     .as_ref()

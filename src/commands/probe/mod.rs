@@ -96,9 +96,12 @@ pub fn exec(args: &ProbeArgs) -> Result<ExitCode> {
     if args.top_k == Some(0) {
         bail!("--top-k must be at least 1");
     }
-    let session = Session::open(&args.session)?;
-    if crate::finetune::FinetuneState::read(&session)?.is_some() {
-        return classify(&session, args);
+    // A classifier session takes plain texts; anything else is checked as below,
+    // before the session is opened.
+    if let Ok(session) = Session::open(&args.session) {
+        if crate::finetune::FinetuneState::read(&session)?.is_some() {
+            return classify(&session, args);
+        }
     }
     if args.attention.is_some() || args.neighbours.is_some() {
         if !args.texts.is_empty() {

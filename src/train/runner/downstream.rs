@@ -16,7 +16,7 @@ fn fine_tunes_of(parent: &str) -> Vec<String> {
         .iter()
         .filter_map(|name| {
             let session = Session::open(name).ok()?;
-            let state = crate::finetune::FinetuneState::read(&session).ok()??;
+            let state = crate::session::finetune_state::FinetuneState::read(&session).ok()??;
             let lineage = Lineage::read(&session)?;
             (lineage.parent == parent).then(|| format!("{name}: {}", state.describe()))
         })
@@ -24,14 +24,26 @@ fn fine_tunes_of(parent: &str) -> Vec<String> {
 }
 
 impl Trainer {
+    /// Whether this run reads the probe: one process only. In a data-parallel run the
+    /// other ranks would wait for rank 0's readings (and its baselines, seconds long)
+    /// at their next collective, past `BERTWORK_DIST_TIMEOUT`.
+    fn reads_downstream(&self) -> bool {
+        self.owns_session() && self.world_size() == 1
+    }
+
     /// Sends the labelled documents and baselines: those recorded in the session, or
     /// computed now and saved with the split (the untrained encoder's probe only when
-    /// the weights are the random initialisation of step 0). Rank 0 only.
+    /// the weights are the random initialisation of step 0). One-process runs only.
     pub(super) fn downstream_started(&mut self) -> Result<()> {
         let Some(d) = self.data.downstream.clone() else {
             return Ok(());
         };
-        if !self.owns_session() {
+        if !self.reads_downstream() {
+            if self.owns_session() {
+                self.emit(Event::Warning {
+                    message: "the downstream probe is not read in data-parallel runs; resume the session with one process, or fine-tune it (`bertwork finetune`), to score it".into(),
+                });
+            }
             return Ok(());
         }
         let setup = match load_setup(&self.session.dir)? {
@@ -53,12 +65,13 @@ impl Trainer {
         Ok(())
     }
 
-    /// Reads the probe on the current weights, records and reports it. Rank 0 only.
+    /// Reads the probe on the current weights, records and reports it. One-process
+    /// runs only.
     pub(super) fn read_downstream(&mut self) {
         let Some(d) = self.data.downstream.clone() else {
             return;
         };
-        if !self.owns_session() {
+        if !self.reads_downstream() {
             return;
         }
         let reading = d.read(&self.model, self.device, self.step, self.elapsed());
