@@ -86,6 +86,15 @@ impl Fitted {
     pub fn predict(&self, x: &Features) -> Tensor {
         (x.mm(&self.weights) + &self.bias).argmax(-1, false)
     }
+
+    /// [`predict`](Self::predict) as class indices.
+    pub fn classes(&self, x: &Features) -> Vec<usize> {
+        Vec::<i64>::try_from(self.predict(x))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| p as usize)
+            .collect()
+    }
 }
 
 /// Fits on `x` ([N, D]) with labels `y` ([N] int64 in 0..classes).

@@ -6,6 +6,7 @@
 //! The probe never changes training: it runs in eval mode without gradients and draws
 //! no random numbers.
 
+mod baselines;
 mod features;
 pub mod labels;
 pub mod logistic;
@@ -236,11 +237,7 @@ impl Downstream {
             };
             let (x, xt) = (logistic::Features::Dense(x), logistic::Features::Dense(xt));
             let fitted = logistic::fit(&x, &self.label_tensor(train), classes, settings);
-            Vec::<i64>::try_from(fitted.predict(&xt))
-                .unwrap_or_default()
-                .into_iter()
-                .map(|p| p as usize)
-                .collect()
+            fitted.classes(&xt)
         })
     }
 
@@ -262,54 +259,6 @@ impl Downstream {
             cls: cls_acc,
             seconds: start.elapsed().as_secs_f64(),
         }
-    }
-
-    /// Always the most frequent class of the training folds.
-    pub fn majority(&self) -> Accuracy {
-        let classes = self.classes.len();
-        self.cross_validate(|train, test| {
-            let mut counts = vec![0usize; classes];
-            for &i in train {
-                counts[self.labels[i]] += 1;
-            }
-            let best = (0..classes).max_by_key(|&c| (counts[c], std::cmp::Reverse(c)));
-            vec![best.unwrap_or(0); test.len()]
-        })
-    }
-
-    /// TF-IDF unigrams + bigrams, L2 logistic regression, fit per fold on the
-    /// training folds' documents only.
-    pub fn tfidf(&self) -> Accuracy {
-        let terms: Vec<Vec<String>> = crate::parallel::map_chunks(&self.texts, |part| {
-            part.iter().map(|t| tfidf::terms(t)).collect::<Vec<_>>()
-        })
-        .into_iter()
-        .flatten()
-        .collect();
-        let classes = self.classes.len() as i64;
-        self.cross_validate(|train, test| {
-            let docs = |rows: &[usize]| {
-                rows.iter()
-                    .map(|&i| terms[i].as_slice())
-                    .collect::<Vec<_>>()
-            };
-            let vectoriser = tfidf::Tfidf::fit(&docs(train));
-            let (x, xt) = (
-                vectoriser.transform(&docs(train)),
-                vectoriser.transform(&docs(test)),
-            );
-            let settings = logistic::Settings {
-                l2: 1.0 / (TFIDF_C * train.len() as f64),
-                steps: 300,
-                lr: 0.1,
-            };
-            let fitted = logistic::fit(&x, &self.label_tensor(train), classes, settings);
-            Vec::<i64>::try_from(fitted.predict(&xt))
-                .unwrap_or_default()
-                .into_iter()
-                .map(|p| p as usize)
-                .collect()
-        })
     }
 
     /// The setup a front end shows, with the baselines computed now and `untrained`.
@@ -429,31 +378,4 @@ pub fn save_setup(dir: &Path, setup: &DownstreamSetup) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn embedded(strict: bool) -> Downstream {
-        let source = CorpusSource::Embedded;
-        let l = labels::read_labelled(&source, "review", "sentiment", FOLDS, MAX_DOCUMENTS, 42)
-            .unwrap();
-        let texts: Vec<Vec<String>> = l.texts.iter().map(|t| document_sentences(t)).collect();
-        let tokenizer = WordPieceTokenizer::train(texts.iter().flatten(), 2048).unwrap();
-        Downstream::from_labelled(l, &tokenizer, 128, strict, 42).unwrap()
-    }
-
-    #[test]
-    fn baselines_on_the_embedded_sample_match_scikit_learn() {
-        let t0 = Instant::now();
-        let d = embedded(false);
-        eprintln!("prepared in {:?}", t0.elapsed());
-        assert_eq!(d.tested(), 2000);
-        assert_eq!(d.majority().accuracy, 0.5);
-        // scikit-learn 1.x, TfidfVectorizer(ngram_range=(1, 2), min_df=2,
-        // sublinear_tf=True) + LogisticRegression(C=10) on these rows and folds
-        // (seed 42): 85.35% on the raw reviews.
-        let t0 = Instant::now();
-        let t = d.tfidf();
-        eprintln!("tfidf {t:?} in {:?}", t0.elapsed());
-        assert!((t.accuracy - 0.8535).abs() < 0.015, "{t:?}");
-    }
-}
+mod tests;

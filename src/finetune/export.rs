@@ -41,25 +41,12 @@ pub fn export(session: &Session, out: &Path) -> Result<()> {
     }
     tensors.sort_by(|a, b| a.0.cmp(&b.0));
     write_safetensors(&out.join("model.safetensors"), &tensors)?;
-    let hf = HfConfig {
-        architectures: vec!["BertForSequenceClassification".into()],
-        model_type: "bert".into(),
-        vocab_size: bert.vocab_size,
-        hidden_size: bert.dims.hidden,
-        num_hidden_layers: bert.dims.layers,
-        num_attention_heads: bert.dims.heads,
-        intermediate_size: bert.dims.intermediate,
-        hidden_act: "gelu".into(),
-        hidden_dropout_prob: c.recipe.dropout,
-        attention_probs_dropout_prob: c.recipe.dropout,
-        max_position_embeddings: bert.max_position,
-        type_vocab_size: bert.type_vocab_size,
-        initializer_range: 0.02,
-        layer_norm_eps: bert.layer_norm_eps,
-        pad_token_id: c.tokenizer.specials.pad as usize,
-        position_embedding_type: "absolute".into(),
-        tie_word_embeddings: true,
-    };
+    let hf = HfConfig::for_bert(
+        "BertForSequenceClassification",
+        bert,
+        c.recipe.dropout,
+        c.tokenizer.specials.pad as usize,
+    );
     let mut json = serde_json::to_value(&hf)?;
     json["torch_dtype"] = "float32".into();
     json["problem_type"] = "single_label_classification".into();

@@ -35,6 +35,37 @@ pub struct HfConfig {
     pub tie_word_embeddings: bool,
 }
 
+impl HfConfig {
+    /// The config of a bertwork model of shape `bert` as HF `architecture`, with
+    /// `dropout` for hidden states and attention and `pad` as the padding id.
+    pub fn for_bert(
+        architecture: &str,
+        bert: &crate::model::BertConfig,
+        dropout: f64,
+        pad: usize,
+    ) -> Self {
+        Self {
+            architectures: vec![architecture.into()],
+            model_type: "bert".into(),
+            vocab_size: bert.vocab_size,
+            hidden_size: bert.dims.hidden,
+            num_hidden_layers: bert.dims.layers,
+            num_attention_heads: bert.dims.heads,
+            intermediate_size: bert.dims.intermediate,
+            hidden_act: "gelu".into(),
+            hidden_dropout_prob: dropout,
+            attention_probs_dropout_prob: dropout,
+            max_position_embeddings: bert.max_position,
+            type_vocab_size: bert.type_vocab_size,
+            initializer_range: 0.02,
+            layer_norm_eps: bert.layer_norm_eps,
+            pad_token_id: pad,
+            position_embedding_type: "absolute".into(),
+            tie_word_embeddings: true,
+        }
+    }
+}
+
 fn gelu() -> String {
     "gelu".into()
 }

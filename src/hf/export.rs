@@ -42,25 +42,12 @@ pub fn export(session: &Session, out: &Path) -> Result<()> {
     tensors.sort_by(|a, b| a.0.cmp(&b.0));
     write_safetensors(&out.join("model.safetensors"), &tensors)?;
 
-    let hf = HfConfig {
-        architectures: vec!["BertForPreTraining".into()],
-        model_type: "bert".into(),
-        vocab_size: bert.vocab_size,
-        hidden_size: bert.dims.hidden,
-        num_hidden_layers: bert.dims.layers,
-        num_attention_heads: bert.dims.heads,
-        intermediate_size: bert.dims.intermediate,
-        hidden_act: "gelu".into(),
-        hidden_dropout_prob: config.model.dropout,
-        attention_probs_dropout_prob: config.model.dropout,
-        max_position_embeddings: bert.max_position,
-        type_vocab_size: bert.type_vocab_size,
-        initializer_range: 0.02,
-        layer_norm_eps: bert.layer_norm_eps,
-        pad_token_id: loaded.tokenizer.specials.pad as usize,
-        position_embedding_type: "absolute".into(),
-        tie_word_embeddings: true,
-    };
+    let hf = HfConfig::for_bert(
+        "BertForPreTraining",
+        bert,
+        config.model.dropout,
+        loaded.tokenizer.specials.pad as usize,
+    );
     let mut json = serde_json::to_value(&hf)?;
     json["torch_dtype"] = "float32".into();
     json["bertwork_session"] = session.name.clone().into();
