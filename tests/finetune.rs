@@ -160,6 +160,56 @@ fn a_fine_tune_resumed_after_kill_gives_the_uninterrupted_result() {
     ] {
         assert!(dir.join(file).exists(), "{file}");
     }
+
+    // The exported folder imports as a classifier session that answers the same.
+    let import = bertwork(
+        h,
+        &["import-hf", dir.to_str().unwrap(), "--session", "back"],
+    );
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    assert!(String::from_utf8_lossy(&import.stdout).contains("a classifier of 2 classes"));
+    let scores_of = |name: &str| -> Vec<(String, f64)> {
+        let out = bertwork(
+            h,
+            &["probe", "--session", name, "--json", "a wonderful film"],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut s: Vec<(String, f64)> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["label"].as_str().unwrap().to_string(),
+                    p["score"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        s.sort_by(|a, b| a.0.cmp(&b.0));
+        s
+    };
+    let (original, imported) = (scores_of("whole"), scores_of("back"));
+    for (a, b) in original.iter().zip(&imported) {
+        assert_eq!(a.0, b.0);
+        assert!((a.1 - b.1).abs() < 1e-6, "{original:?} vs {imported:?}");
+    }
+    // Nothing to continue or fine-tune in it: one line each.
+    for args in [vec!["resume", "back"], vec!["finetune", "back"]] {
+        let out = bertwork(h, &args);
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains("imported from"), "{err}");
+    }
 }
 
 #[test]

@@ -40,6 +40,13 @@ pub struct FinetuneArgs {
 pub fn exec(args: &FinetuneArgs) -> Result<ExitCode> {
     let source = Session::open(&args.name)?;
     if let Some(state) = FinetuneState::read(&source)? {
+        if state.imported {
+            bail!(
+                "session `{}` is a classifier imported from {}; fine-tune a pretraining session (import the encoder alone as one, or train one)",
+                source.name,
+                state.source
+            );
+        }
         bail!(
             "session `{}` is a classifier session (fine-tuned from `{}`); fine-tune a pretraining session, such as `{}`",
             source.name,
@@ -126,6 +133,7 @@ pub fn exec(args: &FinetuneArgs) -> Result<ExitCode> {
             source: source.name.clone(),
             source_step: step,
             from_scratch: args.from_scratch,
+            imported: false,
             label_column: data.column.clone(),
             classes: data.classes.clone(),
             folds: args

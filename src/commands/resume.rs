@@ -21,7 +21,15 @@ pub struct ResumeArgs {
 
 pub fn exec(args: &ResumeArgs) -> Result<ExitCode> {
     let session = crate::session::Session::open(&args.name)?;
-    if crate::finetune::FinetuneState::read(&session)?.is_some() {
+    if let Some(state) = crate::finetune::FinetuneState::read(&session)? {
+        if state.imported {
+            anyhow::bail!(
+                "session `{}` is a classifier imported from {}: it was fine-tuned elsewhere and has nothing to continue here; probe it (`bertwork probe --session {} \"text\"`) or export it",
+                session.name,
+                state.source,
+                session.name
+            );
+        }
         // A classifier session continues its fine-tune; pretraining options mean nothing
         // to it.
         if !args.set.is_empty() || !args.run.overrides().is_empty() {

@@ -183,11 +183,15 @@ fn show(name: &str) -> Result<ExitCode> {
         Err(e) => println!("config    unreadable: {e:#}"),
     }
     if let Ok(Some(state)) = crate::finetune::FinetuneState::read(&session) {
-        println!(
-            "classifier fine-tuned on `{}`: {}",
-            escape(&state.label_column),
-            state.describe()
-        );
+        if state.imported {
+            println!("classifier {}", escape(&state.describe()));
+        } else {
+            println!(
+                "classifier fine-tuned on `{}`: {}",
+                escape(&state.label_column),
+                escape(&state.describe())
+            );
+        }
     }
     if let Ok(Some(setup)) = crate::downstream::load_setup(&session.dir) {
         println!("{}", setup.describe());

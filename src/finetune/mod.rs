@@ -105,3 +105,18 @@ pub fn classify(c: &Classifier, text: &str) -> Result<Vec<f64>> {
     let probs = c.model.forward(&ids, &mask, false).softmax(-1, Kind::Float);
     Ok(Vec::<f64>::try_from(probs.view(-1).to_kind(Kind::Double))?)
 }
+
+/// Writes a classifier's weights (`bert.*`, `classifier.*`; the unused MLM and NSP heads
+/// left out), sorted by name, as safetensors.
+///
+/// Errors: the write.
+pub fn save_classifier(vs: &VarStore, path: &std::path::Path) -> Result<()> {
+    let tensors: Vec<(String, Tensor)> = vs
+        .variables()
+        .into_iter()
+        .filter(|(n, _)| !n.starts_with("cls."))
+        .collect();
+    let mut tensors = tensors;
+    tensors.sort_by(|a, b| a.0.cmp(&b.0));
+    crate::hf::write_safetensors(path, &tensors)
+}

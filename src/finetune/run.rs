@@ -188,7 +188,7 @@ pub fn run(session: &Session, stop: &dyn Fn() -> bool) -> Result<Option<Accuracy
             if epoch + 1 == recipe.epochs {
                 records.sync_data()?;
                 if state.done.is_empty() {
-                    save_classifier(&vs, &session.path(WEIGHTS_FILE))?;
+                    super::save_classifier(&vs, &session.path(WEIGHTS_FILE))?;
                 }
                 state.done.push(FoldResult {
                     fold,
@@ -267,17 +267,4 @@ fn evaluate(
         right += count_correct(&logits, &y);
     }
     (loss / rows.len().max(1) as f64, right)
-}
-
-/// The classifier's weights under HF's names (`bert.*`, `classifier.*`; the unused
-/// pretraining heads left out).
-fn save_classifier(vs: &VarStore, path: &std::path::Path) -> Result<()> {
-    let tensors: Vec<(String, Tensor)> = vs
-        .variables()
-        .into_iter()
-        .filter(|(n, _)| !n.starts_with("cls."))
-        .collect();
-    let mut tensors = tensors;
-    tensors.sort_by(|a, b| a.0.cmp(&b.0));
-    crate::hf::write_safetensors(path, &tensors)
 }

@@ -1,7 +1,9 @@
-//! Turning a HuggingFace BERT folder (`config.json`, `model.safetensors`, `vocab.txt`)
+//! Turning a HuggingFace BERT folder (`config.json`, `model.safetensors`, `vocab.txt` or
+//! `tokenizer.json`)
 //! into a bertwork session, ready to probe or to continue pretraining.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -9,14 +11,18 @@ use tch::{nn::VarStore, Device, Tensor};
 
 use super::HfConfig;
 use crate::config::{Config, InitKind, LrScheduler, PRESETS};
+use crate::finetune::{BertForSequenceClassification, FinetuneConfig, FinetuneState};
 use crate::model::{BertConfig, BertForPreTraining};
 use crate::session::{Session, VOCAB_FILE, WEIGHTS_FILE};
 use crate::tokenizer::WordPieceTokenizer;
 use crate::train::checkpoint::save_weights;
 
-/// Heads that may be absent (a `BertModel` or `BertForMaskedLM` checkpoint): they start
-/// from a fresh initialisation, with a note.
+/// Heads that may be absent from a pretraining checkpoint (a `BertModel` or
+/// `BertForMaskedLM`): they start from a fresh initialisation, with a note.
 const OPTIONAL_PREFIXES: &[&str] = &["bert.pooler.", "cls.seq_relationship.", "cls.predictions."];
+/// Heads a `BertForSequenceClassification` folder does not carry (its pooler and
+/// `classifier.*` are required: they make the prediction).
+const CLASSIFIER_OPTIONAL_PREFIXES: &[&str] = &["cls.seq_relationship.", "cls.predictions."];
 
 pub fn read_config(dir: &Path) -> Result<HfConfig> {
     let path = dir.join("config.json");
@@ -121,6 +127,68 @@ fn normalize_key(key: &str) -> String {
     }
 }
 
+/// The folder's `vocab.txt`, or one written to a temporary file from the WordPiece
+/// vocabulary in its `tokenizer.json` (transformers 5 saves only that file); the
+/// temporary file lives as long as the returned handle.
+///
+/// Errors: neither file, a `tokenizer.json` that is not WordPiece, or ids with gaps.
+fn vocab_file(dir: &Path) -> Result<(std::path::PathBuf, Option<tempfile::NamedTempFile>)> {
+    let txt = dir.join(VOCAB_FILE);
+    if txt.exists() {
+        return Ok((txt, None));
+    }
+    let path = dir.join("tokenizer.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        bail!(
+            "{} has neither vocab.txt nor tokenizer.json; save the tokenizer with the model",
+            dir.display()
+        );
+    };
+    let json: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let model = &json["model"];
+    if model["type"] != "WordPiece" {
+        bail!(
+            "{}: the tokenizer is `{}`, not BERT's WordPiece",
+            path.display(),
+            model["type"].as_str().unwrap_or("unknown")
+        );
+    }
+    if json["normalizer"]["lowercase"] == serde_json::Value::Bool(false) {
+        bail!(
+            "{} is a cased tokenizer (lowercase = false); bertwork's tokenizer lowercases, so use an uncased model",
+            path.display()
+        );
+    }
+    let map = model["vocab"]
+        .as_object()
+        .with_context(|| format!("{}: model.vocab is missing", path.display()))?;
+    let mut tokens = vec![None; map.len()];
+    for (token, id) in map {
+        let id = id
+            .as_u64()
+            .map(|i| i as usize)
+            .filter(|&i| i < tokens.len());
+        match id {
+            Some(i) if tokens[i].is_none() && !token.contains(['\n', '\r']) => {
+                tokens[i] = Some(token.as_str())
+            }
+            _ => bail!(
+                "{}: model.vocab's ids must run 0..{} once each, with no line breaks in tokens (at `{}`)",
+                path.display(),
+                tokens.len(),
+                crate::terminal_text::escape_lines(token)
+            ),
+        }
+    }
+    let mut file = tempfile::NamedTempFile::new().context("cannot write a temporary file")?;
+    for token in tokens.into_iter().flatten() {
+        writeln!(file, "{token}").context("cannot write a temporary file")?;
+    }
+    file.flush()?;
+    Ok((file.path().to_path_buf(), Some(file)))
+}
+
 fn check_lowercase(dir: &Path) -> Result<()> {
     let Ok(text) = std::fs::read_to_string(dir.join("tokenizer_config.json")) else {
         return Ok(());
@@ -135,9 +203,14 @@ fn check_lowercase(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Loads the weights of `dir` into a fresh model; returns notes on heads that were
-/// missing or untied.
-fn load_weights(dir: &Path, vs: &VarStore) -> Result<Vec<String>> {
+/// Loads the weights of `dir` into a fresh model; returns a note on an untied decoder
+/// and the variables under `optional` that were missing (they keep their fresh
+/// initialisation).
+fn load_weights(
+    dir: &Path,
+    vs: &VarStore,
+    optional: &[&str],
+) -> Result<(Vec<String>, Vec<String>)> {
     let path = dir.join("model.safetensors");
     if !path.exists() {
         if dir.join("pytorch_model.bin").exists() {
@@ -179,26 +252,17 @@ fn load_weights(dir: &Path, vs: &VarStore) -> Result<Vec<String>> {
                 t.size(),
                 var.size()
             ),
-            None if OPTIONAL_PREFIXES.iter().any(|p| name.starts_with(p)) => {
-                missing_optional.push(name)
-            }
+            None if optional.iter().any(|p| name.starts_with(p)) => missing_optional.push(name),
             None => missing_required.push(name),
         }
     }
     if !missing_required.is_empty() {
         bail!(
-            "{} lacks {} encoder weights (e.g. `{}`); is it a BERT checkpoint?",
+            "{} lacks {} weights the model needs (e.g. `{}`); is it a BERT checkpoint?",
             path.display(),
             missing_required.len(),
             missing_required[0]
         );
-    }
-    if !missing_optional.is_empty() {
-        notes.push(format!(
-            "{} head weights were not in the checkpoint and start from a fresh initialisation (e.g. `{}`)",
-            missing_optional.len(),
-            missing_optional[0]
-        ));
     }
     if let (Some(dec), Some(word)) = (
         saved.get("cls.predictions.decoder.weight"),
@@ -210,39 +274,67 @@ fn load_weights(dir: &Path, vs: &VarStore) -> Result<Vec<String>> {
             );
         }
     }
-    Ok(notes)
+    Ok((notes, missing_optional))
 }
 
-/// Creates session `name` from the HF folder `dir`. Returns the session and notes.
+/// Creates session `name` from the HF folder `dir`: a pretraining session, or a
+/// classifier session (probe and export, nothing to fine-tune) when the folder is a
+/// `BertForSequenceClassification` with `id2label`. Returns the session and notes.
+///
+/// Errors: not a BERT folder bertwork can read (one line naming the file and field),
+/// a classifier that is not single-label, a session name in use.
 pub fn import(dir: &Path, name: &str) -> Result<(Session, Vec<String>)> {
     if !dir.is_dir() {
         bail!("{} is not a folder", dir.display());
     }
     let hf = read_config(dir)?;
-    let vocab = dir.join(VOCAB_FILE);
-    if !vocab.exists() {
-        bail!("{} has no vocab.txt", dir.display());
-    }
+    let classes = classifier_labels(dir, &hf)?;
     check_lowercase(dir)?;
+    let (vocab, written) = vocab_file(dir)?;
     let tokenizer = WordPieceTokenizer::from_vocab_file(&vocab)?;
     if tokenizer.vocab_size() != hf.vocab_size {
+        let shown = match written {
+            Some(_) => dir.join("tokenizer.json"),
+            None => vocab,
+        };
         bail!(
             "{} has {} tokens but config.json says vocab_size = {}",
-            vocab.display(),
+            shown.display(),
             tokenizer.vocab_size(),
             hf.vocab_size
         );
     }
     let session = Session::create(Some(name), "imported")?;
     let result = (|| {
-        let config = config_for(&hf, &session.path(VOCAB_FILE))?;
+        let mut config = config_for(&hf, &session.path(VOCAB_FILE))?;
         let bert = BertConfig::new(hf.vocab_size, config.dims()?, &config.model);
         let vs = VarStore::new(Device::Cpu);
-        let _model = BertForPreTraining::new(&vs.root(), &bert);
-        let notes = load_weights(dir, &vs)?;
+        let notes = match &classes {
+            None => {
+                let _model = BertForPreTraining::new(&vs.root(), &bert);
+                let (mut notes, missing) = load_weights(dir, &vs, OPTIONAL_PREFIXES)?;
+                if let Some(first) = missing.first() {
+                    notes.push(format!(
+                        "{} head weights were not in the checkpoint and start from a fresh initialisation (e.g. `{first}`)",
+                        missing.len()
+                    ));
+                }
+                save_weights(&vs, &session.path(WEIGHTS_FILE))?;
+                notes
+            }
+            Some(classes) => {
+                let _model = BertForSequenceClassification::new(&vs.root(), &bert, classes.len());
+                // The MLM and NSP heads a classifier folder lacks are never used.
+                let (notes, _unused_heads) = load_weights(dir, &vs, CLASSIFIER_OPTIONAL_PREFIXES)?;
+                crate::finetune::save_classifier(&vs, &session.path(WEIGHTS_FILE))?;
+                // Its labels are its own, not a corpus column of this machine.
+                config.data.label_column = "none".into();
+                write_classifier_state(&session, dir, &hf, classes)?;
+                notes
+            }
+        };
         tokenizer.save(&session.dir)?;
         session.save_config(&config)?;
-        save_weights(&vs, &session.path(WEIGHTS_FILE))?;
         Ok(notes)
     })();
     match result {
@@ -251,5 +343,148 @@ pub fn import(dir: &Path, name: &str) -> Result<(Session, Vec<String>)> {
             let _ = std::fs::remove_dir_all(&session.dir);
             Err(e)
         }
+    }
+}
+
+/// The class names in id order of a `BertForSequenceClassification` folder, or None
+/// for any other architecture.
+///
+/// Errors: a regression or multi-label head, `id2label` missing ids or not matching
+/// `classifier.weight`'s rows.
+fn classifier_labels(dir: &Path, hf: &HfConfig) -> Result<Option<Vec<String>>> {
+    if !hf
+        .architectures
+        .iter()
+        .any(|a| a == "BertForSequenceClassification")
+    {
+        return Ok(None);
+    }
+    let path = dir.join("config.json");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)
+        .with_context(|| format!("{} is not JSON", path.display()))?;
+    if let Some(kind) = json.get("problem_type").and_then(|p| p.as_str()) {
+        if kind != "single_label_classification" {
+            bail!(
+                "{}: problem_type is `{kind}`; bertwork's classifiers are single-label (softmax over the classes)",
+                path.display()
+            );
+        }
+    }
+    let id2label = json.get("id2label").and_then(|m| m.as_object());
+    let count = id2label.map_or(0, |m| m.len());
+    if count < 2 {
+        bail!(
+            "{}: a classifier needs id2label with at least 2 classes (regression heads are not supported)",
+            path.display()
+        );
+    }
+    let map = id2label.expect("counted above");
+    let classes = (0..count)
+        .map(|i| {
+            map.get(&i.to_string())
+                .and_then(|l| l.as_str())
+                .map(str::to_string)
+                .with_context(|| {
+                    format!(
+                        "{}: id2label has no name for class {i}; ids must run 0..{}",
+                        path.display(),
+                        count - 1
+                    )
+                })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some(classes))
+}
+
+/// `finetune.json` and `finetune.toml` of an imported classifier: its classes, no
+/// folds (it was fine-tuned elsewhere), texts read up to the model's full length.
+fn write_classifier_state(
+    session: &Session,
+    dir: &Path,
+    hf: &HfConfig,
+    classes: &[String],
+) -> Result<()> {
+    let recipe = FinetuneConfig {
+        dropout: hf.hidden_dropout_prob,
+        max_seq_len: hf.max_position_embeddings,
+        ..FinetuneConfig::default()
+    };
+    crate::session::write_atomic(
+        &session.path(crate::finetune::FINETUNE_CONFIG_FILE),
+        toml::to_string_pretty(&recipe)?.as_bytes(),
+    )?;
+    FinetuneState {
+        source: dir.display().to_string(),
+        source_step: None,
+        from_scratch: false,
+        imported: true,
+        label_column: String::new(),
+        classes: classes.to_vec(),
+        folds: 0,
+        done: Vec::new(),
+        accuracy: None,
+    }
+    .write(session)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokenizer() -> WordPieceTokenizer {
+        let texts = [
+            "a quiet film about the sea",
+            "the sea was loud and the film long",
+        ];
+        WordPieceTokenizer::train(texts.iter().cycle().take(40), 200).unwrap()
+    }
+
+    #[test]
+    fn a_folder_with_only_tokenizer_json_gives_the_same_vocabulary() {
+        let dir = tempfile::tempdir().unwrap();
+        let tok = tokenizer();
+        tok.save(dir.path()).unwrap();
+        std::fs::remove_file(dir.path().join(VOCAB_FILE)).unwrap();
+        let (path, written) = vocab_file(dir.path()).unwrap();
+        assert!(written.is_some());
+        let back = WordPieceTokenizer::from_vocab_file(&path).unwrap();
+        assert_eq!(back.vocab_in_order(), tok.vocab_in_order());
+        let text = "the quiet sea was long";
+        assert_eq!(back.encode(text).unwrap(), tok.encode(text).unwrap());
+    }
+
+    #[test]
+    fn a_tokenizer_json_that_is_not_uncased_wordpiece_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokenizer.json");
+        let cases = [
+            (
+                r#"{"model": {"type": "BPE", "vocab": {}}}"#,
+                "not BERT's WordPiece",
+            ),
+            (
+                r#"{"normalizer": {"lowercase": false}, "model": {"type": "WordPiece", "vocab": {"a": 0}}}"#,
+                "cased",
+            ),
+            (
+                r#"{"model": {"type": "WordPiece", "vocab": {"a": 0, "b": 0}}}"#,
+                "once each",
+            ),
+            (
+                r#"{"model": {"type": "WordPiece", "vocab": {"a": 0, "b": 5}}}"#,
+                "once each",
+            ),
+        ];
+        for (json, want) in cases {
+            std::fs::write(&path, json).unwrap();
+            let err = format!("{:#}", vocab_file(dir.path()).unwrap_err());
+            assert!(err.contains(want), "{json}: {err}");
+        }
+        std::fs::remove_file(&path).unwrap();
+        let err = format!("{:#}", vocab_file(dir.path()).unwrap_err());
+        assert!(
+            err.contains("neither vocab.txt nor tokenizer.json"),
+            "{err}"
+        );
     }
 }

@@ -28,6 +28,10 @@ pub struct FinetuneState {
     pub source_step: Option<u64>,
     /// Started from random initialisation instead of the source's weights.
     pub from_scratch: bool,
+    /// Imported by `import-hf` from the HF folder in `source`: fine-tuned elsewhere,
+    /// no folds here.
+    #[serde(default)]
+    pub imported: bool,
     pub label_column: String,
     /// Class names in id order (`id2label`).
     pub classes: Vec<String>,
@@ -58,6 +62,13 @@ impl FinetuneState {
 
     /// `74.1% ±1.9 (5 test folds, from `s`@2607)` or how far it got.
     pub fn describe(&self) -> String {
+        if self.imported {
+            return format!(
+                "imported from {} ({} classes, not fine-tuned here)",
+                self.source,
+                self.classes.len()
+            );
+        }
         let from = match (self.from_scratch, self.source_step) {
             (true, _) => "from random initialisation".to_string(),
             (false, Some(step)) => format!("from `{}`@{step}", self.source),
