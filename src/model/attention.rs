@@ -1,7 +1,7 @@
 //! Multi-head self-attention (`attention.self`) and its output projection with the
 //! residual and LayerNorm (`attention.output`).
 
-use tch::{nn, nn::Module, Kind, Tensor};
+use tch::{nn, nn::Module, Device, Kind, Tensor};
 
 use super::rows::RowLayout;
 use super::{layer_norm, linear, mimetic, BertConfig};
@@ -97,23 +97,48 @@ impl SelfAttention {
     pub fn forward(&self, x: &Tensor, mask: &Tensor, layout: &RowLayout, train: bool) -> Tensor {
         let parts = self.qkv(x, layout);
         let dropout = if train { self.dropout } else { 0.0 };
-        // Scale defaults to 1/sqrt(head_dim).
-        let context = Tensor::scaled_dot_product_attention(
-            &parts[0],
-            &parts[1],
-            &parts[2],
-            Some(mask),
-            dropout,
-            false,
-            None,
-            false,
-        );
+        let context = if parts[0].kind() == Kind::BFloat16 && parts[0].device() == Device::Cpu {
+            bf16_cpu_attention(&parts[0], &parts[1], &parts[2], mask, dropout)
+        } else {
+            // Scale defaults to 1/sqrt(head_dim).
+            Tensor::scaled_dot_product_attention(
+                &parts[0],
+                &parts[1],
+                &parts[2],
+                Some(mask),
+                dropout,
+                false,
+                None,
+                false,
+            )
+        };
         let out = self
             .output
             .forward(&layout.unpad(&context))
             .dropout(self.dropout, train);
         self.norm.forward(&(out + x))
     }
+}
+
+/// Attention written out (QKᵀ/√d, masked softmax, dropout, ·V) for bf16 on CPU, where it
+/// beats libtorch's flash kernel: that kernel's bf16 backward is slower than its fp32
+/// one, while the written-out form runs its two batched matmuls on the bf16 units
+/// (`bertwork bench --preset mini --set train.precision=bf16 --profile` shows the
+/// split; docs/performance.md has the figures). The softmax stays in bf16 storage with
+/// fp32 accumulation inside libtorch's kernel; a float32 softmax plus casts costs more
+/// than the flash path it replaces.
+fn bf16_cpu_attention(q: &Tensor, k: &Tensor, v: &Tensor, mask: &Tensor, dropout: f64) -> Tensor {
+    let head_dim = *q.size().last().expect("q has a head dimension");
+    let scores = q.matmul(&k.transpose(-2, -1)) * (1.0 / (head_dim as f64).sqrt());
+    let probs = scores
+        .masked_fill(&mask.logical_not(), f64::NEG_INFINITY)
+        .softmax(-1, Kind::BFloat16);
+    let probs = if dropout > 0.0 {
+        probs.dropout(dropout, true)
+    } else {
+        probs
+    };
+    probs.matmul(v)
 }
 
 fn explicit_probabilities(q: &Tensor, k: &Tensor, mask: &Tensor) -> Tensor {
@@ -177,5 +202,74 @@ mod tests {
         let fused = attention.forward(&x, &mask, &layout, false);
         let diff = (out - fused).abs().max().double_value(&[]);
         assert!(diff < 1e-5, "the explicit forward differs by {diff}");
+    }
+
+    #[test]
+    fn bf16_cpu_attention_matches_the_fp32_kernel_in_values_and_gradients() {
+        tch::manual_seed(3);
+        let (b, heads, s, d) = (3, 2, 16, 32);
+        let opts = (Kind::Float, Device::Cpu);
+        let q = Tensor::randn([b, heads, s, d], opts);
+        let k = Tensor::randn([b, heads, s, d], opts);
+        let v = Tensor::randn([b, heads, s, d], opts);
+        // The last sequence pads its last 5 keys.
+        let keep: Vec<i64> = (0..b * s).map(|i| i64::from(i < 2 * s + 11)).collect();
+        let mask = Tensor::from_slice(&keep)
+            .view([b, 1, 1, s])
+            .to_kind(Kind::Bool);
+        let run = |bf16: bool| {
+            let leaf = |t: &Tensor| {
+                let t = if bf16 {
+                    t.to_kind(Kind::BFloat16)
+                } else {
+                    t.copy()
+                };
+                t.set_requires_grad(true)
+            };
+            let (q, k, v) = (leaf(&q), leaf(&k), leaf(&v));
+            let out = if bf16 {
+                bf16_cpu_attention(&q, &k, &v, &mask, 0.0)
+            } else {
+                Tensor::scaled_dot_product_attention(
+                    &q,
+                    &k,
+                    &v,
+                    Some(&mask),
+                    0.0,
+                    false,
+                    None,
+                    false,
+                )
+            };
+            // A loss that weighs every output element differently.
+            let weights =
+                Tensor::linspace(-1.0, 1.0, b * heads * s * d, opts).view([b, heads, s, d]);
+            (out.to_kind(Kind::Float) * &weights)
+                .sum(Kind::Float)
+                .backward();
+            let f = |t: &Tensor| t.to_kind(Kind::Float);
+            [f(&out), f(&q.grad()), f(&k.grad()), f(&v.grad())]
+        };
+        let (low, reference) = (run(true), run(false));
+        for (name, (a, r)) in ["output", "dq", "dk", "dv"]
+            .iter()
+            .zip(low.iter().zip(&reference))
+        {
+            let scale = r.abs().max().double_value(&[]);
+            let worst = (a - r).abs().max().double_value(&[]);
+            // bf16 keeps 8 bits of mantissa: a few parts in a hundred of the largest value.
+            assert!(
+                worst <= 0.03 * scale,
+                "{name}: off by {worst} (largest {scale})"
+            );
+        }
+        // Padded keys get no gradient.
+        let dk_padded = low[2]
+            .narrow(0, 2, 1)
+            .narrow(2, 11, 5)
+            .abs()
+            .max()
+            .double_value(&[]);
+        assert_eq!(dk_padded, 0.0);
     }
 }
