@@ -6,6 +6,7 @@
 mod ab;
 mod blocks;
 mod downstream;
+mod mfu;
 pub mod probe;
 pub mod profile;
 pub mod real_batches;
@@ -148,6 +149,13 @@ pub struct BenchResult {
     pub without: Vec<Lever>,
     /// Median wall time of each phase of a step, milliseconds.
     pub phases_ms: PhaseMedians,
+    /// Matmul FLOPs a step does ([`mfu::train_flops`], averaged over the batches) per
+    /// median step time, GFLOP/s.
+    pub model_gflops: f64,
+    /// A 2048³ matmul in the step's precision, measured in this process, GFLOP/s.
+    pub peak_gflops: f64,
+    /// `model_gflops / peak_gflops`: model FLOPs utilisation against that peak.
+    pub mfu: f64,
     /// With `--profile`: self time per step by op category, milliseconds, largest first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<Vec<(String, f64)>>,
@@ -337,6 +345,12 @@ pub fn run(config: Config, args: &BenchOptions) -> Result<ExitCode> {
     }
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
+    let flops_per_step = batches
+        .iter()
+        .map(|b| mfu::train_flops(&dims, vocab, b, args.seq_len))
+        .sum::<f64>()
+        / batches.len() as f64;
+    let peak = mfu::matmul_peak(mfu::matmul_kind(mixed), device);
     let ops = match &args.profile {
         Some(trace) => Some(profile::op_times(trace, args.steps)?),
         None => None,
@@ -366,6 +380,9 @@ pub fn run(config: Config, args: &BenchOptions) -> Result<ExitCode> {
         pipeline,
         without: args.without.clone(),
         phases_ms: phases.medians(),
+        model_gflops: flops_per_step / median / 1e9,
+        peak_gflops: peak / 1e9,
+        mfu: flops_per_step / median / peak,
         profile: ops.as_ref().map(|ops| {
             profile::by_category(ops)
                 .into_iter()
@@ -386,6 +403,13 @@ pub fn run(config: Config, args: &BenchOptions) -> Result<ExitCode> {
         println!(
             "median phases: forward {:.1} ms, backward {:.1} ms, optimizer {:.1} ms",
             ph.forward, ph.backward, ph.optimizer
+        );
+        println!(
+            "MFU {:.0}%: {:.0} GFLOP/s of matmul work against a {} 2048^3 matmul peak of {:.0} GFLOP/s measured now",
+            100.0 * result.mfu,
+            result.model_gflops,
+            if mfu::matmul_kind(mixed) == tch::Kind::Float { "fp32" } else { "bf16" },
+            result.peak_gflops
         );
         if let (Some(ops), Some(trace)) = (&ops, &args.profile) {
             let mean_ms = 1e3 * times.iter().sum::<f64>() / times.len() as f64;

@@ -102,15 +102,12 @@ pub fn losses(model: &BertForPreTraining, batch: &DeviceBatch, train: bool) -> L
         train,
     );
     let hidden = out.rows.index_select(0, &batch.masked_index);
-    let mlm_logits = model.mlm_logits(&hidden);
+    // Losses and accuracy read fp32 logits: under bf16 autocast one upcast serves both
+    // (libtorch's argmax over bf16 is several times slower than over fp32; an exact
+    // upcast leaves the argmax unchanged). A no-op in fp32.
+    let mlm_logits = model.mlm_logits(&hidden).to_kind(Kind::Float);
     let ce = |logits: &Tensor, labels: &Tensor| {
-        logits.to_kind(Kind::Float).cross_entropy_loss::<Tensor>(
-            labels,
-            None,
-            Reduction::Mean,
-            -100,
-            0.0,
-        )
+        logits.cross_entropy_loss::<Tensor>(labels, None, Reduction::Mean, -100, 0.0)
     };
     let mlm = ce(&mlm_logits, &batch.masked_labels);
     let correct = |logits: &Tensor, labels: &Tensor| {
@@ -135,7 +132,7 @@ pub fn losses(model: &BertForPreTraining, batch: &DeviceBatch, train: bool) -> L
             nsp_term: None,
         };
     }
-    let nsp_logits = model.nsp_logits(&out.pooled);
+    let nsp_logits = model.nsp_logits(&out.pooled).to_kind(Kind::Float);
     let nsp = ce(&nsp_logits, &batch.nsp_labels);
     LossOutput {
         mlm_loss,
