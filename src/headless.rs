@@ -269,10 +269,11 @@ impl Printer {
     fn started(&mut self, s: &StartInfo) {
         self.floor = Some(s.no_context_mlm_loss).filter(|f| f.is_finite());
         self.line(format!(
-            "session {} ({})\nmodel {}L/{}H/{}A, {} parameters, device {}\ncorpus {}: {} documents ({} train, {} held out), {} sentences, {} tokens, vocab {}, [UNK] {:.2}%\n{} training examples per epoch, {} steps per epoch, {} steps in all; prepared in {:.1}s{}",
+            "session {} ({})\nmodel {}L/{}H/{}A, {} parameters, device {}, {}\ncorpus {}: {} documents ({} train, {} held out), {} sentences, {} tokens, vocab {}, [UNK] {:.2}%\n{} training examples per epoch, {} steps per epoch, {} steps in all; prepared in {:.1}s{}",
             s.session, s.session_dir.display(), s.layers, s.hidden, s.heads,
             crate::format::group_thousands(s.parameters),
             if s.world_size > 1 { format!("{} x {} ranks (torch.distributed, Gloo)", s.device, s.world_size) } else { s.device.clone() },
+            s.precision,
             s.corpus, s.documents,
             s.train_documents, s.heldout_documents, s.sentences, s.tokens, s.vocab_size,
             s.unk_rate * 100.0, s.train_examples, s.steps_per_epoch, s.total_steps, s.prepare_seconds,

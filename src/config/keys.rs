@@ -131,7 +131,7 @@ pub fn describe(section: &str, key: &str) -> Option<&'static str> {
         ("train", "grad_accum") => "micro-batches per optimizer step",
         ("train", "seed") => "seeds split, pairs, masks, init and dropout",
         ("train", "device") => "auto | cpu | cuda | cuda:N",
-        ("train", "precision") => "auto (bf16 + TF32 on CUDA, fp32 on CPU) | fp32 | bf16",
+        ("train", "precision") => "auto (bf16 + TF32 on CUDA; bf16 on CPUs with AMX or AVX512-BF16, fp32 on others) | fp32 | bf16",
         ("train", "threads") => "libtorch CPU threads (0 = all cores)",
         ("train", "log_every") => "steps per metric log",
         ("train", "eval_every") => "held-out evaluation every N steps (0 = epoch ends)",

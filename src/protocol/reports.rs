@@ -12,6 +12,8 @@ use crate::probe::WatchReading;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StartInfo {
     pub session: String,
+    /// What the steps run in: `fp32`, `bf16 autocast` or `bf16 autocast + TF32`.
+    pub precision: String,
     /// Processes training together (torch.distributed's world size; 1 for one).
     pub world_size: usize,
     pub session_dir: PathBuf,

@@ -63,6 +63,10 @@ pub struct CheckpointState {
     /// the data cursor counts examples, and masks depend only on the example.
     #[serde(default = "one")]
     pub world_size: usize,
+    /// The precision the steps ran in (`fp32`, `bf16 autocast`, ...; None for older
+    /// checkpoints): a resume in another one is not bit-exact and says so.
+    #[serde(default)]
+    pub precision: Option<String>,
     /// CRC-32C of each file in the folder, checked before a resume trusts it.
     #[serde(default)]
     pub crc32c: Vec<(String, u32)>,

@@ -123,11 +123,12 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
     };
     let session = app.info.as_ref().map_or(String::new(), |i| {
         format!(
-            "  session {}  {}L/{}H  {}{}",
+            "  session {}  {}L/{}H  {} {}{}",
             escape(&i.session),
             i.layers,
             i.hidden,
             i.device,
+            i.precision,
             if i.world_size > 1 {
                 format!(" x {} ranks", i.world_size)
             } else {

@@ -108,6 +108,7 @@ impl Trainer {
                 .map(|e| e.mlm_loss),
             rows: self.records.rows(),
             world_size: self.world_size(),
+            precision: Some(self.mixed.describe().to_string()),
             crc32c: Vec::new(),
         };
         let path = save_checkpoint(

@@ -98,6 +98,17 @@ impl Trainer {
             *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(probe);
         }
         let mixed = crate::device::setup_precision(device, &config.train.precision);
+        if let Some(before) = resumed.as_ref().and_then(|s| s.precision.as_deref()) {
+            if before != mixed.describe() {
+                let _ = events.send(Event::Warning {
+                    message: format!(
+                        "the session trained in {before} and continues in {} (train.precision = {} on this machine): it goes on, but not bit-exactly as it would have; --set train.precision=... picks one",
+                        mixed.describe(),
+                        config.train.precision
+                    ),
+                });
+            }
+        }
         Self {
             config,
             session,
@@ -223,6 +234,7 @@ impl Trainer {
             intermediate: dims.intermediate,
             parameters: self.model.config.parameter_count(),
             device: crate::device::describe(self.device),
+            precision: self.mixed.describe().to_string(),
             corpus: s.corpus.clone(),
             documents: s.documents,
             train_documents: self.data.train.num_documents(),

@@ -27,6 +27,7 @@ fn typed(app: &mut App, text: &str) {
 pub fn start_info() -> Box<StartInfo> {
     Box::new(StartInfo {
         world_size: 1,
+        precision: "fp32".into(),
         session: "demo".into(),
         session_dir: PathBuf::from("/tmp/demo"),
         config: Config::default(),
