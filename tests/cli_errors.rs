@@ -358,3 +358,48 @@ fn params_of_bert_base() {
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "110,106,428");
 }
+
+/// A vocab.txt with a token listed twice (appended to itself by hand) or an empty line
+/// is named with its line numbers before training starts, never a trainer panic.
+#[test]
+fn a_vocabulary_with_a_repeated_token_is_named_with_its_lines() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let vocab = h.join("vocab.txt");
+    std::fs::write(
+        &vocab,
+        "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\nmovie\nwas\ngood\nthe\n",
+    )
+    .unwrap();
+    let v = vocab.to_str().unwrap();
+    fails(
+        h,
+        &[
+            "train",
+            "--headless",
+            "--vocab",
+            v,
+            "--max-steps",
+            "1",
+            "--session",
+            "t",
+        ],
+        &["`the` twice (lines 6 and 10)"],
+    );
+    assert!(!h.join("sessions/t").exists());
+    std::fs::write(&vocab, "[PAD]\n[UNK]\n[CLS]\n\n[SEP]\n[MASK]\nthe\n").unwrap();
+    fails(
+        h,
+        &[
+            "train",
+            "--headless",
+            "--vocab",
+            v,
+            "--max-steps",
+            "1",
+            "--session",
+            "t",
+        ],
+        &["line 4 is empty"],
+    );
+}

@@ -64,6 +64,42 @@ fn err(e: tokenizers::Error) -> anyhow::Error {
     anyhow!("{e}")
 }
 
+/// The tokens of a `vocab.txt` and their ids (the line index, from 0). A UTF-8 BOM at
+/// the start and a CR before each line end are dropped (what Windows editors add). The
+/// `tokenizers` crate's own reader keeps both, and lets a repeated token overwrite the
+/// first one's id, which leaves an id past the vocabulary's end; hence this reader.
+///
+/// Errors: the file is not UTF-8, a line is empty, or a token is listed twice (with
+/// both line numbers, 1-based).
+pub fn read_vocab(bytes: &[u8]) -> Result<HashMap<String, u32>> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        anyhow!(
+            "is not UTF-8 text (byte {} is invalid); save it as UTF-8",
+            e.valid_up_to()
+        )
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut vocab: HashMap<String, u32> = HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        // `lines` already drops a CR before the LF.
+        if line.is_empty() {
+            bail!(
+                "line {} is empty; every line of a vocab.txt is one token (remove the empty line)",
+                i + 1
+            );
+        }
+        if let Some(first) = vocab.insert(line.to_string(), i as u32) {
+            bail!(
+                "lists `{}` twice (lines {} and {}); each token must appear once, since its line is its id",
+                crate::terminal_text::escape_lines(line),
+                first + 1,
+                i + 1
+            );
+        }
+    }
+    Ok(vocab)
+}
+
 fn pipeline(model: WordPiece) -> Tokenizer {
     let mut tokenizer = Tokenizer::new(model);
     tokenizer
@@ -152,7 +188,11 @@ impl WordPieceTokenizer {
         Self::finish(pipeline(model))
     }
 
-    /// Uses an existing `vocab.txt` (one token per line; the line index is the id).
+    /// Uses an existing `vocab.txt` (one token per line; the line index is the id), as
+    /// editors save it too: a UTF-8 byte-order mark and CRLF line ends are read as
+    /// nothing and as a line end ([`read_vocab`]).
+    ///
+    /// Errors: the file is missing or unreadable, or [`read_vocab`]'s.
     pub fn from_vocab_file(path: &Path) -> Result<Self> {
         if !path.exists() {
             bail!(
@@ -160,8 +200,11 @@ impl WordPieceTokenizer {
                 path.display()
             );
         }
-        let file = path.to_string_lossy();
-        let model = WordPiece::from_file(&file)
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read vocabulary {}", path.display()))?;
+        let vocab = read_vocab(&bytes).with_context(|| format!("vocabulary {}", path.display()))?;
+        let model = WordPiece::builder()
+            .vocab(vocab.into_iter().collect::<ahash::AHashMap<_, _>>())
             .unk_token("[UNK]".into())
             .build()
             .map_err(|e| anyhow!("cannot read vocabulary {}: {e}", path.display()))?;
@@ -344,6 +387,49 @@ mod tests {
             assert_eq!(from_vocab.encode(text).unwrap(), ids);
         }
         assert_eq!(from_vocab.vocab_size(), tok.vocab_size());
+    }
+
+    #[test]
+    fn vocab_files_as_editors_save_them_tokenize_as_the_clean_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let tok = WordPieceTokenizer::train(sample_texts().into_iter(), 300).unwrap();
+        let tokens = tok.vocab_in_order();
+        let clean = tokens.join("\n") + "\n";
+        let variants = [
+            ("bom", format!("\u{feff}{clean}")),
+            ("crlf", tokens.join("\r\n") + "\r\n"),
+            ("bom+crlf", format!("\u{feff}{}\r\n", tokens.join("\r\n"))),
+            ("no final newline", tokens.join("\n")),
+        ];
+        for (name, text) in variants {
+            let path = dir.path().join(format!("{name}.txt"));
+            std::fs::write(&path, text).unwrap();
+            let read = WordPieceTokenizer::from_vocab_file(&path).unwrap();
+            assert_eq!(read.vocab_in_order(), tokens, "{name}");
+            for text in ["an unforgettable movie!", "the plot, the acting: zzzq"] {
+                assert_eq!(
+                    read.encode(text).unwrap(),
+                    tok.encode(text).unwrap(),
+                    "{name}"
+                );
+            }
+        }
+        // A BOM before an ordinary first token is not kept inside it.
+        let map = read_vocab("\u{feff}the\r\n[PAD]\r\n".as_bytes()).unwrap();
+        assert_eq!(map.get("the"), Some(&0));
+    }
+
+    #[test]
+    fn a_repeated_token_or_an_empty_line_is_named_with_its_lines() {
+        let err = format!(
+            "{:#}",
+            read_vocab(b"[PAD]\n[UNK]\nthe\nmovie\nthe\n").unwrap_err()
+        );
+        assert!(err.contains("`the` twice (lines 3 and 5)"), "{err}");
+        let err = format!("{:#}", read_vocab(b"[PAD]\n\nthe\n").unwrap_err());
+        assert!(err.contains("line 2 is empty"), "{err}");
+        let err = format!("{:#}", read_vocab(b"[PAD]\n\xff\xfe\n").unwrap_err());
+        assert!(err.contains("not UTF-8"), "{err}");
     }
 
     #[test]
