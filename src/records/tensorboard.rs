@@ -44,7 +44,8 @@ fn bytes_field(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
 }
 
 /// Event { wall_time = 1 (double), step = 2 (int64), file_version = 3 (string),
-/// summary = 5, session_log = 6 }.
+/// summary = 5, session_log = 7 } (TensorFlow's `event.proto`; field 6 is the
+/// deprecated `log_message`, which TensorBoard ignores).
 fn event(wall_time: f64, step: u64, body: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let mut out = Vec::new();
     key(&mut out, 1, 1);
@@ -73,6 +74,11 @@ fn now() -> f64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
 }
+
+/// `Event.session_log`'s field number. TensorBoard's reader drops every point at or
+/// after a SessionLog START's step that came before it: a resumed or forked run's
+/// first record, so the cut-off run's later points disappear.
+const SESSION_LOG_FIELD: u32 = 7;
 
 /// One event file, appended to record by record.
 pub struct EventWriter {
@@ -111,7 +117,7 @@ impl EventWriter {
         if let Some(step) = resumed_at {
             // SessionLog { status = 1 (enum, START = 1) }
             w.record(&event(now(), step, |out| {
-                bytes_field(out, 6, &[0x08, 0x01])
+                bytes_field(out, SESSION_LOG_FIELD, &[0x08, 0x01])
             }))?;
         }
         Ok(w)
@@ -237,7 +243,7 @@ fn decode_event(payload: &[u8]) -> Result<Decoded> {
             2 => step = v,
             3 => result = Some(Decoded::FileVersion(String::from_utf8_lossy(bytes).into())),
             5 => result = Some(decode_summary(bytes)?),
-            6 => result = Some(Decoded::SessionStart { step: 0 }),
+            SESSION_LOG_FIELD => result = Some(Decoded::SessionStart { step: 0 }),
             _ => {}
         }
     }
@@ -302,6 +308,20 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn the_restart_record_is_a_session_log_start_as_event_proto_numbers_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = EventWriter::create(dir.path(), Some(300)).unwrap();
+        let bytes = std::fs::read(&w.path).unwrap();
+        // The second record's payload: wall_time (key 0x09 + 8 bytes), step (key 0x10,
+        // varint 300 = 0xac 0x02), then session_log: key (7 << 3 | 2) = 0x3a, length 2,
+        // SessionLog { status (key 0x08) = START (1) }.
+        let first = 12 + u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize + 4;
+        let payload = &bytes[first + 12..bytes.len() - 4];
+        assert_eq!(payload[0], 0x09);
+        assert_eq!(&payload[9..], &[0x10, 0xac, 0x02, 0x3a, 0x02, 0x08, 0x01]);
     }
 
     #[test]
