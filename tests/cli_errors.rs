@@ -403,3 +403,50 @@ fn a_vocabulary_with_a_repeated_token_is_named_with_its_lines() {
         &["line 4 is empty"],
     );
 }
+
+/// A model too large for the memory the process may use: one line saying memory ran
+/// out while building the model and what the preset needs, exit 1, no session left
+/// (it was a `std::bad_alloc` panic with a backtrace).
+#[test]
+fn running_out_of_memory_is_one_line_with_the_need() {
+    use std::os::unix::process::CommandExt;
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = common::command(home.path());
+    cmd.args([
+        "train",
+        "--headless",
+        "--preset",
+        "large",
+        // Normal init: mimetic init's 48 SVDs of 1024 x 1024 take a minute here.
+        "--set",
+        "model.init=normal",
+        "--max-steps",
+        "1",
+        "--session",
+        "big",
+    ]);
+    // SAFETY: setrlimit only, between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 3 << 30,
+                rlim_max: 3 << 30,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains("out of memory while building the model; model large needs about"),
+        "{stderr}"
+    );
+    assert!(!home.path().join("sessions/big").exists());
+}

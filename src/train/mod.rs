@@ -4,6 +4,7 @@
 pub mod checkpoint;
 pub mod eval;
 pub mod fork;
+pub mod memory;
 pub mod metrics;
 pub mod multi_tensor;
 pub mod non_finite;
@@ -110,7 +111,7 @@ impl TrainerHandle {
         threads.push(spawn("bertwork-probe", move || {
             probe_worker::run(probe_rx, probe_slot, probe_events)
         }));
-        threads.push(spawn("bertwork-trainer", move || {
+        threads.push(spawn(memory::TRAINER_THREAD, move || {
             let _alive = alive_tx;
             runner::run(setup, train_rx, ev_tx, slot)
         }));

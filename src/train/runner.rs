@@ -42,14 +42,46 @@ use crate::session::Session;
 pub fn run(setup: TrainSetup, commands: Receiver<Command>, events: Sender<Event>, slot: ProbeSlot) {
     let start = Instant::now();
     let session = setup.session.clone();
-    let summary = match Trainer::new(setup, commands, events.clone(), slot, start) {
-        Ok(mut trainer) => trainer.train(),
-        Err(e) => {
-            // Nothing was trained: do not leave a half-made session behind.
-            session.discard_if_untrained();
-            Err(e)
+    let config = setup.config.clone();
+    let built = std::sync::atomic::AtomicBool::new(false);
+    // A libtorch failure inside tch's panicking calls (an allocation that fails while
+    // the model is built, ...) ends this run with one error line, as an `Err` does.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        match Trainer::new(setup, commands, events.clone(), slot, start) {
+            Ok(mut trainer) => {
+                built.store(true, std::sync::atomic::Ordering::Relaxed);
+                trainer.train()
+            }
+            Err(e) => Err(e),
         }
-    };
+    }));
+    let built = built.load(std::sync::atomic::Ordering::Relaxed);
+    let summary = outcome
+        .unwrap_or_else(|payload| {
+            Err(anyhow::anyhow!(
+                "the trainer stopped: {}",
+                crate::train::memory::panic_text(payload.as_ref())
+            ))
+        })
+        .map_err(|e| {
+            if !built {
+                // Nothing was trained: do not leave a half-made session behind.
+                session.discard_if_untrained();
+            }
+            let doing = if built {
+                "training"
+            } else {
+                "building the model"
+            };
+            let parameters = config
+                .dims()
+                .map(|d| crate::model::BertConfig::new(config.data.vocab_size, d, &config.model))
+                .map_or(0, |b| b.parameter_count());
+            match crate::train::memory::explain(&format!("{e:#}"), doing, &config, parameters) {
+                Some(line) => anyhow::anyhow!(line),
+                None => e,
+            }
+        });
     let summary = summary.unwrap_or_else(|e| {
         let message = format!("{e:#}");
         let _ = events.send(Event::Error {

@@ -39,6 +39,10 @@ impl TerminalGuard {
         };
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            if crate::train::memory::panic_is_reported_here() {
+                // Caught: the workbench shows it as the run's error and goes on.
+                return previous(info);
+            }
             restore();
             // SAFETY: put the real stderr back so the panic message is visible.
             unsafe {
