@@ -18,10 +18,15 @@ pub const TERMINATION: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
 ///
 /// Errors: the handlers cannot be registered.
 pub fn listen() -> Result<Receiver<i32>> {
-    let mut signals = Signals::new(TERMINATION).context("cannot install signal handlers")?;
+    forward(&TERMINATION, "bertwork-signals")
+}
+
+/// Each delivery of one of `signals` as its number on a channel, from a thread `name`.
+fn forward(signals: &[i32], name: &str) -> Result<Receiver<i32>> {
+    let mut signals = Signals::new(signals).context("cannot install signal handlers")?;
     let (tx, rx) = unbounded();
     std::thread::Builder::new()
-        .name("bertwork-signals".into())
+        .name(name.into())
         .spawn(move || {
             for signal in signals.forever() {
                 if tx.send(signal).is_err() {
@@ -31,6 +36,19 @@ pub fn listen() -> Result<Receiver<i32>> {
         })
         .context("cannot start the signal thread")?;
     Ok(rx)
+}
+
+/// Starts listening for job control in the workbench: SIGTSTP (a stop asked for from
+/// outside, `kill -TSTP`; Ctrl-Z itself arrives as a key in raw mode) and SIGCONT (the
+/// process was continued). Handling SIGTSTP replaces its default action, so the
+/// workbench can give the terminal back before it stops itself.
+///
+/// Errors: the handlers cannot be registered.
+pub fn listen_job_control() -> Result<Receiver<i32>> {
+    forward(
+        &[signal_hook::consts::SIGTSTP, signal_hook::consts::SIGCONT],
+        "bertwork-jobctl",
+    )
 }
 
 /// `SIGTERM` for 15, ...

@@ -258,3 +258,62 @@ fn a_failed_workbench_run_says_why_in_full_and_exits_1() {
     assert!(!s.contains("session saved"), "{s}");
     assert!(!home.join("sessions/small").exists());
 }
+
+/// Job control as in every full-screen program: Ctrl-Z (and `kill -TSTP` from outside)
+/// gives the shell a cooked terminal on the main screen; `fg` repaints the workbench
+/// and keys work again.
+#[test]
+fn ctrl_z_suspends_with_the_terminal_restored_and_fg_repaints() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let corpus = small_corpus(dir.path());
+    let t = Tmux::start("bertwork-suspend", "bash --norc --noprofile -i");
+    t.text(&format!(
+        "PS1='$ '; BERTWORK_HOME={} {} tui --corpus {} --session suspend-e2e --set train.batch_size=8 \
+         --set data.max_seq_len=48 --set train.log_every=1 --set train.threads=1 \
+         --set data.vocab_size=800 --set data.heldout_fraction=0.1",
+        home.display(),
+        env!("CARGO_BIN_EXE_bertwork"),
+        corpus.display()
+    ));
+    t.keys(&["Enter"]);
+    t.wait_for("training", 60, |s| step_of(s).unwrap_or(0) >= 2);
+    let shell_after = |t: &Tmux, how: &str| {
+        t.wait_for(how, 20, |s| s.contains("Stopped"));
+        t.text(
+            "clear; stty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | sed s/^/TTY:/",
+        );
+        t.keys(&["Enter"]);
+        let s = t.wait_for("stty", 20, |s| {
+            s.contains("TTY:icanon") || s.contains("TTY:-icanon")
+        });
+        assert!(
+            !s.contains("1 Dashboard"),
+            "{how}: the alternate screen stayed:\n{s}"
+        );
+        assert!(
+            s.contains("TTY:icanon") && s.contains("TTY:echo"),
+            "{how}: raw tty:\n{s}"
+        );
+        t.text("clear; fg");
+        t.keys(&["Enter"]);
+        t.wait_for("repaint", 20, |s| {
+            s.contains("1 Dashboard") && s.contains("step ")
+        });
+    };
+    t.keys(&["C-z"]);
+    shell_after(&t, "Ctrl-Z");
+    // SAFETY: a signal to the workbench process this test started.
+    unsafe { libc::kill(pid_of("suspend-e2e"), libc::SIGTSTP) };
+    shell_after(&t, "kill -TSTP");
+    // Keys reach it again: quit, saving.
+    t.keys(&["q"]);
+    t.wait_for("quit popup", 20, |s| s.contains("Quit?"));
+    t.keys(&["s"]);
+    t.wait_for("the shell", 60, |s| s.contains("session saved in"));
+    // `fg` returns the job's exit status.
+    t.text("echo EXIT=$?");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("exit", 20, |s| s.contains("EXIT="));
+    assert!(s.contains("EXIT=0"), "{s}");
+}

@@ -74,6 +74,8 @@ pub enum Action {
     LoadOverlay(String),
     /// Leave now (after a graceful stop has finished, or without saving).
     Exit,
+    /// Give the terminal back and stop the process (Ctrl-Z, job control); `fg` returns.
+    Suspend,
 }
 
 #[derive(Debug)]
@@ -171,6 +173,9 @@ impl App {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         if ctrl && key.code == KeyCode::Char('c') {
             return self.stop_and_save();
+        }
+        if ctrl && key.code == KeyCode::Char('z') {
+            return vec![Action::Suspend];
         }
         if let Some(popup) = self.popup {
             return self.on_popup_key(popup, key);

@@ -38,6 +38,7 @@ pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Outcome> {
             }
         })?;
     let signals = crate::signals::listen()?;
+    let job_control = crate::signals::listen_job_control()?;
     let mut outcome = Outcome::default();
     let mut input_rx = input_rx;
     let mut screen = true;
@@ -94,6 +95,21 @@ pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Outcome> {
                 }
                 app.on_signal(crate::signals::name(signal))
             },
+            recv(job_control) -> signal => {
+                if !screen {
+                    continue;
+                }
+                let resumed = match signal {
+                    // Stopped from outside (`kill -TSTP`): give the terminal back first.
+                    Ok(libc::SIGTSTP) => super::terminal::suspend(terminal),
+                    // Continued after a stop that left the terminal as it was.
+                    _ => super::terminal::resume_screen(terminal),
+                };
+                if resumed.is_err() {
+                    screen = false;
+                }
+                Vec::new()
+            },
             recv(ticker) -> _ => {
                 // On CUDA the step logs carry the GPU figures instead.
                 if app.history.steps.last().is_none_or(|m| m.memory.is_none()) {
@@ -112,6 +128,11 @@ pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Outcome> {
                 return Ok(outcome);
             }
             match action {
+                Action::Suspend if screen => {
+                    if super::terminal::suspend(terminal).is_err() {
+                        screen = false;
+                    }
+                }
                 Action::PickSessions => {
                     let names = crate::session::list_names().unwrap_or_default();
                     app.compare.open_picker(names);

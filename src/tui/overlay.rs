@@ -16,6 +16,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("f", "fork here: a checkpoint, and a new session from it"),
     ("q", "quit (asks: stop and save / quit unsaved / cancel)"),
     ("Ctrl-C", "stop gracefully, save and quit"),
+    (
+        "Ctrl-Z",
+        "suspend to the shell (training pauses with the process; fg returns)",
+    ),
     ("?", "this help (any key closes it)"),
     ("h", "dashboard: whole run / recent window"),
     ("+ / -", "dashboard: more / less smoothing"),

@@ -65,6 +65,32 @@ impl TerminalGuard {
     }
 }
 
+/// Job control: gives the terminal back as it was (cooked mode, main screen), stops the
+/// whole process (SIGSTOP, as a shell's Ctrl-Z does), and once it is continued (`fg`,
+/// SIGCONT) takes the terminal again and clears it so the next draw repaints it all.
+/// Training is stopped with the process while it is suspended.
+///
+/// Errors: the terminal cannot be set up again.
+pub fn suspend(terminal: &mut Term) -> Result<()> {
+    restore();
+    // SAFETY: raising a signal on the own process; SIGSTOP cannot be caught.
+    unsafe {
+        libc::raise(libc::SIGSTOP);
+    }
+    resume_screen(terminal)
+}
+
+/// Raw mode and the alternate screen again, cleared for a full repaint: after `fg`, or
+/// after the process was stopped and continued from outside (`kill -STOP`/`-CONT`).
+///
+/// Errors: the terminal cannot be set up again.
+pub fn resume_screen(terminal: &mut Term) -> Result<()> {
+    enable_raw_mode().context("cannot switch the terminal to raw mode")?;
+    execute!(stdout(), EnterAlternateScreen, crossterm::cursor::Hide)
+        .context("cannot open the alternate screen")?;
+    terminal.clear().context("cannot clear the terminal")
+}
+
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
         restore();
