@@ -51,7 +51,8 @@ fn import_matches_transformers_and_export_round_trips() {
     let expected: Expected =
         serde_json::from_slice(&std::fs::read(fixture().join("expected.json")).unwrap()).unwrap();
 
-    let (session, notes) = bertwork::hf::import(&fixture(), "fx").unwrap();
+    let (session, notes) =
+        bertwork::hf::import(&fixture(), "fx", bertwork::finetune::import_classifier).unwrap();
     assert!(notes.is_empty(), "{notes:?}");
     // An imported model continues with BERT's objective and schedule, not the
     // small-data defaults.
@@ -154,7 +155,8 @@ fn import_matches_transformers_and_export_round_trips() {
             .collect();
     exported_keys.sort();
     assert_eq!(exported_keys, fixture_keys, "HF's key names");
-    let (again, _) = bertwork::hf::import(&exported, "fx2").unwrap();
+    let (again, _) =
+        bertwork::hf::import(&exported, "fx2", bertwork::finetune::import_classifier).unwrap();
     let (first, second) = (variables(&session), variables(&again));
     assert_eq!(first.len(), second.len());
     for (name, t) in &first {
@@ -213,7 +215,8 @@ fn bad_hf_folders_get_clear_errors() {
     let no_vocab = dir.path().join("no_vocab");
     copy_fixture(&no_vocab);
     std::fs::remove_file(no_vocab.join("vocab.txt")).unwrap();
-    import_fails(&home, &no_vocab, "has no vocab.txt");
+    std::fs::remove_file(no_vocab.join("tokenizer.json")).unwrap();
+    import_fails(&home, &no_vocab, "has neither vocab.txt nor tokenizer.json");
     import_fails(
         &home,
         &edit_config("roberta", "model_type", "roberta".into()),

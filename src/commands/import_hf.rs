@@ -17,7 +17,8 @@ pub struct ImportArgs {
 }
 
 pub fn exec(args: &ImportArgs) -> Result<ExitCode> {
-    let (session, notes) = crate::hf::import(&args.dir, &args.session)?;
+    let (session, notes) =
+        crate::hf::import(&args.dir, &args.session, crate::finetune::import_classifier)?;
     for n in notes {
         eprintln!("note: {n}");
     }

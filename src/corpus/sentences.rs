@@ -23,6 +23,13 @@
 //! Decimals, versions and domains (`3.5`, `$1.99`, `imdb.com`) never split
 //! because no whitespace follows their dots. Sentences are trimmed and empty
 //! ones dropped; text without a terminator is a single sentence.
+//!
+//! Scripts beyond Latin end sentences with their own marks: the full-width and
+//! ideographic `。` `！` `？` `．` `｡` of Chinese and Japanese end a sentence with no
+//! space after them (those scripts write none), with closing `」` `』` `）` `】` `》`
+//! kept on the sentence; the Devanagari danda `।` `॥`, the Arabic `؟` and Urdu `۔`,
+//! the Armenian `։`, the Ethiopic `።` and the Myanmar `။` end one before whitespace,
+//! as `.` does. Korean writes `.` `?` `!` with spaces.
 
 use super::clean::clean_document;
 
@@ -36,11 +43,51 @@ const ABBREVIATIONS: &[&str] = &[
 const NUMBER_ABBREVIATIONS: &[&str] = &["no", "vol"];
 
 fn is_terminator(c: char) -> bool {
-    matches!(c, '.' | '!' | '?' | '…')
+    matches!(
+        c,
+        '.' | '!'
+            | '?'
+            | '…'
+            | '‼'
+            | '⁇'
+            | '⁈'
+            | '⁉'
+            | '।'
+            | '॥'
+            | '؟'
+            | '۔'
+            | '։'
+            | '።'
+            | '။'
+    ) || is_unspaced_terminator(c)
+}
+
+/// Terminators of scripts written without spaces between words and sentences.
+fn is_unspaced_terminator(c: char) -> bool {
+    matches!(c, '。' | '！' | '？' | '．' | '｡')
 }
 
 fn is_closer(c: char) -> bool {
-    matches!(c, '"' | '\'' | ')' | ']' | '}' | '”' | '’' | '»')
+    matches!(
+        c,
+        '"' | '\''
+            | ')'
+            | ']'
+            | '}'
+            | '”'
+            | '’'
+            | '»'
+            | '」'
+            | '』'
+            | '）'
+            | '】'
+            | '》'
+            | '〉'
+            | '〕'
+            | '］'
+            | '｝'
+            | '｣'
+    )
 }
 
 /// Splits one cleaned paragraph into trimmed, non-empty sentences.
@@ -88,6 +135,12 @@ fn skip(chars: &[char], from: usize, pred: impl Fn(char) -> bool) -> usize {
 /// Decides whether the terminator run `chars[run_start..run_end]`, extended
 /// with closers to `end`, ends a sentence.
 fn is_boundary(chars: &[char], run_start: usize, run_end: usize, end: usize) -> bool {
+    if chars[run_start..run_end]
+        .iter()
+        .any(|&c| is_unspaced_terminator(c))
+    {
+        return true;
+    }
     if chars.get(end).is_some_and(|c| !c.is_whitespace()) {
         return false;
     }
@@ -258,6 +311,44 @@ mod tests {
         assert_eq!(split_sentences("  One. \t  Two.  "), ["One.", "Two."]);
         assert!(split_sentences("").is_empty() && split_sentences(" \n ").is_empty());
         assert_eq!(split_sentences("! ? ..."), ["!", "?", "..."]);
+    }
+
+    #[test]
+    fn scripts_beyond_latin_end_sentences_with_their_own_marks() {
+        // Chinese and Japanese: no space after the mark.
+        assert_eq!(
+            split_sentences("这部电影很好。演员很棒！你看过吗？"),
+            ["这部电影很好。", "演员很棒！", "你看过吗？"]
+        );
+        assert_eq!(
+            split_sentences("他说：「好。」然后走了。"),
+            ["他说：「好。」", "然后走了。"]
+        );
+        assert_eq!(
+            split_sentences("映画は良かった。また見たい！"),
+            ["映画は良かった。", "また見たい！"]
+        );
+        // Hindi, Arabic, Urdu, Armenian, Ethiopic, Myanmar: before a space.
+        assert_eq!(
+            split_sentences("यह फिल्म अच्छी थी। मुझे पसंद आई।"),
+            ["यह फिल्म अच्छी थी।", "मुझे पसंद आई।"]
+        );
+        assert_eq!(
+            split_sentences("هل شاهدت الفيلم؟ كان رائعا."),
+            ["هل شاهدت الفيلم؟", "كان رائعا."]
+        );
+        assert_eq!(
+            split_sentences("یہ اچھی تھی۔ دوبارہ"),
+            ["یہ اچھی تھی۔", "دوبارہ"]
+        );
+        assert_eq!(split_sentences("Լավ էր։ Նորից"), ["Լավ էր։", "Նորից"]);
+        assert_eq!(split_sentences("ጥሩ ነበር። እንደገና"), ["ጥሩ ነበር።", "እንደገና"]);
+        assert_eq!(split_sentences("ကောင်းတယ်။ ထပ်"), ["ကောင်းတယ်။", "ထပ်"]);
+        // Korean writes Latin marks with spaces.
+        assert_eq!(
+            split_sentences("영화가 좋았다. 또 보고 싶다!"),
+            ["영화가 좋았다.", "또 보고 싶다!"]
+        );
     }
 
     #[test]

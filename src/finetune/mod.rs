@@ -13,12 +13,14 @@
 mod classifier;
 pub mod config;
 mod export;
+mod import;
 mod run;
 
 pub use crate::session::finetune_state::{FinetuneState, FoldResult, STATE_FILE};
 pub use classifier::BertForSequenceClassification;
 pub use config::{FinetuneConfig, FINETUNE_CONFIG_FILE};
 pub use export::export;
+pub use import::import_classifier;
 
 /// One row per logged interval and per test evaluation.
 pub const RECORDS_FILE: &str = "finetune.csv";

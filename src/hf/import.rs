@@ -11,7 +11,6 @@ use tch::{nn::VarStore, Device, Tensor};
 
 use super::HfConfig;
 use crate::config::{Config, InitKind, LrScheduler, PRESETS};
-use crate::finetune::{BertForSequenceClassification, FinetuneConfig, FinetuneState};
 use crate::model::{BertConfig, BertForPreTraining};
 use crate::session::{Session, VOCAB_FILE, WEIGHTS_FILE};
 use crate::tokenizer::WordPieceTokenizer;
@@ -20,9 +19,6 @@ use crate::train::checkpoint::save_weights;
 /// Heads that may be absent from a pretraining checkpoint (a `BertModel` or
 /// `BertForMaskedLM`): they start from a fresh initialisation, with a note.
 const OPTIONAL_PREFIXES: &[&str] = &["bert.pooler.", "cls.seq_relationship.", "cls.predictions."];
-/// Heads a `BertForSequenceClassification` folder does not carry (its pooler and
-/// `classifier.*` are required: they make the prediction).
-const CLASSIFIER_OPTIONAL_PREFIXES: &[&str] = &["cls.seq_relationship.", "cls.predictions."];
 
 pub fn read_config(dir: &Path) -> Result<HfConfig> {
     let path = dir.join("config.json");
@@ -206,7 +202,7 @@ fn check_lowercase(dir: &Path) -> Result<()> {
 /// Loads the weights of `dir` into a fresh model; returns a note on an untied decoder
 /// and the variables under `optional` that were missing (they keep their fresh
 /// initialisation).
-fn load_weights(
+pub fn load_weights(
     dir: &Path,
     vs: &VarStore,
     optional: &[&str],
@@ -277,13 +273,31 @@ fn load_weights(
     Ok((notes, missing_optional))
 }
 
-/// Creates session `name` from the HF folder `dir`: a pretraining session, or a
-/// classifier session (probe and export, nothing to fine-tune) when the folder is a
-/// `BertForSequenceClassification` with `id2label`. Returns the session and notes.
+/// A `BertForSequenceClassification` folder being imported, for the code that makes
+/// classifier sessions (`finetune`), which this module does not depend on.
+pub struct ClassifierFolder<'a> {
+    pub dir: &'a Path,
+    pub hf: &'a HfConfig,
+    pub bert: &'a BertConfig,
+    /// Class names in id order (`id2label`).
+    pub classes: &'a [String],
+    pub session: &'a Session,
+    /// The new session's config, saved after the callback returns.
+    pub config: &'a mut Config,
+}
+
+/// Creates session `name` from the HF folder `dir`: a pretraining session, or, when the
+/// folder is a `BertForSequenceClassification` with `id2label`, whatever `classifier`
+/// makes of it (its weights and state files; it returns notes). Returns the session
+/// and notes; a failure removes the half-made session.
 ///
 /// Errors: not a BERT folder bertwork can read (one line naming the file and field),
-/// a classifier that is not single-label, a session name in use.
-pub fn import(dir: &Path, name: &str) -> Result<(Session, Vec<String>)> {
+/// a classifier that is not single-label, a session name in use, `classifier`'s.
+pub fn import(
+    dir: &Path,
+    name: &str,
+    classifier: impl FnOnce(ClassifierFolder) -> Result<Vec<String>>,
+) -> Result<(Session, Vec<String>)> {
     if !dir.is_dir() {
         bail!("{} is not a folder", dir.display());
     }
@@ -322,16 +336,14 @@ pub fn import(dir: &Path, name: &str) -> Result<(Session, Vec<String>)> {
                 save_weights(&vs, &session.path(WEIGHTS_FILE))?;
                 notes
             }
-            Some(classes) => {
-                let _model = BertForSequenceClassification::new(&vs.root(), &bert, classes.len());
-                // The MLM and NSP heads a classifier folder lacks are never used.
-                let (notes, _unused_heads) = load_weights(dir, &vs, CLASSIFIER_OPTIONAL_PREFIXES)?;
-                crate::finetune::save_classifier(&vs, &session.path(WEIGHTS_FILE))?;
-                // Its labels are its own, not a corpus column of this machine.
-                config.data.label_column = "none".into();
-                write_classifier_state(&session, dir, &hf, classes)?;
-                notes
-            }
+            Some(classes) => classifier(ClassifierFolder {
+                dir,
+                hf: &hf,
+                bert: &bert,
+                classes,
+                session: &session,
+                config: &mut config,
+            })?,
         };
         tokenizer.save(&session.dir)?;
         session.save_config(&config)?;
@@ -394,37 +406,6 @@ fn classifier_labels(dir: &Path, hf: &HfConfig) -> Result<Option<Vec<String>>> {
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Some(classes))
-}
-
-/// `finetune.json` and `finetune.toml` of an imported classifier: its classes, no
-/// folds (it was fine-tuned elsewhere), texts read up to the model's full length.
-fn write_classifier_state(
-    session: &Session,
-    dir: &Path,
-    hf: &HfConfig,
-    classes: &[String],
-) -> Result<()> {
-    let recipe = FinetuneConfig {
-        dropout: hf.hidden_dropout_prob,
-        max_seq_len: hf.max_position_embeddings,
-        ..FinetuneConfig::default()
-    };
-    crate::session::write_atomic(
-        &session.path(crate::finetune::FINETUNE_CONFIG_FILE),
-        toml::to_string_pretty(&recipe)?.as_bytes(),
-    )?;
-    FinetuneState {
-        source: dir.display().to_string(),
-        source_step: None,
-        from_scratch: false,
-        imported: true,
-        label_column: String::new(),
-        classes: classes.to_vec(),
-        folds: 0,
-        done: Vec::new(),
-        accuracy: None,
-    }
-    .write(session)
 }
 
 #[cfg(test)]

@@ -8,4 +8,4 @@ mod import;
 
 pub use config_json::HfConfig;
 pub use export::{export, write_json, write_safetensors, write_tokenizer_files};
-pub use import::import;
+pub use import::{import, load_weights, ClassifierFolder};

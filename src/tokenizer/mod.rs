@@ -11,6 +11,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use tokenizers::decoders::wordpiece::WordPiece as WordPieceDecoder;
 use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::normalizers::bert::BertNormalizer;
+use tokenizers::normalizers::strip::StripAccents;
+use tokenizers::normalizers::unicode::{NFC, NFD};
+use tokenizers::normalizers::utils::Sequence;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::processors::bert::BertProcessing;
 use tokenizers::{
@@ -100,10 +103,26 @@ pub fn read_vocab(bytes: &[u8]) -> Result<HashMap<String, u32>> {
     Ok(vocab)
 }
 
+/// BERT's uncased normaliser (clean the text, space out CJK ideographs, lowercase,
+/// strip accents) with Hangul kept as syllables. BERT strips accents by decomposing
+/// (NFD) and dropping the combining marks; NFD also splits every Hangul syllable into
+/// conjoining jamo, which are letters, not marks, and stay split: a Korean corpus then
+/// learns a vocabulary of jamo. Recomposing (NFC) after the marks are gone puts the
+/// syllables back and changes nothing else that BERT's own normaliser keeps: a letter
+/// whose marks were dropped has nothing left to compose with.
+fn normalizer() -> Sequence {
+    Sequence::new(vec![
+        BertNormalizer::new(true, true, Some(false), true).into(),
+        NFD.into(),
+        StripAccents.into(),
+        NFC.into(),
+    ])
+}
+
 fn pipeline(model: WordPiece) -> Tokenizer {
     let mut tokenizer = Tokenizer::new(model);
     tokenizer
-        .with_normalizer(Some(BertNormalizer::new(true, true, None, true)))
+        .with_normalizer(Some(normalizer()))
         .with_pre_tokenizer(Some(BertPreTokenizer))
         .with_decoder(Some(WordPieceDecoder::default()));
     tokenizer
@@ -132,7 +151,7 @@ impl WordCounts {
 }
 
 fn count_words<S: AsRef<str>>(texts: &[S]) -> Result<HashMap<String, u64>> {
-    let normalizer = BertNormalizer::new(true, true, None, true);
+    let normalizer = normalizer();
     let mut counts: HashMap<String, u64> = HashMap::new();
     for text in texts {
         let mut normalized = NormalizedString::from(text.as_ref());
@@ -430,6 +449,43 @@ mod tests {
         assert!(err.contains("line 2 is empty"), "{err}");
         let err = format!("{:#}", read_vocab(b"[PAD]\n\xff\xfe\n").unwrap_err());
         assert!(err.contains("not UTF-8"), "{err}");
+    }
+
+    fn normalize(n: &impl Normalizer, text: &str) -> String {
+        let mut s = NormalizedString::from(text);
+        n.normalize(&mut s).unwrap();
+        s.get().to_string()
+    }
+
+    #[test]
+    fn hangul_stays_syllables_and_everything_else_normalizes_as_bert_does() {
+        let bert = BertNormalizer::new(true, true, None, true);
+        let ours = normalizer();
+        for text in [
+            "Café Über naïve İstanbul ÆSIR façade",
+            "Ωμέγα Ελλάδα, Москва ёлка",
+            "映画は良かった。がぎぐ パピプ",
+            "这部电影很好。",
+            "Tiếng Việt có dấu",
+            "tab\there\u{200b}zero width",
+        ] {
+            assert_eq!(normalize(&ours, text), normalize(&bert, text), "{text}");
+        }
+        let korean = "영화가 정말 좋았다";
+        assert_eq!(normalize(&ours, korean), korean);
+        // BERT's own normaliser leaves conjoining jamo (U+1100..U+11FF) instead.
+        assert!(normalize(&bert, korean)
+            .chars()
+            .any(|c| ('\u{1100}'..='\u{11ff}').contains(&c)));
+        let texts: Vec<String> = (0..30)
+            .map(|i| format!("영화가 정말 좋았다 {i}. 배우들이 훌륭했다!"))
+            .collect();
+        let tok = WordPieceTokenizer::train(texts.iter(), 200).unwrap();
+        let vocab = tok.vocab_in_order();
+        assert!(vocab.iter().any(|t| t == "영화가"), "{vocab:?}");
+        assert!(!vocab
+            .iter()
+            .any(|t| t.chars().any(|c| ('\u{1100}'..='\u{11ff}').contains(&c))));
     }
 
     #[test]
