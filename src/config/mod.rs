@@ -134,7 +134,8 @@ pub struct TrainConfig {
     pub seed: u64,
     /// auto, cpu, cuda or cuda:N.
     pub device: String,
-    /// auto (bf16 autocast + TF32 matmuls on CUDA, fp32 on CPU), fp32, bf16.
+    /// auto (bf16 autocast + TF32 matmuls on CUDA; bf16 autocast on CPUs with AMX or
+    /// AVX512-BF16, fp32 on other CPUs), fp32, bf16.
     pub precision: String,
     /// CPU threads for libtorch (0 = all cores).
     pub threads: usize,

@@ -208,6 +208,43 @@ impl TokenizedCorpus {
         Ok((self.subset(&train), self.subset(&heldout)))
     }
 
+    /// Copies among documents, by their token ids (so documents that differ only in
+    /// case, accents or spacing, which the tokenizer normalises away, count as copies):
+    /// how many of `self`'s documents repeat an earlier one, and how many documents of
+    /// `heldout` also occur here. One 64-bit hash per document; a hash collision
+    /// (about 1 in 10^10 for a million documents) could only overcount by one.
+    pub fn duplicates(&self, heldout: &Self) -> Duplicates {
+        let hasher = ahash::RandomState::with_seeds(1, 2, 3, 4);
+        let hash = |view: &Self, d: usize| {
+            let (start, end) = view.document_range(d);
+            hasher.hash_one(view.span(start, (end - start) as usize))
+        };
+        let mut seen = std::collections::HashSet::with_capacity(self.num_documents());
+        let mut copies = 0;
+        for d in 0..self.num_documents() {
+            if !seen.insert(hash(self, d)) {
+                copies += 1;
+            }
+        }
+        let mut held = std::collections::HashSet::new();
+        let (mut heldout_copies, mut heldout_in_train) = (0, 0);
+        for d in 0..heldout.num_documents() {
+            let h = hash(heldout, d);
+            if !held.insert(h) {
+                heldout_copies += 1;
+            }
+            if seen.contains(&h) {
+                heldout_in_train += 1;
+            }
+        }
+        Duplicates {
+            train_copies: copies,
+            heldout_copies,
+            heldout_in_train,
+            heldout_documents: heldout.num_documents(),
+        }
+    }
+
     /// This view without the documents whose index in the whole store is in
     /// `store_docs`.
     pub fn excluding(&self, store_docs: &[usize]) -> Self {
@@ -240,6 +277,32 @@ impl TokenizedCorpus {
             self.num_tokens += (end - start) as usize;
             self.num_sentences += self.document_len(d);
         }
+    }
+}
+
+/// Repeated documents found at preparation ([`TokenizedCorpus::duplicates`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Duplicates {
+    /// Training documents that repeat an earlier training document.
+    pub train_copies: usize,
+    /// Held-out documents that repeat an earlier held-out document.
+    pub heldout_copies: usize,
+    /// Held-out documents whose exact text is also a training document: the held-out
+    /// loss on them measures memory, not generalisation.
+    pub heldout_in_train: usize,
+    pub heldout_documents: usize,
+}
+
+impl Duplicates {
+    /// The warning to show, if anything repeats.
+    pub fn warning(&self) -> Option<String> {
+        if self.train_copies + self.heldout_copies + self.heldout_in_train == 0 {
+            return None;
+        }
+        Some(format!(
+            "the corpus repeats documents: {} training and {} held-out documents are copies of others, and {} of the {} held-out documents also occur in training (their held-out loss measures memory, not generalisation); repeated text is a known cause of MLM loss stuck high: deduplicate the corpus",
+            self.train_copies, self.heldout_copies, self.heldout_in_train, self.heldout_documents
+        ))
     }
 }
 

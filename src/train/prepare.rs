@@ -44,6 +44,8 @@ pub struct CorpusStats {
     pub corpus: String,
     pub rows: u64,
     pub empty_rows: u64,
+    /// Repeated documents, and held-out documents that also occur in training.
+    pub duplicates: crate::data::tokenized::Duplicates,
     pub documents: usize,
     pub sentences: usize,
     pub tokens: usize,
@@ -294,6 +296,7 @@ pub fn prepare_reporting(
         corpus: source.describe(),
         rows: rows.rows,
         empty_rows: rows.empty_rows,
+        duplicates: train.duplicates(&heldout),
         documents: all.num_documents(),
         sentences: all.num_sentences(),
         tokens: all.num_tokens(),

@@ -140,3 +140,44 @@ fn too_small_a_corpus_is_refused() {
     let msg = corpus(10).split(0.05, 1).unwrap_err().to_string();
     assert!(msg.contains("10 documents"), "{msg}");
 }
+
+#[test]
+fn repeated_documents_and_held_out_copies_of_training_ones_are_counted() {
+    let mut c = TokenizedCorpus::default();
+    // Documents 0..10 distinct; 10..40 thirty copies of document 3 (three sentences).
+    for d in 0..10u32 {
+        c.push_document([&[10 + d, 100][..], &[10 + d, 101]]);
+    }
+    for _ in 0..30 {
+        c.push_document([&[13u32, 100][..], &[13, 101]]);
+    }
+    // The same tokens split into other sentences are the same text.
+    c.push_document([&[13u32][..], &[100, 13, 101]]);
+    let (train, heldout) = c.split(0.25, 7).unwrap();
+    let found = train.duplicates(&heldout);
+    let copies_of_3 = |v: &TokenizedCorpus| {
+        (0..v.num_documents())
+            .filter(|&d| {
+                let (s, e) = v.document_range(d);
+                v.span(s, (e - s) as usize) == [13, 100, 13, 101]
+            })
+            .count()
+    };
+    let (in_train, in_heldout) = (copies_of_3(&train), copies_of_3(&heldout));
+    assert_eq!(in_train + in_heldout, 32);
+    assert_eq!(found.train_copies, in_train.saturating_sub(1));
+    assert_eq!(found.heldout_copies, in_heldout.saturating_sub(1));
+    assert_eq!(
+        found.heldout_in_train,
+        if in_train > 0 { in_heldout } else { 0 }
+    );
+    assert_eq!(found.heldout_documents, heldout.num_documents());
+    assert!(found.warning().unwrap().contains("also occur in training"));
+    // A corpus without copies says nothing.
+    let mut clean = TokenizedCorpus::default();
+    for d in 0..12u32 {
+        clean.push_document([&[10 + d, 100][..]]);
+    }
+    let (t, h) = clean.split(0.25, 7).unwrap();
+    assert_eq!(t.duplicates(&h).warning(), None);
+}

@@ -56,6 +56,9 @@ impl Trainer {
         if dp.as_ref().is_none_or(|dp| dp.is_leader()) {
             session.save_config(&config)?;
         }
+        if let Some(message) = data.stats.duplicates.warning() {
+            let _ = events.send(Event::Warning { message });
+        }
         if data.stats.empty_rows > 0 {
             let _ = events.send(Event::Warning {
                 message: format!(
