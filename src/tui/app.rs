@@ -289,7 +289,14 @@ impl App {
 
     fn on_popup_key(&mut self, popup: Popup, key: KeyEvent) -> Vec<Action> {
         match popup {
-            Popup::Help | Popup::Failure => self.popup = None,
+            Popup::Help => self.popup = None,
+            Popup::Failure => {
+                self.popup = None;
+                // The run is over: `q` quits at once, as it does without the popup.
+                if key.code == KeyCode::Char('q') && self.finished() {
+                    return vec![Action::Exit];
+                }
+            }
             Popup::Compare => match self.compare.on_picker_key(key) {
                 Pick::Nothing => {}
                 Pick::Load(name) => return vec![Action::LoadOverlay(name)],

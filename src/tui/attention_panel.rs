@@ -29,6 +29,8 @@ pub struct Answer {
 #[derive(Debug, Default)]
 pub struct AttentionState {
     pub input: Input,
+    /// The box holds an offered text that the first typed character replaces.
+    offered: bool,
     pub focused: bool,
     next_id: u64,
     /// The request in flight: (id, step when asked).
@@ -52,10 +54,13 @@ impl AttentionState {
         }
     }
 
-    /// Puts `text` in the box if it is empty (the Probe panel's last sentence).
+    /// Puts `text` in the box if it is empty (the Probe panel's last sentence), as an
+    /// offer: Enter asks it as it is, an editing or moving key keeps it for editing,
+    /// and typing a character replaces it.
     pub fn offer(&mut self, text: &str) {
         if self.input.value().is_empty() && !text.trim().is_empty() {
             self.input = Input::new(text.trim().to_string());
+            self.offered = true;
         }
     }
 
@@ -72,6 +77,12 @@ impl AttentionState {
     /// Left/Right head, Up/Down and PgUp/PgDn rows, `<`/`>` columns, Enter or `i` back
     /// into the box. `ended` is why the model cannot be asked any more, if it cannot.
     pub fn on_key(&mut self, key: KeyEvent, step: u64, ended: Option<&str>) -> Option<Command> {
+        let offered = std::mem::take(&mut self.offered);
+        let typed = matches!(key.code, KeyCode::Char(_))
+            && !key.modifiers.contains(crossterm::event::KeyModifiers::CONTROL);
+        if self.focused && offered && typed {
+            self.input = Input::default();
+        }
         match key.code {
             KeyCode::Up => self.row = self.row.saturating_sub(1),
             KeyCode::Down => self.row += 1,
@@ -353,6 +364,24 @@ mod tests {
         s.input = Input::new("a b".into());
         assert_eq!(s.on_key(key(KeyCode::Enter), 9, Some("ended")), None);
         assert_eq!(s.message.as_deref(), Some("ended"));
+    }
+
+    #[test]
+    fn typing_replaces_an_offered_text_and_editing_keeps_it() {
+        let mut s = AttentionState::new();
+        s.offer("this movie was [MASK] .");
+        for c in "the acting".chars() {
+            s.on_key(key(KeyCode::Char(c)), 1, None);
+        }
+        assert_eq!(s.input.value(), "the acting");
+        let mut s = AttentionState::new();
+        s.offer("a fine film");
+        s.on_key(key(KeyCode::Backspace), 1, None);
+        s.on_key(key(KeyCode::Char('s')), 1, None);
+        assert_eq!(s.input.value(), "a fine fils");
+        let mut s = AttentionState::new();
+        s.offer("a fine film");
+        assert!(s.on_key(key(KeyCode::Enter), 1, None).is_some());
     }
 
     #[test]

@@ -450,7 +450,7 @@ fn the_attention_tab_offers_the_last_probe_and_routes_keys_and_answers() {
     assert_eq!(app.panel, Panel::Attention);
     assert_eq!(app.attention.input.value(), "a [MASK] b");
     assert!(app.attention.focused);
-    // While typing, digits and `q` are text.
+    // While typing, digits and `q` are text; typing replaces the offered sentence.
     typed(&mut app, " q5");
     assert_eq!(app.panel, Panel::Attention);
     let actions = app.on_key(key(KeyCode::Enter));
@@ -458,7 +458,7 @@ fn the_attention_tab_offers_the_last_probe_and_routes_keys_and_answers() {
         actions,
         vec![Action::Send(Command::Probe(ProbeRequest::Attention {
             id: 1,
-            text: "a [MASK] b q5".into()
+            text: "q5".into()
         }))]
     );
     let map = crate::probe::AttentionMap {
