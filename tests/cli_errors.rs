@@ -372,36 +372,20 @@ fn a_vocabulary_with_a_repeated_token_is_named_with_its_lines() {
     )
     .unwrap();
     let v = vocab.to_str().unwrap();
-    fails(
-        h,
-        &[
-            "train",
-            "--headless",
-            "--vocab",
-            v,
-            "--max-steps",
-            "1",
-            "--session",
-            "t",
-        ],
-        &["`the` twice (lines 6 and 10)"],
-    );
+    let args = [
+        "train",
+        "--headless",
+        "--vocab",
+        v,
+        "--max-steps",
+        "1",
+        "--session",
+        "t",
+    ];
+    fails(h, &args, &["`the` twice (lines 6 and 10)"]);
     assert!(!h.join("sessions/t").exists());
     std::fs::write(&vocab, "[PAD]\n[UNK]\n[CLS]\n\n[SEP]\n[MASK]\nthe\n").unwrap();
-    fails(
-        h,
-        &[
-            "train",
-            "--headless",
-            "--vocab",
-            v,
-            "--max-steps",
-            "1",
-            "--session",
-            "t",
-        ],
-        &["line 4 is empty"],
-    );
+    fails(h, &args, &["line 4 is empty"]);
 }
 
 /// A model too large for the memory the process may use: one line saying memory ran

@@ -79,7 +79,9 @@ impl AttentionState {
     pub fn on_key(&mut self, key: KeyEvent, step: u64, ended: Option<&str>) -> Option<Command> {
         let offered = std::mem::take(&mut self.offered);
         let typed = matches!(key.code, KeyCode::Char(_))
-            && !key.modifiers.contains(crossterm::event::KeyModifiers::CONTROL);
+            && !key
+                .modifiers
+                .contains(crossterm::event::KeyModifiers::CONTROL);
         if self.focused && offered && typed {
             self.input = Input::default();
         }
