@@ -340,3 +340,56 @@ fn check_newer_versions_are_refused_clearly(home: &Path) {
     );
     std::fs::write(&state, original).unwrap();
 }
+
+/// A checkpoint records its precision: a resume in another one (an explicit change, or
+/// `auto` on a machine with other bf16 units) says the run is no longer bit-exact; in
+/// the same one it says nothing.
+#[test]
+fn a_resume_in_another_precision_warns() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let mut args = vec![
+        "train",
+        "--headless",
+        "--session",
+        "prec",
+        "--max-steps",
+        "2",
+    ];
+    args.extend_from_slice(common::QUICK_MODEL);
+    args.extend_from_slice(&["--set", "train.precision=fp32"]);
+    let out = common::bertwork(h, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(", fp32\n"));
+    let resume = |max: &str, precision: &str| {
+        let out = common::bertwork(
+            h,
+            &[
+                "resume",
+                "prec",
+                "--headless",
+                "--max-steps",
+                max,
+                "--set",
+                &format!("train.precision={precision}"),
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Headless warnings go to the run's output with everything else it says.
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
+    };
+    assert!(!resume("3", "fp32").contains("continues in"));
+    let err = resume("4", "bf16");
+    assert!(
+        err.contains("trained in fp32 and continues in bf16 autocast"),
+        "{err}"
+    );
+}
