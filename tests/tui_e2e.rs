@@ -310,10 +310,18 @@ fn ctrl_z_suspends_with_the_terminal_restored_and_fg_repaints() {
     t.keys(&["q"]);
     t.wait_for("quit popup", 20, |s| s.contains("Quit?"));
     t.keys(&["s"]);
-    t.wait_for("the shell", 60, |s| s.contains("session saved in"));
+    // Wait for the shell's prompt after the saved line before typing: keys typed while
+    // the workbench is still exiting belong to it, as in any full-screen program.
+    t.wait_for("the shell", 60, |s| {
+        s.split_once("session saved in")
+            .is_some_and(|(_, after)| after.lines().any(|l| l.trim() == "$"))
+    });
     // `fg` returns the job's exit status.
     t.text("echo EXIT=$?");
     t.keys(&["Enter"]);
-    let s = t.wait_for("exit", 20, |s| s.contains("EXIT="));
-    assert!(s.contains("EXIT=0"), "{s}");
+    // The echoed command line holds `EXIT=` too: wait for the output line itself.
+    let s = t.wait_for("exit", 20, |s| {
+        s.lines().any(|l| l.trim_start().starts_with("EXIT="))
+    });
+    assert!(s.lines().any(|l| l.trim() == "EXIT=0"), "{s}");
 }
