@@ -40,7 +40,10 @@ fn main() -> ExitCode {
             // A message may quote a user's file: never send its control characters raw.
             let message = format!("{e:#}");
             eprintln!("error: {}", bertwork::terminal_text::escape_lines(&message));
-            ExitCode::FAILURE
+            match e.downcast_ref::<bertwork::signals::Stopped>() {
+                Some(stopped) => ExitCode::from(bertwork::signals::exit_status(stopped.signal)),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -51,6 +51,22 @@ pub fn listen_job_control() -> Result<Receiver<i32>> {
     )
 }
 
+/// A run ended by a termination signal before it trained: an error that says so in
+/// `message` and makes `main` exit with [`exit_status`]`(signal)` instead of 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stopped {
+    pub signal: i32,
+    pub message: String,
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Stopped {}
+
 /// `SIGTERM` for 15, ...
 pub fn name(signal: i32) -> &'static str {
     match signal {

@@ -317,3 +317,99 @@ fn bad_launches_say_what_to_do() {
     // Refused launches leave no session behind.
     assert!(!dir.path().join("sessions/zero").exists());
 }
+
+/// A listener that accepts connections and never answers: a port held by some other
+/// program. Returns its port; the connections live as long as the process.
+fn silent_listener() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
+/// Starts one rank of a 2-rank run against `port`, sends `signal` after `after_s`
+/// (none when 0), and returns (exit status, stderr, seconds to the exit).
+fn lone_rank(
+    home: &Path,
+    rank: &str,
+    agent_store: bool,
+    port: u16,
+    timeout_s: &str,
+    signal: Option<(i32, f64)>,
+) -> (Option<i32>, String, f64) {
+    let start = Instant::now();
+    let mut cmd = common::command(home);
+    cmd.args(args(&format!("lone-{rank}"), 16, 2, &[]))
+        .env("WORLD_SIZE", "2")
+        .env("RANK", rank)
+        .env("MASTER_PORT", port.to_string())
+        .env("BERTWORK_DIST_TIMEOUT", timeout_s)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if agent_store {
+        cmd.env("TORCHELASTIC_USE_AGENT_STORE", "True");
+    }
+    let child = cmd.spawn().unwrap();
+    if let Some((signal, after)) = signal {
+        std::thread::sleep(std::time::Duration::from_secs_f64(after));
+        unsafe { libc::kill(child.id() as i32, signal) };
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    (out.status.code(), stderr, start.elapsed().as_secs_f64())
+}
+
+#[test]
+fn a_rank_that_cannot_reach_rank_0_honours_the_timeout_and_every_signal() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let port = silent_listener();
+    // The timeout: one line, exit 1, soon after the 3 s.
+    let (code, stderr, seconds) = lone_rank(home, "1", false, port, "3", None);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("rank 1 of 2 could not join"), "{stderr}");
+    assert!(stderr.contains("nothing answered"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(seconds < 20.0, "{seconds:.1} s");
+    // Each termination signal ends the wait at once, with 128 + its number.
+    for (signal, name) in [
+        (libc::SIGTERM, "SIGTERM"),
+        (libc::SIGINT, "SIGINT"),
+        (libc::SIGHUP, "SIGHUP"),
+    ] {
+        let (code, stderr, seconds) = lone_rank(home, "1", false, port, "120", Some((signal, 1.5)));
+        assert_eq!(code, Some(128 + signal), "{name}: {stderr}");
+        assert!(
+            stderr.contains(&format!("rank 1 stopped by {name}")),
+            "{stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(seconds < 20.0, "{name}: {seconds:.1} s");
+    }
+    // Rank 0 as a client of torchrun's agent store behaves the same, and leaves no
+    // session behind.
+    let (code, stderr, _) = lone_rank(home, "0", true, port, "120", Some((libc::SIGTERM, 1.5)));
+    assert_eq!(code, Some(143), "{stderr}");
+    assert!(stderr.contains("rank 0 stopped by SIGTERM"), "{stderr}");
+    assert!(!home.join("sessions/lone-0").exists());
+    let (code, stderr, _) = lone_rank(home, "0", true, port, "2", None);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("nothing answered"), "{stderr}");
+    assert!(!home.join("sessions/lone-0").exists());
+}
+
+#[test]
+fn a_signal_to_one_training_rank_alone_ends_it_after_the_timeout() {
+    // Rank 0 did not get the signal, so it does not stop the run: rank 1 waits the
+    // group's timeout for it, then ends, and rank 0 names it.
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, seconds) = fault(dir.path(), "termed", libc::SIGTERM, "3");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("rank 1: stopped by SIGTERM"), "{out}");
+    assert!(seconds < 30.0, "stopped {seconds:.1} s after the signal");
+}

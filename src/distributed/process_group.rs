@@ -97,45 +97,92 @@ fn handles(tensors: &[&Tensor]) -> Vec<*mut torch_sys::C_tensor> {
 impl ProcessGroup {
     /// Rendezvous with the other ranks and builds the Gloo process group.
     ///
+    /// c10d bounds its connection attempts and collectives by `timeout`, but not every
+    /// wait inside the rendezvous: a store port held by a program that accepts and never
+    /// answers blocks the client forever, and a blocked call cannot see signals. So the
+    /// rendezvous runs on a thread of its own while this one waits for it, for a
+    /// termination signal, or for `timeout` plus a little, whichever comes first; a
+    /// rendezvous still blocked then is left behind, as the process is about to exit.
+    ///
     /// Errors: the store cannot be reached or served (a port in use, a wrong address),
-    /// or another rank did not join within `timeout`.
+    /// nothing answered within `timeout`, or another rank did not join within
+    /// `timeout`; [`crate::signals::Stopped`] when SIGINT, SIGTERM or SIGHUP came first.
     pub fn connect(rdv: &Rendezvous, timeout: Duration) -> Result<Self> {
         let host = CString::new(rdv.master_addr.clone()).context("MASTER_ADDR holds a NUL")?;
         let prefix = CString::new(format!("bertwork/{}/", rdv.restart_count))?;
         let loopback = rdv.is_loopback();
-        let mut handle = std::ptr::null_mut();
         let timeout_ms = timeout.as_millis().min(i64::MAX as u128) as i64;
-        call(
-            &format!(
-                "rank {} of {} could not join the process group at {}:{} within {:.0} s (start every rank: torchrun starts them all; or unset WORLD_SIZE to train in one process)",
-                rdv.rank,
-                rdv.world_size,
-                crate::terminal_text::escape_lines(&rdv.master_addr),
-                rdv.master_port,
-                timeout.as_secs_f64()
+        let (rank, world, port, agent_store) = (
+            rdv.rank as i32,
+            rdv.world_size as i32,
+            rdv.master_port,
+            rdv.agent_store as i32,
+        );
+        let what = format!(
+            "rank {} of {} could not join the process group at {}:{} within {:.0} s",
+            rdv.rank,
+            rdv.world_size,
+            crate::terminal_text::escape_lines(&rdv.master_addr),
+            rdv.master_port,
+            timeout.as_secs_f64()
+        );
+        let advice = "start every rank: torchrun starts them all; or unset WORLD_SIZE to train in one process";
+        let signals = crate::signals::listen()?;
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let failed = format!("{what} ({advice})");
+        std::thread::Builder::new()
+            .name("bertwork-rendezvous".into())
+            .spawn(move || {
+                let mut handle = std::ptr::null_mut();
+                let outcome = call(&failed, |err, len| unsafe {
+                    bertwork_dist_open(
+                        host.as_ptr(),
+                        port,
+                        rank,
+                        world,
+                        agent_store,
+                        prefix.as_ptr(),
+                        loopback as i32,
+                        timeout_ms,
+                        &mut handle,
+                        err,
+                        len,
+                    )
+                });
+                // The handle travels as an address: the receiver owns it from here.
+                let _ = tx.send(outcome.map(|()| handle as usize));
+            })
+            .context("cannot start the rendezvous thread")?;
+        // c10d's own timeout, when it fires, says more than ours: give it a head start.
+        let deadline = timeout + Duration::from_secs(2);
+        crossbeam_channel::select! {
+            recv(rx) -> outcome => {
+                let handle = outcome.map_err(|_| anyhow!("the rendezvous thread ended without an answer"))??;
+                Ok(Self {
+                    handle: handle as *mut c_void,
+                    rank: rdv.rank,
+                    world_size: rdv.world_size,
+                    timeout,
+                })
+            }
+            recv(signals) -> signal => {
+                let signal = signal.unwrap_or(libc::SIGTERM);
+                Err(anyhow::Error::new(crate::signals::Stopped {
+                    signal,
+                    message: format!(
+                        "rank {} stopped by {} while waiting to join the process group at {}:{}; nothing was trained",
+                        rdv.rank,
+                        crate::signals::name(signal),
+                        crate::terminal_text::escape_lines(&rdv.master_addr),
+                        rdv.master_port,
+                    ),
+                }))
+            }
+            default(deadline) => bail!(
+                "{what}: nothing answered at that address (is MASTER_PORT another program's port? {advice}, or raise {})",
+                super::rendezvous::TIMEOUT_VAR
             ),
-            |err, len| unsafe {
-                bertwork_dist_open(
-                    host.as_ptr(),
-                    rdv.master_port,
-                    rdv.rank as i32,
-                    rdv.world_size as i32,
-                    rdv.agent_store as i32,
-                    prefix.as_ptr(),
-                    loopback as i32,
-                    timeout_ms,
-                    &mut handle,
-                    err,
-                    len,
-                )
-            },
-        )?;
-        Ok(Self {
-            handle,
-            rank: rdv.rank,
-            world_size: rdv.world_size,
-            timeout,
-        })
+        }
     }
 
     /// Sums `tensors` over the ranks in place (buckets of [`BUCKET_BYTES`]), then
