@@ -413,3 +413,75 @@ fn a_signal_to_one_training_rank_alone_ends_it_after_the_timeout() {
     assert!(out.contains("rank 1: stopped by SIGTERM"), "{out}");
     assert!(seconds < 30.0, "stopped {seconds:.1} s after the signal");
 }
+
+/// Starts the two ranks of a group as torchrun does (its variables, rank 0 serving the
+/// store), attempt `restart` of job `job`; when `kill_at` is given, SIGKILLs rank 1
+/// once rank 0 logs that step. Returns (rank 0's exit status, its stdout and stderr).
+fn torchrun_group(
+    home: &Path,
+    args: &[String],
+    job: &str,
+    restart: u32,
+    kill_at: Option<u64>,
+) -> (Option<i32>, String) {
+    let port = free_port().to_string();
+    let start = |rank: &str, stdout: Stdio| {
+        common::command(home)
+            .args(args)
+            .env("WORLD_SIZE", "2")
+            .env("RANK", rank)
+            .env("LOCAL_RANK", rank)
+            .env("LOCAL_WORLD_SIZE", "2")
+            .env("MASTER_ADDR", "127.0.0.1")
+            .env("MASTER_PORT", &port)
+            .env("TORCHELASTIC_RUN_ID", job)
+            .env("TORCHELASTIC_RESTART_COUNT", restart.to_string())
+            .env("BERTWORK_DIST_TIMEOUT", "20")
+            .stdout(stdout)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut rank0 = start("0", Stdio::piped());
+    let mut rank1 = start("1", Stdio::null());
+    let mut out = String::new();
+    for line in BufReader::new(rank0.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if kill_at.is_some_and(|s| line.contains(&format!("\"step\":{s},"))) {
+            let _ = rank1.kill();
+        }
+        out += &line;
+        out.push('\n');
+    }
+    let status = rank0.wait_with_output().unwrap();
+    let _ = rank1.kill();
+    let _ = rank1.wait();
+    out += &String::from_utf8_lossy(&status.stderr);
+    (status.status.code(), out)
+}
+
+/// torchrun's `--max-restarts`: after a rank dies, torchrun starts the same command
+/// again with `TORCHELASTIC_RESTART_COUNT` raised; the session this job created then
+/// resumes from its last checkpoint, exactly, instead of "already exists".
+#[test]
+fn a_restarted_torchrun_group_resumes_the_session_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let (code, out) = torchrun_group(home, &args("straight", 16, 16, &[]), "ref", 0, None);
+    assert_eq!(code, Some(0), "{out}");
+    let cut = args("cut", 16, 16, &[]);
+    let (code, out) = torchrun_group(home, &cut, "job-a", 0, Some(6));
+    assert_eq!(code, Some(1), "rank 1 was killed: {out}");
+    let (code, out) = torchrun_group(home, &cut, "job-a", 1, None);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("resuming session `cut`"), "{out}");
+    assert_eq!(train_rows(home, "straight"), train_rows(home, "cut"));
+    // Another job's restart does not take over a session it did not create.
+    let (code, out) = torchrun_group(home, &cut, "job-b", 1, None);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("session `cut` already exists"), "{out}");
+    // Nor does a first attempt.
+    let (code, out) = torchrun_group(home, &cut, "job-a", 0, None);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("already exists"), "{out}");
+}

@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::options::{quote, ConfigArgs, RunArgs};
 use crate::config::Config;
+use crate::session::elastic::ElasticRun;
 use crate::session::Session;
 use crate::train::TrainSetup;
 
@@ -71,6 +72,51 @@ impl TrainArgs {
 /// (or when stdout is not a terminal).
 pub fn exec(args: &TrainArgs) -> Result<ExitCode> {
     let config = args.resolve()?;
+    let job = ElasticRun::from_env();
+    if let Some(name) = restarted_session(args, job.as_ref())? {
+        return resume_after_restart(args, &name);
+    }
     let session = Session::create(args.session.as_deref(), &config.model.preset)?;
+    if let Some(job) = &job {
+        job.write(&session)?;
+    }
     args.run.launch(TrainSetup::fresh(config, session))
+}
+
+/// Under a restarted torchrun group (`TORCHELASTIC_RESTART_COUNT` > 0), the session
+/// this job's earlier attempt created and checkpointed: the one named by `--session`,
+/// or else the only one recorded with this job's id. None when this is a first attempt,
+/// or the earlier one saved nothing (then the run starts again, reusing the folder).
+fn restarted_session(args: &TrainArgs, job: Option<&ElasticRun>) -> Result<Option<String>> {
+    let Some(job) = job else { return Ok(None) };
+    let restarts = match crate::distributed::Rendezvous::from_env()? {
+        Some(rdv) if rdv.restart_count > 0 && rdv.rank == 0 => rdv.restart_count,
+        _ => return Ok(None),
+    };
+    let candidates: Vec<String> = match &args.session {
+        Some(name) => vec![name.clone()],
+        None if job.is_unique() => crate::session::list_names()?,
+        None => Vec::new(),
+    };
+    let found = candidates.into_iter().find(|name| {
+        Session::open(name)
+            .is_ok_and(|s| s.has_saved_work() && ElasticRun::read(&s).as_ref() == Some(job))
+    });
+    if found.is_none() {
+        eprintln!(
+            "warning: torchrun restart {restarts}: no checkpoint of this job's session to resume; training starts again at step 0"
+        );
+    }
+    Ok(found)
+}
+
+/// Continues `name` from its last complete checkpoint as `bertwork resume` does, with
+/// this command line's run options (--max-steps, --epochs, --device, --threads).
+fn resume_after_restart(args: &TrainArgs, name: &str) -> Result<ExitCode> {
+    let (setup, warnings) = crate::resume::setup(name, &args.run.overrides())?;
+    for w in &warnings {
+        eprintln!("warning: {}", crate::terminal_text::escape_lines(w));
+    }
+    eprintln!("torchrun restarted the group: resuming session `{name}` from its last checkpoint");
+    args.run.launch(setup)
 }

@@ -8,10 +8,12 @@
 //!   model.safetensors    latest weights (HF state-dict key names)
 //!   checkpoints/step-N/  periodic checkpoints (the last `train.keep_checkpoints`)
 //!   lineage.json         a fork's parent and step (`lineage.rs`)
+//!   elastic.json         the torchrun job that created it (`elastic.rs`)
 //!   .lock                held by the one process writing to the session (`lock.rs`)
 //! ```
 
 pub mod disk;
+pub mod elastic;
 pub mod finetune_state;
 mod lineage;
 mod lock;
