@@ -247,7 +247,7 @@ impl Printer {
     /// phase begins and at most every 10 s within one.
     fn preparing(&mut self, p: &PrepareProgress) {
         let text = format!("preparing the corpus: {}", p.describe());
-        if std::io::stderr().is_terminal() {
+        if live_bars() {
             let bar = self.preparing.get_or_insert_with(|| {
                 let bar = ProgressBar::new_spinner();
                 bar.enable_steady_tick(std::time::Duration::from_millis(200));
@@ -289,7 +289,7 @@ impl Printer {
                 "no-context floor: held-out MLM loss {f:.3} (unigram + shown token); above it the model does not use context yet"
             ));
         }
-        if std::io::stderr().is_terminal() {
+        if live_bars() {
             let bar = ProgressBar::new(s.total_steps);
             bar.set_style(
                 ProgressStyle::with_template(
@@ -309,4 +309,10 @@ fn nsp(loss: Option<f64>, acc: Option<f64>) -> String {
         (Some(l), Some(a)) => format!("nsp {l:.3} acc {a:.3}"),
         _ => "nsp off".into(),
     }
+}
+
+/// Whether progress may be drawn as bars updated in place: stderr is a terminal that
+/// can move its cursor (not `TERM=dumb`, where each redraw would print escape codes).
+fn live_bars() -> bool {
+    std::io::stderr().is_terminal() && crate::terminal_kind::full_screen_here().is_ok()
 }

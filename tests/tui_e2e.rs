@@ -325,3 +325,77 @@ fn ctrl_z_suspends_with_the_terminal_restored_and_fg_repaints() {
     });
     assert!(s.lines().any(|l| l.trim() == "EXIT=0"), "{s}");
 }
+
+/// A terminal that cannot address its cursor (TERM=dumb: Emacs' shell, serial lines)
+/// gets the headless run and a line saying why, not a screen of escape codes; NO_COLOR
+/// gets the workbench without a colour.
+#[test]
+fn dumb_terminals_train_headless_and_no_color_has_no_colours() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let corpus = small_corpus(dir.path());
+    let t = Tmux::start("bertwork-dumb", "bash --norc --noprofile -i");
+    let run = |env: &str, session: &str, steps: u32| {
+        format!(
+            "clear; {env} BERTWORK_HOME={} {} tui --corpus {} --session {session} --max-steps {steps} \
+             --set train.batch_size=8 --set data.max_seq_len=48 --set train.log_every=1 \
+             --set train.threads=1 --set data.vocab_size=800 --set data.heldout_fraction=0.1; echo EXIT=$?",
+            home.display(),
+            env!("CARGO_BIN_EXE_bertwork"),
+            corpus.display()
+        )
+    };
+    t.text(&run("TERM=dumb", "dumb", 2));
+    t.keys(&["Enter"]);
+    let s = t.wait_for("the headless run", 90, |s| {
+        s.lines().any(|l| l.trim_start().starts_with("EXIT="))
+    });
+    let flat: String = s.split_whitespace().collect();
+    assert!(
+        flat.contains("(TERM=dumb)cannotdrawafull-screeninterface,sotrainingheadless"),
+        "{s}"
+    );
+    assert!(s.contains("checkpoint at step 2"), "{s}");
+    assert!(s.lines().any(|l| l.trim() == "EXIT=0"), "{s}");
+    assert!(!s.contains("1 Dashboard"), "{s}");
+
+    t.text(&run("NO_COLOR=1", "mono", 100_000));
+    t.keys(&["Enter"]);
+    t.wait_for("training", 60, |s| step_of(s).unwrap_or(0) >= 2);
+    let out = Command::new("tmux")
+        .args(["capture-pane", "-p", "-e", "-t", "bertwork-dumb"])
+        .output()
+        .unwrap();
+    let coloured = String::from_utf8_lossy(&out.stdout);
+    // SGR colour codes: 30-37, 40-47, 90-97, 100-107, 38;5;n, 48;5;n (39/49 reset).
+    let colour = sgr_colour(&coloured);
+    assert!(colour.is_none(), "a colour code {colour:?} in:\n{coloured}");
+    assert!(coloured.contains("1 Dashboard"), "{coloured}");
+    t.keys(&["q"]);
+    t.wait_for("quit popup", 20, |s| s.contains("Quit?"));
+    t.keys(&["d"]);
+    t.wait_for("the shell", 60, |s| s.contains("EXIT="));
+}
+
+/// The first SGR parameter in `screen` that sets a foreground or background colour.
+fn sgr_colour(screen: &str) -> Option<String> {
+    for sgr in screen.split("\u{1b}[").skip(1) {
+        let Some(end) = sgr.find(|c: char| !(c.is_ascii_digit() || c == ';')) else {
+            continue;
+        };
+        if &sgr[end..end + 1] != "m" {
+            continue;
+        }
+        let params: Vec<u32> = sgr[..end]
+            .split(';')
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        if params
+            .iter()
+            .any(|p| matches!(p, 30..=38 | 40..=48 | 90..=97 | 100..=107))
+        {
+            return Some(sgr[..end].to_string());
+        }
+    }
+    None
+}

@@ -29,7 +29,12 @@ pub fn exec(args: &CompareArgs) -> Result<ExitCode> {
         loaded.push(Overlay::load(name)?);
     }
     let first = loaded.remove(0);
-    if args.table || !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+    let full_screen = crate::terminal_kind::full_screen_here();
+    if args.table
+        || full_screen.is_err()
+        || !std::io::stdout().is_terminal()
+        || !std::io::stdin().is_terminal()
+    {
         let table = rows(
             (
                 &first.name,

@@ -103,6 +103,8 @@ pub struct App {
     pub memory: String,
     /// How far preparing the corpus has got (until `Started`).
     pub preparing: Option<PrepareProgress>,
+    /// What the terminal can show (`NO_COLOR`, the Linux console).
+    pub display: super::display::Display,
 }
 
 impl Default for App {
@@ -133,6 +135,7 @@ impl App {
             exit_when_finished: false,
             memory: String::new(),
             preparing: None,
+            display: super::display::Display::default(),
         }
     }
 

@@ -16,6 +16,7 @@ use super::terminal::TerminalGuard;
 /// Errors: the terminal cannot be set up or drawn to.
 pub fn open(first: Overlay, others: Vec<Overlay>) -> Result<()> {
     let mut app = App::new();
+    app.display = super::display::Display::from_env();
     app.status = Status::Viewing;
     app.compare.main = Some(first.name);
     app.compare.main_tokens_per_step = first.tokens_per_step;

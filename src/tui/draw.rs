@@ -16,6 +16,11 @@ use crate::protocol::FinishReason;
 use crate::terminal_text::escape;
 
 pub fn draw(frame: &mut Frame, app: &App) {
+    draw_panels(frame, app);
+    app.display.adapt(frame.buffer_mut());
+}
+
+fn draw_panels(frame: &mut Frame, app: &App) {
     let area = frame.area();
     let [tabs, body, status, keys] = Layout::vertical([
         Constraint::Length(1),

@@ -44,6 +44,7 @@ pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Outcome> {
     let mut screen = true;
     let ticker = tick(Duration::from_millis(500));
     let mut app = App::new();
+    app.display = super::display::Display::from_env();
     app.memory = crate::device::rss_line();
     let mut dirty = true;
     // Once the trainer has finished its channel closes; the dashboard stays open.

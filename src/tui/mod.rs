@@ -6,6 +6,7 @@ pub mod compare;
 mod compare_panel;
 pub mod compare_view;
 mod dashboard;
+pub mod display;
 mod downstream_panel;
 pub mod draw;
 mod event_loop;
@@ -38,6 +39,10 @@ use crate::train::{TrainSetup, TrainerHandle};
 pub fn open(mut setup: TrainSetup) -> Result<ExitCode> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!("bertwork: not a terminal, so training headless (use --headless to say so)");
+        return crate::headless::run(setup, false);
+    }
+    if let Err(why) = crate::terminal_kind::full_screen_here() {
+        eprintln!("bertwork: {why}, so training headless (use --headless to say so, or set TERM, e.g. TERM=xterm-256color, for the workbench)");
         return crate::headless::run(setup, false);
     }
     // Holds the session's lock until the process ends, even after the trainer thread.
