@@ -70,6 +70,10 @@ pub fn setup(name: &str, sets: &[String]) -> Result<(TrainSetup, Vec<String>)> {
                 *path = absolute;
             }
         }
+        if let Some(note) = crate::corpus::pipe::keep_named(&mut config.data.corpus, &session.dir)?
+        {
+            warnings.push(note);
+        }
     }
     let changes = config.changed_keys(&state.config)?;
     check_fixed(&changes, "on resume")?;

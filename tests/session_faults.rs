@@ -765,3 +765,75 @@ fn the_last_evaluation_counts_for_the_best_checkpoint() {
     let best: serde_json::Value = serde_json::from_str(&best).unwrap();
     assert_eq!(best["step"], 8);
 }
+
+/// Writes `bytes` into the FIFO at `path` from a thread (a writer blocks until a
+/// reader opens it, as `cat file > fifo` does).
+fn feed_fifo(path: &Path, bytes: Vec<u8>) -> std::thread::JoinHandle<()> {
+    let path = path.to_path_buf();
+    std::thread::spawn(move || {
+        let _ = std::fs::write(path, bytes);
+    })
+}
+
+/// A corpus that is a FIFO or a pipe (`--corpus <(zcat x.csv.gz)`) can be read once:
+/// the session keeps a copy, and resume, the downstream probe and fine-tuning read
+/// that, instead of blocking on the FIFO or failing on a closed /dev/fd path.
+#[test]
+fn a_streamed_corpus_is_kept_in_the_session_for_every_later_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let fifo = dir.path().join("reviews.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo on a path in a temporary folder.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let csv = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/imdb_sample.csv"))
+        .unwrap();
+    let writer = feed_fifo(&fifo, csv.clone());
+    let corpus = fifo.to_str().unwrap();
+    let mut args = vec![
+        "train",
+        "--headless",
+        "--session",
+        "fifo",
+        "--max-steps",
+        "2",
+    ];
+    args.extend(["--corpus", corpus]);
+    args.extend(QUICK);
+    let out = run(&home, &args);
+    writer.join().unwrap();
+    assert_ok(&out, "training from a FIFO");
+    assert!(
+        stderr(&out).contains("is a stream, readable once"),
+        "{}",
+        stderr(&out)
+    );
+    let copy = home.join("sessions/fifo/corpus.csv");
+    assert_eq!(std::fs::read(&copy).unwrap(), csv);
+    let config = std::fs::read_to_string(home.join("sessions/fifo/config.toml")).unwrap();
+    assert!(
+        config.contains(&format!("corpus = \"{}\"", copy.display())),
+        "{config}"
+    );
+    // Nobody writes to the FIFO any more: a later read of it would block forever.
+    let out = run(&home, &["resume", "fifo", "--headless", "--max-steps", "4"]);
+    assert_ok(&out, "resuming");
+    let out = run(
+        &home,
+        &[
+            "finetune",
+            "fifo",
+            "--session",
+            "fifo-cls",
+            "--folds",
+            "2",
+            "--set",
+            "finetune.epochs=1",
+            "--set",
+            "finetune.max_seq_len=32",
+            "--set",
+            "finetune.batch_size=64",
+        ],
+    );
+    assert_ok(&out, "fine-tuning");
+}

@@ -71,7 +71,7 @@ impl TrainArgs {
 /// Creates the session and trains it in the workbench, or headless with --headless
 /// (or when stdout is not a terminal).
 pub fn exec(args: &TrainArgs) -> Result<ExitCode> {
-    let config = args.resolve()?;
+    let mut config = args.resolve()?;
     let job = ElasticRun::from_env();
     if let Some(name) = restarted_session(args, job.as_ref())? {
         return resume_after_restart(args, &name);
@@ -79,6 +79,14 @@ pub fn exec(args: &TrainArgs) -> Result<ExitCode> {
     let session = Session::create(args.session.as_deref(), &config.model.preset)?;
     if let Some(job) = &job {
         job.write(&session)?;
+    }
+    match crate::corpus::pipe::keep_named(&mut config.data.corpus, &session.dir) {
+        Ok(Some(note)) => eprintln!("bertwork: {note}"),
+        Ok(None) => {}
+        Err(e) => {
+            session.discard_if_untrained();
+            return Err(e);
+        }
     }
     args.run.launch(TrainSetup::fresh(config, session))
 }

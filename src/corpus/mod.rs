@@ -4,6 +4,7 @@ pub mod clean;
 pub mod fingerprint;
 mod header;
 mod lines;
+pub mod pipe;
 mod reader;
 pub mod sentences;
 mod sniff;
