@@ -485,3 +485,88 @@ fn a_restarted_torchrun_group_resumes_the_session_exactly() {
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("already exists"), "{out}");
 }
+
+/// Rank 0 and rank 1 started by hand with their own command lines, as on two
+/// machines; returns (rank 0's status and output, rank 1's status and stderr).
+fn two_machines(
+    home: &Path,
+    rank0: &[String],
+    rank1: &[String],
+) -> ((Option<i32>, String), (Option<i32>, String)) {
+    let port = free_port().to_string();
+    let start = |rank: &str, args: &[String]| {
+        common::command(home)
+            .args(args)
+            .env("WORLD_SIZE", "2")
+            .env("RANK", rank)
+            .env("LOCAL_RANK", "0")
+            .env("LOCAL_WORLD_SIZE", "1")
+            .env("MASTER_ADDR", "127.0.0.1")
+            .env("MASTER_PORT", &port)
+            .env("GLOO_SOCKET_IFNAME", "lo")
+            .env("BERTWORK_DIST_TIMEOUT", "30")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (start("0", rank0), start("1", rank1));
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let text = |o: &std::process::Output| {
+        String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr)
+    };
+    ((a.status.code(), text(&a)), (b.status.code(), text(&b)))
+}
+
+/// A multi-node launch where one node was told other things: rank 0's session config
+/// rules, each machine keeps its own corpus path and core count, and what a rank was
+/// given that contradicts rank 0 is named on that rank's console, not dropped silently.
+#[test]
+fn each_rank_keeps_its_own_paths_and_cores_and_names_what_rank_0_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/imdb_sample.csv");
+    let (here, there) = (dir.path().join("a.csv"), dir.path().join("node-b/b.csv"));
+    std::fs::create_dir_all(there.parent().unwrap()).unwrap();
+    std::fs::copy(&sample, &here).unwrap();
+    std::fs::copy(&sample, &there).unwrap();
+    let with = |session: &str, corpus: &Path, extra: &[&str]| {
+        let mut v = args(session, 16, 3, extra);
+        v.extend(["--corpus".into(), corpus.display().to_string()]);
+        v
+    };
+    let rank0 = with("nodes", &here, &["--set", "train.lr=5e-4"]);
+    let rank1 = with(
+        "nodes",
+        &there,
+        &["--set", "train.lr=2e-3", "--threads", "1"],
+    );
+    let ((code0, out0), (code1, out1)) = two_machines(home, &rank0, &rank1);
+    assert_eq!(code0, Some(0), "{out0}");
+    assert_eq!(code1, Some(0), "{out1}");
+    assert!(out1.contains("warning: rank 1:"), "{out1}");
+    assert!(out1.contains("train.lr=0.002 (rank 0: 0.0005)"), "{out1}");
+    assert_eq!(out1.matches("warning").count(), 1, "{out1}");
+    // The same options on both: nothing to say.
+    let ((code0, out0), (code1, out1)) =
+        two_machines(home, &with("same", &here, &[]), &with("same", &there, &[]));
+    assert_eq!((code0, code1), (Some(0), Some(0)), "{out0}\n{out1}");
+    assert!(!out1.contains("warning"), "{out1}");
+    // Another content at rank 1's path is refused there, with one line.
+    std::fs::write(
+        &there,
+        "review,sentiment\nsomething else entirely,positive\n",
+    )
+    .unwrap();
+    let ((_, out0), (code1, out1)) = two_machines(
+        home,
+        &with("differ", &here, &[]),
+        &with("differ", &there, &[]),
+    );
+    assert_ne!(code1, Some(0), "{out1}");
+    assert!(
+        out1.contains("is not the file rank 0 trains on"),
+        "{out1}\n{out0}"
+    );
+    assert_eq!(out1.lines().count(), 1, "{out1}");
+}

@@ -114,7 +114,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         // Under torchrun (or `--nproc`), ranks > 0 take their run from rank 0.
         if let Some(rdv) = crate::distributed::Rendezvous::from_env()? {
             if rdv.rank > 0 {
-                return worker::run(rdv);
+                return worker::run(rdv, worker::OwnOptions::of(cli.command.as_ref())?);
             }
         }
     }

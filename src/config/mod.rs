@@ -2,6 +2,7 @@
 //! `--set section.key=value` overrides, presets and validation.
 
 pub mod keys;
+pub mod per_rank;
 mod presets;
 pub mod schedule;
 pub mod watch;

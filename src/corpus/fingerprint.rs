@@ -83,9 +83,14 @@ impl Fingerprint {
         crate::session::write_atomic(&dir.join(CORPUS_FILE), &serde_json::to_vec_pretty(self)?)
     }
 
+    /// Whether `other` has this content (size and CRC-32C).
+    pub fn same_content(&self, other: &Self) -> bool {
+        self.bytes == other.bytes && self.crc32c == other.crc32c
+    }
+
     /// Refuses `now` when it is not the content session `name` was made from.
     pub fn check_same(&self, now: &Self, name: &str) -> Result<()> {
-        if self.bytes == now.bytes && self.crc32c == now.crc32c {
+        if self.same_content(now) {
             return Ok(());
         }
         let rows = self.rows.map_or(String::new(), |r| format!(", {r} rows"));

@@ -94,8 +94,8 @@ pub fn spawn_local(nproc: usize) -> Result<(Rendezvous, LocalWorkers)> {
             .stdout(log.try_clone()?)
             .stderr(log);
         // SAFETY: prctl is async-signal-safe; it asks the kernel to end the worker
-        // when rank 0 dies, so no orphan keeps training (SIGKILL: workers ignore the
-        // polite signals, see `crate::commands::worker`).
+        // when rank 0 dies, so no orphan keeps training (SIGKILL: a worker waits for
+        // rank 0's stop after a polite signal, see `crate::commands::worker`).
         unsafe {
             cmd.pre_exec(|| {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
