@@ -19,7 +19,7 @@ use crate::train::{Start, TrainSetup, TrainerHandle};
 pub enum OwnOptions {
     /// `train`/`tui`: the config it resolves to, and the keys it sets.
     Resolved {
-        config: Config,
+        config: Box<Config>,
         explicit: Vec<String>,
     },
     /// `resume`/`fork`: `key=value` changes to the session's config.
@@ -34,7 +34,7 @@ impl OwnOptions {
         use super::Commands;
         Ok(match command {
             Some(Commands::Train(a)) | Some(Commands::Tui(a)) => {
-                let config = a.resolve()?;
+                let config = Box::new(a.resolve()?);
                 let base = super::TrainArgs::default().resolve()?;
                 let explicit = crate::config::per_rank::explicit_keys(&config, &base)?;
                 Self::Resolved { config, explicit }
