@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
-use tui_input::{Input, InputRequest};
+use tui_input::Input;
 
 use super::lr_preview::{self, Plan};
 use super::theme;
@@ -113,19 +113,9 @@ impl HyperState {
                         Err(e) => self.message = Some((true, e)),
                     }
                 }
-                KeyCode::Char(c) => {
-                    input.handle(InputRequest::InsertChar(c));
+                _ => {
+                    super::text_box::edit(input, key);
                 }
-                KeyCode::Backspace => {
-                    input.handle(InputRequest::DeletePrevChar);
-                }
-                KeyCode::Left => {
-                    input.handle(InputRequest::GoToPrevChar);
-                }
-                KeyCode::Right => {
-                    input.handle(InputRequest::GoToNextChar);
-                }
-                _ => {}
             }
             return None;
         }

@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
-use tui_input::{Input, InputRequest};
+use tui_input::Input;
 
 use super::theme;
 use crate::probe::{FillMaskResult, NextSentenceResult};
@@ -78,29 +78,9 @@ impl ProbeState {
             KeyCode::Up => self.browse_by(1),
             KeyCode::Down => self.browse_by(-1),
             KeyCode::Esc => self.focused = false,
-            // A pasted control character would reach the terminal when echoed.
-            KeyCode::Char(c) if !ctrl && !c.is_control() => {
-                self.input.handle(InputRequest::InsertChar(c));
+            _ => {
+                super::text_box::edit(&mut self.input, key);
             }
-            KeyCode::Backspace => {
-                self.input.handle(InputRequest::DeletePrevChar);
-            }
-            KeyCode::Delete => {
-                self.input.handle(InputRequest::DeleteNextChar);
-            }
-            KeyCode::Left => {
-                self.input.handle(InputRequest::GoToPrevChar);
-            }
-            KeyCode::Right => {
-                self.input.handle(InputRequest::GoToNextChar);
-            }
-            KeyCode::Home => {
-                self.input.handle(InputRequest::GoToStart);
-            }
-            KeyCode::End => {
-                self.input.handle(InputRequest::GoToEnd);
-            }
-            _ => {}
         }
         None
     }
