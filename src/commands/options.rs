@@ -33,6 +33,22 @@ impl ConfigArgs {
         sets.extend(self.set.iter().cloned());
         Config::load(self.config.as_deref(), &sets)
     }
+
+    /// Whether the config file or a --set gives `section.key` a value.
+    pub fn sets_key(&self, section: &str, key: &str) -> bool {
+        let dotted = format!("{section}.{key}");
+        let in_sets = self.set.iter().any(|s| {
+            s.split_once('=')
+                .is_some_and(|(k, _)| k.trim() == dotted)
+        });
+        let in_file = self.config.as_deref().is_some_and(|path| {
+            std::fs::read_to_string(path)
+                .ok()
+                .and_then(|text| text.parse::<toml::Table>().ok())
+                .is_some_and(|t| t.get(section).and_then(|s| s.get(key)).is_some())
+        });
+        in_sets || in_file
+    }
 }
 
 /// How long and where a run trains, and how it reports: shared by `train` and

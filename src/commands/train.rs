@@ -54,6 +54,9 @@ impl TrainArgs {
         }
         sets.extend(self.run.overrides());
         let mut config = self.config.resolve(&sets)?;
+        if config.data.corpus.is_none() && !self.config.sets_key("train", "watch") {
+            config.train.watch = crate::corpus::EMBEDDED_WATCH.map(String::from).to_vec();
+        }
         // The session keeps absolute paths, so that a resume from another folder finds
         // the same files.
         for path in [&mut config.data.corpus, &mut config.data.vocab]

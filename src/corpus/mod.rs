@@ -11,7 +11,7 @@ mod sniff;
 
 pub use reader::{
     column_names, for_each_columns, for_each_text, for_each_text_at, CorpusSource, EMBEDDED_CSV,
-    EMBEDDED_NAME,
+    EMBEDDED_NAME, EMBEDDED_WATCH,
 };
 
 use anyhow::{bail, Result};

@@ -10,6 +10,14 @@ use super::header::text_column;
 
 /// The IMDB sample shipped inside the binary (see assets/ATTRIBUTION.md).
 pub const EMBEDDED_CSV: &[u8] = include_bytes!("../../assets/imdb_sample.csv");
+
+/// The watched probes (`train.watch`) a new session on the embedded sample starts
+/// with, so that the Watched panel of the default run shows a review's verdict and its
+/// subject taking shape; a session that sets `train.watch` (even to `[]`) keeps its own.
+pub const EMBEDDED_WATCH: [&str; 2] = [
+    "this movie was [MASK] . | great, bad",
+    "the [MASK] was terrible . | acting, film, plot",
+];
 pub const EMBEDDED_NAME: &str = "embedded IMDB sample (2,000 reviews)";
 
 /// Where documents come from.

@@ -338,7 +338,18 @@ fn draw_stats(frame: &mut Frame, area: Rect, app: &App) {
     let eval = app.history.last_eval();
     let total = app.info.as_ref().map_or(0, |i| i.total_steps);
     let epochs = app.info.as_ref().map_or(0, |i| i.config.train.epochs);
-    let progress = last.map_or(0.0, |m| m.epoch_progress * 100.0);
+    let mut progress = last.map_or(0.0, |m| m.epoch_progress * 100.0);
+    let (mut step, mut epoch) = last.map_or((0, 0), |m| (m.step, m.epoch + 1));
+    // A run that ended before its first log line (or after its last) has its final
+    // position in the summary only.
+    if let Some(s) = app.summary.as_ref().filter(|s| s.step > step) {
+        let per_epoch = app.info.as_ref().map_or(0, |i| i.steps_per_epoch);
+        (step, epoch) = (s.step, s.epoch + 1);
+        if per_epoch > 0 {
+            let into = s.step.saturating_sub(s.epoch as u64 * per_epoch);
+            progress = (into as f64 / per_epoch as f64 * 100.0).min(100.0);
+        }
+    }
     let rows = vec![
         Line::from(vec![Span::styled(
             "             train        held-out",
@@ -377,8 +388,8 @@ fn draw_stats(frame: &mut Frame, area: Rect, app: &App) {
         )),
         Line::raw(format!(
             "step {}/{total}   epoch {}/{epochs} ({progress:.0}%)   ETA {}   {}",
-            last.map_or(0, |m| m.step),
-            last.map_or(0, |m| m.epoch + 1),
+            step,
+            epoch,
             eta(app),
             app.memory
         )),

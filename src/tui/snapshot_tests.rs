@@ -272,6 +272,32 @@ fn small_terminals_do_not_panic() {
     }
 }
 
+/// A run that finished before its first log line shows where it ended, not step 0.
+#[test]
+fn a_run_done_before_its_first_log_line_shows_its_last_step() {
+    let mut app = App::new();
+    let info = start_info();
+    let (total, per_epoch) = (info.total_steps.min(5), info.steps_per_epoch);
+    app.on_event(Event::Started(info));
+    app.on_event(Event::Finished(crate::protocol::Summary {
+        reason: crate::protocol::FinishReason::Completed,
+        step: total,
+        epoch: 0,
+        elapsed_s: 1.0,
+        last_eval: None,
+        session_dir: None,
+        error: None,
+    }));
+    let screen = render(&app, 100, 30);
+    let want = format!(
+        "step {total}/{}   epoch 1/",
+        app.info.as_ref().unwrap().total_steps
+    );
+    assert!(screen.contains(&want), "{want}:\n{screen}");
+    let percent = format!("({:.0}%)", total as f64 / per_epoch as f64 * 100.0);
+    assert!(screen.contains(&percent), "{percent}:\n{screen}");
+}
+
 #[test]
 fn a_failed_run_shows_its_error_in_full() {
     let mut app = App::new();

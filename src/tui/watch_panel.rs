@@ -175,9 +175,10 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &WatchState, interval: Option
         let text = vec![
             Line::raw("Nothing is watched yet."),
             Line::raw(""),
-            Line::raw("Press a to pin a probe: the trainer answers it"),
-            Line::raw("every few steps on the weights of that step, and"),
-            Line::raw("the chart shows how its answers change."),
+            // One line, wrapped to the panel's width, so it never breaks mid-sentence.
+            Line::raw(
+                "Press a to pin a probe: the trainer answers it every few steps on the weights of that step, and the chart shows how its answers change.",
+            ),
         ];
         frame.render_widget(
             Paragraph::new(text)
