@@ -20,6 +20,7 @@ const FIXED: &[&str] = &[
     "model.max_position",
     "model.position",
     "model.nsp",
+    "data.format",
     "data.text_column",
     "data.vocab",
     "data.vocab_size",

@@ -61,7 +61,7 @@ pub fn exec(args: &FinetuneArgs) -> Result<ExitCode> {
     let config = source.load_config()?;
     let tokenizer = WordPieceTokenizer::load(&source.path(TOKENIZER_FILE))
         .with_context(|| format!("session `{}` has no usable tokenizer", source.name))?;
-    let corpus = CorpusSource::from_option(config.data.corpus.as_deref());
+    let corpus = CorpusSource::of(config.data.corpus.as_deref(), &config.data.format)?;
     let Some(data) = Downstream::prepare(&config, &source.dir, &corpus, &tokenizer)? else {
         bail!(
             "session `{}` has no labels to fine-tune on: its corpus has no class column in use (data.label_column = {}); train a session on a corpus with one (--label-column NAME)",

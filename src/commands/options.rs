@@ -37,10 +37,10 @@ impl ConfigArgs {
     /// Whether the config file or a --set gives `section.key` a value.
     pub fn sets_key(&self, section: &str, key: &str) -> bool {
         let dotted = format!("{section}.{key}");
-        let in_sets = self.set.iter().any(|s| {
-            s.split_once('=')
-                .is_some_and(|(k, _)| k.trim() == dotted)
-        });
+        let in_sets = self
+            .set
+            .iter()
+            .any(|s| s.split_once('=').is_some_and(|(k, _)| k.trim() == dotted));
         let in_file = self.config.as_deref().is_some_and(|path| {
             std::fs::read_to_string(path)
                 .ok()

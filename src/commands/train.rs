@@ -16,10 +16,17 @@ use crate::train::TrainSetup;
 pub struct TrainArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
-    /// CSV corpus (default: the embedded IMDB sample).
+    /// Corpus: a file (CSV, TSV, plain text, JSON Lines; gzip/zstd too), a folder of
+    /// shards or a quoted glob (default: the embedded IMDB sample).
     #[arg(long, value_name = "CSV")]
     pub corpus: Option<PathBuf>,
-    /// Column holding the text.
+    /// How the corpus is laid out: auto (by extension, then content), csv, tsv, text
+    /// (a document per line), sentences (BERT's sentence per line, blank line between
+    /// documents) or jsonl; gzip and zstd files are read as such.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Column (CSV/TSV) or field (JSON Lines; a dotted path for a nested one) holding
+    /// the text.
     #[arg(long, value_name = "NAME")]
     pub text_column: Option<String>,
     /// Column holding each document's class, for the downstream probe: auto (detect),
@@ -43,6 +50,9 @@ impl TrainArgs {
         if let Some(c) = &self.corpus {
             sets.push(format!("data.corpus={}", quote(&c.to_string_lossy())));
         }
+        if let Some(f) = &self.format {
+            sets.push(format!("data.format={}", quote(f)));
+        }
         if let Some(c) = &self.text_column {
             sets.push(format!("data.text_column={}", quote(c)));
         }
@@ -54,6 +64,7 @@ impl TrainArgs {
         }
         sets.extend(self.run.overrides());
         let mut config = self.config.resolve(&sets)?;
+        crate::corpus::format::Format::parse(&config.data.format)?;
         if config.data.corpus.is_none() && !self.config.sets_key("train", "watch") {
             config.train.watch = crate::corpus::EMBEDDED_WATCH.map(String::from).to_vec();
         }

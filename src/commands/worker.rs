@@ -165,7 +165,8 @@ fn honour_signals(rank: usize, grace: std::time::Duration) -> Result<()> {
 /// other documents.
 fn check_corpus(rank: usize, config: &Config, dir: &std::path::Path) -> Result<()> {
     use crate::corpus::fingerprint::Fingerprint;
-    let source = crate::corpus::CorpusSource::from_option(config.data.corpus.as_deref());
+    let source =
+        crate::corpus::CorpusSource::of(config.data.corpus.as_deref(), &config.data.format)?;
     let (Some(rank0), Some(here)) = (Fingerprint::recorded(dir)?, Fingerprint::of(&source)?) else {
         return Ok(());
     };

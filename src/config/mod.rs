@@ -66,8 +66,15 @@ impl Default for ModelConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DataConfig {
-    /// CSV file; absent = the embedded IMDB sample.
+    /// The corpus: a file, a folder of shards or a glob; absent = the embedded IMDB
+    /// sample.
     pub corpus: Option<PathBuf>,
+    /// How the corpus is laid out: `auto` (recognised per file by extension, then
+    /// content) or a format's name (the corpus module's `FORMATS`, which checks it). Older configs without the
+    /// key load as `auto`, which reads their CSV as before.
+    pub format: String,
+    /// The column (CSV/TSV) or field (JSON Lines, dotted for nested) holding the text;
+    /// plain-text formats have only the text.
     pub text_column: String,
     pub vocab_size: usize,
     /// An existing WordPiece `vocab.txt` instead of training one.
@@ -97,6 +104,7 @@ impl Default for DataConfig {
     fn default() -> Self {
         Self {
             corpus: None,
+            format: "auto".into(),
             text_column: "review".into(),
             vocab_size: 2048,
             vocab: None,

@@ -62,6 +62,11 @@ pub fn clean_document(raw: &str) -> Vec<String> {
                     1
                 }
             },
+            // A paragraph separator (how sentence-per-line documents join their lines).
+            '\u{2029}' => {
+                flush(&mut current, &mut paragraphs);
+                c.len_utf8()
+            }
             '&' => match parse_entity(rest) {
                 Some((decoded, len)) => {
                     current.push(decoded);

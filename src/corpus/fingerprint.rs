@@ -34,24 +34,37 @@ impl Fingerprint {
     pub fn of(source: &CorpusSource) -> Result<Option<Self>> {
         let (bytes, crc) = match source {
             CorpusSource::Embedded => (EMBEDDED_CSV.len() as u64, crc32c::crc32c(EMBEDDED_CSV)),
-            CorpusSource::File(path) => {
-                if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+            CorpusSource::File(path, _) => {
+                let single = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+                if !single && !path.is_dir() && !super::shards::is_pattern(path) {
                     return Ok(None);
                 }
-                let Ok(mut file) = std::fs::File::open(path) else {
+                let Ok(files) = super::shards::expand(path) else {
                     return Ok(None);
                 };
                 let mut buf = vec![0u8; 1 << 20];
                 let (mut bytes, mut crc) = (0u64, 0u32);
-                loop {
-                    let n = file
-                        .read(&mut buf)
-                        .with_context(|| format!("cannot read corpus {}", path.display()))?;
-                    if n == 0 {
-                        break;
+                for file in &files {
+                    // Shards: each one's name counts too, so a renamed, added or
+                    // removed shard is a change. One file: its bytes only (as
+                    // sessions recorded before shards existed).
+                    if !single {
+                        let name = file.file_name().unwrap_or_default().to_string_lossy();
+                        crc = crc32c::crc32c_append(crc, name.as_bytes());
                     }
-                    crc = crc32c::crc32c_append(crc, &buf[..n]);
-                    bytes += n as u64;
+                    let Ok(mut f) = std::fs::File::open(file) else {
+                        return Ok(None);
+                    };
+                    loop {
+                        let n = f
+                            .read(&mut buf)
+                            .with_context(|| format!("cannot read corpus {}", file.display()))?;
+                        if n == 0 {
+                            break;
+                        }
+                        crc = crc32c::crc32c_append(crc, &buf[..n]);
+                        bytes += n as u64;
+                    }
                 }
                 (bytes, crc)
             }
@@ -115,7 +128,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let csv = dir.path().join("c.csv");
         std::fs::write(&csv, "review\n\"a b.\"\n").unwrap();
-        let source = CorpusSource::File(csv.clone());
+        let source = CorpusSource::File(csv.clone(), None);
         let mut first = Fingerprint::of(&source).unwrap().unwrap();
         first.rows = Some(1);
         first.save(dir.path()).unwrap();
@@ -143,7 +156,7 @@ mod tests {
             "{err}"
         );
         assert!(
-            Fingerprint::of(&CorpusSource::File(dir.path().join("none.csv")))
+            Fingerprint::of(&CorpusSource::File(dir.path().join("none.csv"), None))
                 .unwrap()
                 .is_none()
         );

@@ -2,16 +2,19 @@
 
 pub mod clean;
 pub mod fingerprint;
+pub mod format;
 mod header;
 mod lines;
 pub mod pipe;
 mod reader;
+mod records;
 pub mod sentences;
+pub mod shards;
 mod sniff;
 
 pub use reader::{
-    column_names, for_each_columns, for_each_text, for_each_text_at, CorpusSource, EMBEDDED_CSV,
-    EMBEDDED_NAME, EMBEDDED_WATCH,
+    column_names, for_each_columns, for_each_text, for_each_text_at, formats, CorpusSource,
+    EMBEDDED_CSV, EMBEDDED_NAME, EMBEDDED_WATCH,
 };
 
 use anyhow::{bail, Result};

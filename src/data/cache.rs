@@ -44,20 +44,25 @@ impl Cache {
     pub fn new(home: &Path, source: &CorpusSource, column: &str) -> Option<Self> {
         let identity = match source {
             CorpusSource::Embedded => format!("embedded:{}", crate::corpus::EMBEDDED_CSV.len()),
-            CorpusSource::File(path) => {
-                let meta = std::fs::metadata(path).ok()?;
-                let mtime = meta
-                    .modified()
-                    .ok()?
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .ok()?;
-                let canonical = std::fs::canonicalize(path).ok()?;
-                format!(
-                    "{}:{}:{}",
-                    canonical.display(),
-                    meta.len(),
-                    mtime.as_nanos()
-                )
+            CorpusSource::File(path, format) => {
+                // Every shard's path, size and modification time, and the format asked.
+                let mut identity = format!("{format:?}");
+                for file in crate::corpus::shards::expand(path).ok()? {
+                    let meta = std::fs::metadata(&file).ok()?;
+                    let mtime = meta
+                        .modified()
+                        .ok()?
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .ok()?;
+                    let canonical = std::fs::canonicalize(&file).ok()?;
+                    identity.push_str(&format!(
+                        "|{}:{}:{}",
+                        canonical.display(),
+                        meta.len(),
+                        mtime.as_nanos()
+                    ));
+                }
+                identity
             }
         };
         Some(Self {
@@ -202,9 +207,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let csv = dir.path().join("c.csv");
         std::fs::write(&csv, "review\nhello\n").unwrap();
-        let a = Cache::new(dir.path(), &CorpusSource::File(csv.clone()), "review").unwrap();
+        let a = Cache::new(dir.path(), &CorpusSource::File(csv.clone(), None), "review").unwrap();
         std::fs::write(&csv, "review\nhello there\n").unwrap();
-        let b = Cache::new(dir.path(), &CorpusSource::File(csv), "review").unwrap();
+        let b = Cache::new(dir.path(), &CorpusSource::File(csv, None), "review").unwrap();
         assert_ne!(a.source_key, b.source_key);
     }
 }

@@ -224,7 +224,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.csv");
         std::fs::write(&path, text).unwrap();
-        (dir, CorpusSource::File(path))
+        (dir, CorpusSource::File(path, None))
     }
 
     #[test]

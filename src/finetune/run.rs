@@ -34,7 +34,7 @@ pub fn run(session: &Session, stop: &dyn Fn() -> bool) -> Result<Option<Accuracy
     let recipe = read_recipe(session)?;
     let config = session.load_config()?;
     let tokenizer = WordPieceTokenizer::load(&session.path(TOKENIZER_FILE))?;
-    let source = CorpusSource::from_option(config.data.corpus.as_deref());
+    let source = CorpusSource::of(config.data.corpus.as_deref(), &config.data.format)?;
     let Some(data) = Downstream::prepare(&config, &session.dir, &source, &tokenizer)? else {
         bail!(
             "session `{}` lost its labels (data.label_column)",

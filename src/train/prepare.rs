@@ -215,7 +215,7 @@ pub fn prepare_reporting(
 ) -> Result<Prepared> {
     let start = Instant::now();
     let mut progress = Progress::new(send);
-    let source = CorpusSource::from_option(config.data.corpus.as_deref());
+    let source = CorpusSource::of(config.data.corpus.as_deref(), &config.data.format)?;
     progress.phase("checking the corpus", "bytes", 0);
     let fingerprint = Fingerprint::of(&source)?;
     let recorded = Fingerprint::recorded(&session.dir)?;
@@ -293,7 +293,7 @@ pub fn prepare_reporting(
         .count();
     let heldout_tokens_per_word = heldout.num_tokens() as f64 / heldout_words.max(1) as f64;
     let stats = CorpusStats {
-        corpus: source.describe(),
+        corpus: source.summary(),
         rows: rows.rows,
         empty_rows: rows.empty_rows,
         duplicates: train.duplicates(&heldout),
