@@ -208,10 +208,8 @@ impl Part {
         };
         let (raw, compression) = decompressed(counted)
             .map_err(|e| anyhow::anyhow!("corpus {} is truncated or damaged: {e:#}", self.name))?;
-        let checked = super::sniff::checked(&self.name, raw).map_err(|e| match compression {
-            Compression::None => e,
-            c => anyhow::anyhow!("{e:#} (after {} decompression)", c.name()),
-        })?;
+        let checked =
+            super::sniff::checked(&self.name, raw, |e| read_error(&self.name, compression, e))?;
         let mut reader = std::io::BufReader::with_capacity(1 << 20, checked);
         let format = match self.format {
             Some(f) => f,

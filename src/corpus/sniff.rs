@@ -28,12 +28,18 @@ pub fn sniff(block: &[u8]) -> Option<NotText> {
 
 /// Reads the first block of `input` and fails if it is not text; otherwise returns a
 /// reader that yields the whole input from its first byte.
-pub fn checked(name: &str, mut input: impl Read + 'static) -> Result<Box<dyn Read>> {
+///
+/// Errors: the file is not text, or reading fails (`read_error` words that).
+pub fn checked(
+    name: &str,
+    mut input: impl Read + 'static,
+    read_error: impl Fn(std::io::Error) -> anyhow::Error,
+) -> Result<Box<dyn Read>> {
     let mut block = Vec::with_capacity(BLOCK);
     (&mut input)
         .take(BLOCK as u64)
         .read_to_end(&mut block)
-        .map_err(|e| anyhow::anyhow!("cannot read corpus {name}: {e}"))?;
+        .map_err(read_error)?;
     match sniff(&block) {
         Some(NotText::Utf16) => bail!(
             "corpus {name} is UTF-16 text; re-save it as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8`)"
@@ -57,7 +63,7 @@ mod tests {
             .cycle()
             .take(3 * BLOCK + 17)
             .collect();
-        let mut r = checked("x.csv", std::io::Cursor::new(text.clone())).unwrap();
+        let mut r = checked("x.csv", std::io::Cursor::new(text.clone()), |e| e.into()).unwrap();
         let mut back = Vec::new();
         r.read_to_end(&mut back).unwrap();
         assert_eq!(back, text);
@@ -72,10 +78,12 @@ mod tests {
         assert_eq!(sniff(b"\xff\xfer\x00e\x00"), Some(NotText::Utf16));
         assert_eq!(sniff(b"review,sentiment\n"), None);
         assert_eq!(sniff(b""), None);
-        let err = checked("x.bin", std::io::Cursor::new(vec![7u8, 8, 0, 27]))
-            .err()
-            .unwrap()
-            .to_string();
+        let err = checked("x.bin", std::io::Cursor::new(vec![7u8, 8, 0, 27]), |e| {
+            e.into()
+        })
+        .err()
+        .unwrap()
+        .to_string();
         assert!(
             err.contains("x.bin is not a text CSV file (byte 2 is NUL)"),
             "{err}"

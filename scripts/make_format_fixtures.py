@@ -1,0 +1,57 @@
+"""Writes tests/fixtures/formats: the first 120 reviews of assets/imdb_sample.csv in
+each corpus layout bertwork reads, written by each ecosystem's own tools (Python's csv,
+json and gzip modules; the zstd command line), plus the equivalent CSV files the test
+compares them with. Run from the repository root: python3 scripts/make_format_fixtures.py
+"""
+import csv
+import gzip
+import json
+import os
+import subprocess
+
+OUT = "tests/fixtures/formats"
+N = 120
+
+with open("assets/imdb_sample.csv", newline="", encoding="utf-8") as f:
+    rows = list(csv.DictReader(f))[:N]
+os.makedirs(f"{OUT}/shards", exist_ok=True)
+
+
+def write_csv(path, records, delimiter=","):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, delimiter=delimiter)
+        w.writerow(["review", "sentiment"])
+        for r in records:
+            w.writerow([r["review"], r["sentiment"]])
+
+
+# Reviews have no line breaks of their own; one per line is a plain-text corpus.
+assert not any("\n" in r["review"] for r in rows)
+write_csv(f"{OUT}/reviews.csv", rows)
+write_csv(f"{OUT}/reviews.tsv", [dict(r, review=r["review"].replace("\t", " ")) for r in rows], "\t")
+with open(f"{OUT}/reviews.txt", "w", encoding="utf-8") as f:
+    for r in rows:
+        f.write(r["review"] + "\n")
+with gzip.open(f"{OUT}/reviews.jsonl.gz", "wt", encoding="utf-8") as f:
+    for i, r in enumerate(rows):
+        f.write(json.dumps({"id": i, "text": r["review"], "meta": {"label": r["sentiment"]}}) + "\n")
+for shard in range(3):
+    with open(f"{OUT}/shards/part-{shard:03d}.jsonl", "w", encoding="utf-8") as f:
+        for r in rows[shard * 40:(shard + 1) * 40]:
+            f.write(json.dumps({"text": r["review"]}) + "\n")
+subprocess.run(["zstd", "-q", "-f", "-19", f"{OUT}/reviews.csv", "-o", f"{OUT}/reviews.csv.zst"], check=True)
+
+# BERT's layout: a sentence per line, a blank line between documents. Lines are cut at
+# ". " so each document has several; the equivalent CSV joins them with paragraph
+# breaks (<br /><br />), which bertwork also treats as sentence boundaries.
+docs = []
+for r in rows:
+    parts = [p.strip() + "." for p in r["review"].replace("<br />", " ").split(". ") if p.strip()]
+    docs.append([p.rstrip(".") + "." for p in parts])
+with open(f"{OUT}/sentences.txt", "w", encoding="utf-8") as f:
+    f.write("\n\n".join("\n".join(d) for d in docs) + "\n")
+with open(f"{OUT}/sentences.csv", "w", newline="", encoding="utf-8") as f:
+    w = csv.writer(f)
+    w.writerow(["review"])
+    for d in docs:
+        w.writerow(["<br /><br />".join(d)])
