@@ -224,3 +224,38 @@ fn bad_files_say_where_in_one_line_and_leave_no_session() {
         );
     }
 }
+
+/// A session trained on a folder of shards resumes exactly while the shards stay, and
+/// refuses, in one line, when a shard was added, removed or changed.
+#[test]
+fn a_changed_set_of_shards_is_caught_on_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let shards = dir.path().join("shards");
+    std::fs::create_dir_all(&shards).unwrap();
+    for entry in std::fs::read_dir(fixture("shards")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), shards.join(entry.file_name())).unwrap();
+    }
+    start(&home, "sharded", &shards, &["--text-column", "text"]).unwrap();
+    let resume = || {
+        let out = common::bertwork(
+            &home,
+            &["resume", "sharded", "--headless", "--max-steps", "2"],
+        );
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let extra = shards.join("part-003.jsonl");
+    std::fs::write(&extra, "{\"text\": \"one more review , added later .\"}\n").unwrap();
+    let (ok, err) = resume();
+    assert!(
+        !ok && err.contains("has changed since session `sharded`"),
+        "{err}"
+    );
+    std::fs::remove_file(&extra).unwrap();
+    let (ok, err) = resume();
+    assert!(ok, "{err}");
+}
