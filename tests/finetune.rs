@@ -8,17 +8,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{bertwork, command, QUICK_MODEL};
-
-/// Recipe small enough for the suite: short documents, one epoch.
-const QUICK_RECIPE: &[&str] = &[
-    "--set",
-    "finetune.epochs=1",
-    "--set",
-    "finetune.max_seq_len=32",
-    "--set",
-    "finetune.batch_size=64",
-];
+use common::{bertwork, command, QUICK_MODEL, QUICK_RECIPE};
 
 fn pretrain(home: &Path, name: &str, extra: &[&str]) {
     let mut args = vec![

@@ -12,6 +12,23 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// `bertwork train --headless` for one step on `corpus`, QUICK_MODEL, then `extra`.
+fn train(home: &Path, session: &str, corpus: &Path, extra: &[&str]) -> std::process::Output {
+    let corpus = corpus.to_str().unwrap();
+    let mut args = vec![
+        "train",
+        "--headless",
+        "--session",
+        session,
+        "--max-steps",
+        "1",
+    ];
+    args.extend(["--corpus", corpus]);
+    args.extend(common::QUICK_MODEL);
+    args.extend(extra);
+    common::bertwork(home, &args)
+}
+
 /// Runs one step on `corpus` with `extra` options; returns the `started` event and the
 /// `downstream_setup` event (if any), or stderr on failure.
 fn start(
@@ -20,21 +37,9 @@ fn start(
     corpus: &Path,
     extra: &[&str],
 ) -> Result<(serde_json::Value, Option<serde_json::Value>), String> {
-    let mut args = vec![
-        "train",
-        "--headless",
-        "--json",
-        "--session",
-        session,
-        "--max-steps",
-        "1",
-    ];
-    let corpus = corpus.to_str().unwrap().to_string();
-    args.extend(["--corpus", &corpus]);
-    args.extend(common::QUICK_MODEL);
-    args.extend(["--set", "data.heldout_fraction=0.2"]);
-    args.extend(extra);
-    let out = common::bertwork(home, &args);
+    let mut with = vec!["--json", "--set", "data.heldout_fraction=0.2"];
+    with.extend(extra);
+    let out = train(home, session, corpus, &with);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     if !out.status.success() {
         return Err(stderr);
@@ -126,20 +131,8 @@ fn every_format_trains_the_documents_of_its_equivalent_csv() {
 /// Runs `train` on `corpus` as a person would (no --json); returns stderr, which
 /// must be a failure's.
 fn fail(home: &Path, session: &str, corpus: &Path, extra: &[&str]) -> String {
-    let mut args = vec![
-        "train",
-        "--headless",
-        "--session",
-        session,
-        "--max-steps",
-        "1",
-    ];
-    let corpus = corpus.to_str().unwrap().to_string();
-    args.extend(["--corpus", &corpus]);
-    args.extend(common::QUICK_MODEL);
-    args.extend(extra);
-    let out = common::bertwork(home, &args);
-    assert!(!out.status.success(), "{corpus} should fail");
+    let out = train(home, session, corpus, extra);
+    assert!(!out.status.success(), "{} should fail", corpus.display());
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     // The error line, after any progress lines (which name phases, not errors).
     stderr

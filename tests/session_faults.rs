@@ -818,22 +818,8 @@ fn a_streamed_corpus_is_kept_in_the_session_for_every_later_read() {
     // Nobody writes to the FIFO any more: a later read of it would block forever.
     let out = run(&home, &["resume", "fifo", "--headless", "--max-steps", "4"]);
     assert_ok(&out, "resuming");
-    let out = run(
-        &home,
-        &[
-            "finetune",
-            "fifo",
-            "--session",
-            "fifo-cls",
-            "--folds",
-            "2",
-            "--set",
-            "finetune.epochs=1",
-            "--set",
-            "finetune.max_seq_len=32",
-            "--set",
-            "finetune.batch_size=64",
-        ],
-    );
+    let mut args = vec!["finetune", "fifo", "--session", "fifo-cls", "--folds", "2"];
+    args.extend(common::QUICK_RECIPE);
+    let out = run(&home, &args);
     assert_ok(&out, "fine-tuning");
 }

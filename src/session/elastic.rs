@@ -2,10 +2,10 @@
 //! group (torchrun's `--max-restarts`, after a rank failed or a node was preempted)
 //! resumes the session instead of refusing a name that already exists.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use super::{write_atomic, Session};
+use super::Session;
 
 pub const ELASTIC_FILE: &str = "elastic.json";
 
@@ -36,13 +36,11 @@ impl ElasticRun {
     /// The job recorded in `session`; None for a session not made under torchrun (or
     /// whose record cannot be read, which only means it is not resumed by a restart).
     pub fn read(session: &Session) -> Option<Self> {
-        let bytes = std::fs::read(session.path(ELASTIC_FILE)).ok()?;
-        serde_json::from_slice(&bytes).ok()
+        session.read_json(ELASTIC_FILE)
     }
 
     pub fn write(&self, session: &Session) -> Result<()> {
-        let body = serde_json::to_vec_pretty(self).context("serialising the torchrun job")?;
-        write_atomic(&session.path(ELASTIC_FILE), &body)
+        session.write_json(ELASTIC_FILE, self)
     }
 
     /// Whether this job may be told apart from others: "none" is torchrun's id for

@@ -1,10 +1,10 @@
 //! `lineage.json`: where a forked session came from (its parent session, the step of
 //! the parent's checkpoint it started from, and the changes it started with).
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use super::{write_atomic, Session};
+use super::Session;
 
 pub const LINEAGE_FILE: &str = "lineage.json";
 
@@ -36,12 +36,10 @@ impl Lineage {
     /// The session's lineage; `None` for a session that is not a fork (or whose
     /// `lineage.json` cannot be read, which only loses the label).
     pub fn read(session: &Session) -> Option<Self> {
-        let bytes = std::fs::read(session.path(LINEAGE_FILE)).ok()?;
-        serde_json::from_slice(&bytes).ok()
+        session.read_json(LINEAGE_FILE)
     }
 
     pub fn write(&self, session: &Session) -> Result<()> {
-        let body = serde_json::to_vec_pretty(self).context("serialising the lineage")?;
-        write_atomic(&session.path(LINEAGE_FILE), &body)
+        session.write_json(LINEAGE_FILE, self)
     }
 }

@@ -214,6 +214,22 @@ impl Session {
         self.dir.join(file)
     }
 
+    /// The JSON record `file` of the session; None when it is absent or cannot be
+    /// read (for records whose loss only costs a label or a convenience).
+    pub fn read_json<T: serde::de::DeserializeOwned>(&self, file: &str) -> Option<T> {
+        let bytes = std::fs::read(self.path(file)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Writes `value` as the session's JSON record `file`, atomically.
+    ///
+    /// Errors: it cannot be serialised or written.
+    pub fn write_json<T: serde::Serialize>(&self, file: &str, value: &T) -> Result<()> {
+        let body =
+            serde_json::to_vec_pretty(value).with_context(|| format!("serialising {file}"))?;
+        write_atomic(&self.path(file), &body)
+    }
+
     pub fn save_config(&self, config: &Config) -> Result<()> {
         let body = toml::to_string_pretty(config).context("serialising the config")?;
         let body = crate::config::keys::annotate(&body);

@@ -20,6 +20,16 @@ pub fn bertwork(home: &Path, args: &[&str]) -> Output {
 
 /// A small, quick model (1 layer, 64 wide, sequences of 48, vocabulary of 1,000) on
 /// one CPU thread, logging every step.
+/// A fine-tuning recipe small enough for the suite: short documents, one epoch.
+pub const QUICK_RECIPE: &[&str] = &[
+    "--set",
+    "finetune.epochs=1",
+    "--set",
+    "finetune.max_seq_len=32",
+    "--set",
+    "finetune.batch_size=64",
+];
+
 pub const QUICK_MODEL: &[&str] = &[
     "--set",
     "model.layers=1",
