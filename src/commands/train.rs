@@ -18,7 +18,7 @@ pub struct TrainArgs {
     pub config: ConfigArgs,
     /// Corpus: a file (CSV, TSV, plain text, JSON Lines; gzip/zstd too), a folder of
     /// shards or a quoted glob (default: the embedded IMDB sample).
-    #[arg(long, value_name = "CSV")]
+    #[arg(long, value_name = "PATH")]
     pub corpus: Option<PathBuf>,
     /// How the corpus is laid out: auto (by extension, then content), csv, tsv, text
     /// (a document per line), sentences (BERT's sentence per line, blank line between
