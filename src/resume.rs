@@ -21,6 +21,8 @@ const FIXED: &[&str] = &[
     "model.position",
     "model.nsp",
     "data.format",
+    "data.lowercase",
+    "data.strip_accents",
     "data.text_column",
     "data.vocab",
     "data.vocab_size",

@@ -254,3 +254,65 @@ fn bad_hf_folders_get_clear_errors() {
         &format!("`{key}` holds infinite or NaN values"),
     );
 }
+
+/// A cased session (`data.lowercase=false`, `data.strip_accents=false`, as
+/// `bert-base-cased`) keeps case in its vocabulary, exports `do_lower_case: false`, and
+/// imports back as a cased session (it used to be refused).
+#[test]
+fn a_cased_session_exports_and_imports_as_cased() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let mut args = vec![
+        "train",
+        "--headless",
+        "--session",
+        "cased",
+        "--max-steps",
+        "1",
+    ];
+    args.extend(common::QUICK_MODEL);
+    args.extend([
+        "--set",
+        "data.lowercase=false",
+        "--set",
+        "data.strip_accents=false",
+    ]);
+    let out = common::bertwork(&home, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let vocab = std::fs::read_to_string(home.join("sessions/cased/vocab.txt")).unwrap();
+    assert!(
+        vocab.lines().any(|t| t == "The"),
+        "no cased token in the vocabulary"
+    );
+    let exported = dir.path().join("hf");
+    let out = common::bertwork(
+        &home,
+        &["export", "cased", "--hf", exported.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(exported.join("tokenizer_config.json")).unwrap())
+            .unwrap();
+    assert_eq!(config["do_lower_case"], false, "{config}");
+    assert_eq!(config["strip_accents"], serde_json::Value::Null, "{config}");
+    let out = common::bertwork(
+        &home,
+        &["import-hf", exported.to_str().unwrap(), "--session", "back"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let back = std::fs::read_to_string(home.join("sessions/back/config.toml")).unwrap();
+    assert!(back.contains("lowercase = false"), "{back}");
+    assert!(back.contains("strip_accents = false"), "{back}");
+}

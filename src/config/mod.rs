@@ -76,6 +76,13 @@ pub struct DataConfig {
     /// The column (CSV/TSV) or field (JSON Lines, dotted for nested) holding the text;
     /// plain-text formats have only the text.
     pub text_column: String,
+    /// Lowercase the text before tokenizing (BERT uncased: true; cased: false).
+    /// Fixed when a session is made. Older configs without the key load as true.
+    pub lowercase: bool,
+    /// Strip accents and other combining marks (BERT uncased: true; cased: false).
+    /// Also removes the vowel signs of Indic scripts, which are combining marks: turn
+    /// it off for such corpora. Fixed when a session is made. Older configs load true.
+    pub strip_accents: bool,
     pub vocab_size: usize,
     /// An existing WordPiece `vocab.txt` instead of training one.
     pub vocab: Option<PathBuf>,
@@ -106,6 +113,8 @@ impl Default for DataConfig {
             corpus: None,
             format: "auto".into(),
             text_column: "review".into(),
+            lowercase: true,
+            strip_accents: true,
             vocab_size: 2048,
             vocab: None,
             max_seq_len: 128,

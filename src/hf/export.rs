@@ -69,11 +69,17 @@ pub fn write_tokenizer_files(session: &Session, out: &Path, max_position: usize)
         "cls_token": "[CLS]",
         "mask_token": "[MASK]",
     });
+    let casing = casing_of(&session.path(TOKENIZER_FILE));
     let mut tok_config = specials.clone();
     tok_config["tokenizer_class"] = "BertTokenizer".into();
-    tok_config["do_lower_case"] = true.into();
+    tok_config["do_lower_case"] = casing.lowercase.into();
     tok_config["tokenize_chinese_chars"] = true.into();
-    tok_config["strip_accents"] = serde_json::Value::Null;
+    // BertTokenizer: null follows do_lower_case; an explicit value when they differ.
+    tok_config["strip_accents"] = if casing.strip_accents == casing.lowercase {
+        serde_json::Value::Null
+    } else {
+        casing.strip_accents.into()
+    };
     tok_config["model_max_length"] = max_position.into();
     write_json(&out.join("special_tokens_map.json"), &specials)?;
     write_json(&out.join("tokenizer_config.json"), &tok_config)?;
@@ -109,4 +115,25 @@ pub fn write_safetensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()
     let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
     let bytes = safetensors::serialize(views, Some(metadata))?;
     write_atomic(path, &bytes)
+}
+
+/// The casing a saved `tokenizer.json` normalises with: its BertNormalizer's
+/// `lowercase`, and whether a StripAccents step follows. BERT uncased's when the file
+/// cannot be read (sessions always have one).
+fn casing_of(tokenizer_json: &Path) -> crate::tokenizer::Casing {
+    let Some(json) = std::fs::read(tokenizer_json)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    else {
+        return Default::default();
+    };
+    let steps = json["normalizer"]["normalizers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let of_type = |t: &str| steps.iter().find(|s| s["type"] == t).cloned();
+    crate::tokenizer::Casing {
+        lowercase: of_type("BertNormalizer").is_none_or(|b| b["lowercase"] != false),
+        strip_accents: of_type("StripAccents").is_some(),
+    }
 }

@@ -13,7 +13,7 @@ use super::HfConfig;
 use crate::config::{Config, InitKind, LrScheduler, PRESETS};
 use crate::model::{BertConfig, BertForPreTraining};
 use crate::session::{Session, VOCAB_FILE, WEIGHTS_FILE};
-use crate::tokenizer::WordPieceTokenizer;
+use crate::tokenizer::{Casing, WordPieceTokenizer};
 use crate::train::checkpoint::save_weights;
 
 /// Heads that may be absent from a pretraining checkpoint (a `BertModel` or
@@ -150,12 +150,6 @@ fn vocab_file(dir: &Path) -> Result<(std::path::PathBuf, Option<tempfile::NamedT
             model["type"].as_str().unwrap_or("unknown")
         );
     }
-    if json["normalizer"]["lowercase"] == serde_json::Value::Bool(false) {
-        bail!(
-            "{} is a cased tokenizer (lowercase = false); bertwork's tokenizer lowercases, so use an uncased model",
-            path.display()
-        );
-    }
     let map = model["vocab"]
         .as_object()
         .with_context(|| format!("{}: model.vocab is missing", path.display()))?;
@@ -185,18 +179,36 @@ fn vocab_file(dir: &Path) -> Result<(std::path::PathBuf, Option<tempfile::NamedT
     Ok((file.path().to_path_buf(), Some(file)))
 }
 
-fn check_lowercase(dir: &Path) -> Result<()> {
-    let Ok(text) = std::fs::read_to_string(dir.join("tokenizer_config.json")) else {
-        return Ok(());
+/// How the folder's tokenizer normalises: `tokenizer_config.json`'s `do_lower_case`
+/// and `strip_accents` (null: as `do_lower_case`, as BertTokenizer does), else
+/// `tokenizer.json`'s BertNormalizer; BERT uncased when neither says.
+fn casing_of_folder(dir: &Path) -> Casing {
+    let read = |file: &str| {
+        std::fs::read(dir.join(file))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
     };
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-    if json.get("do_lower_case") == Some(&serde_json::Value::Bool(false)) {
-        bail!(
-            "{} is a cased model (do_lower_case = false); bertwork's tokenizer lowercases, so use an uncased model",
-            dir.display()
-        );
+    if let Some(config) = read("tokenizer_config.json").filter(|c| c.get("do_lower_case").is_some())
+    {
+        let lowercase = config["do_lower_case"] != false;
+        let strip_accents = config["strip_accents"].as_bool().unwrap_or(lowercase);
+        return Casing {
+            lowercase,
+            strip_accents,
+        };
     }
-    Ok(())
+    if let Some(json) = read("tokenizer.json") {
+        let n = &json["normalizer"];
+        if n["type"] == "BertNormalizer" {
+            let lowercase = n["lowercase"] != false;
+            let strip_accents = n["strip_accents"].as_bool().unwrap_or(lowercase);
+            return Casing {
+                lowercase,
+                strip_accents,
+            };
+        }
+    }
+    Casing::default()
 }
 
 /// Loads the weights of `dir` into a fresh model; returns a note on an untied decoder
@@ -303,9 +315,9 @@ pub fn import(
     }
     let hf = read_config(dir)?;
     let classes = classifier_labels(dir, &hf)?;
-    check_lowercase(dir)?;
+    let casing = casing_of_folder(dir);
     let (vocab, written) = vocab_file(dir)?;
-    let tokenizer = WordPieceTokenizer::from_vocab_file(&vocab)?;
+    let tokenizer = WordPieceTokenizer::from_vocab_file(&vocab, casing)?;
     if tokenizer.vocab_size() != hf.vocab_size {
         let shown = match written {
             Some(_) => dir.join("tokenizer.json"),
@@ -321,6 +333,8 @@ pub fn import(
     let session = Session::create(Some(name), "imported")?;
     let result = (|| {
         let mut config = config_for(&hf, &session.path(VOCAB_FILE))?;
+        config.data.lowercase = casing.lowercase;
+        config.data.strip_accents = casing.strip_accents;
         let bert = BertConfig::new(hf.vocab_size, config.dims()?, &config.model);
         let vs = VarStore::new(Device::Cpu);
         let notes = match &classes {
@@ -428,7 +442,7 @@ mod tests {
         std::fs::remove_file(dir.path().join(VOCAB_FILE)).unwrap();
         let (path, written) = vocab_file(dir.path()).unwrap();
         assert!(written.is_some());
-        let back = WordPieceTokenizer::from_vocab_file(&path).unwrap();
+        let back = WordPieceTokenizer::from_vocab_file(&path, Default::default()).unwrap();
         assert_eq!(back.vocab_in_order(), tok.vocab_in_order());
         let text = "the quiet sea was long";
         assert_eq!(back.encode(text).unwrap(), tok.encode(text).unwrap());

@@ -150,7 +150,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("vocab.txt");
         std::fs::write(&path, VOCAB.join("\n")).unwrap();
-        let tokenizer = WordPieceTokenizer::from_vocab_file(&path).unwrap();
+        let tokenizer = WordPieceTokenizer::from_vocab_file(&path, Default::default()).unwrap();
         let mut c = Config::default();
         c.model.preset = "tiny".into();
         let cfg = BertConfig::new(VOCAB.len(), c.dims().unwrap(), &c.model);

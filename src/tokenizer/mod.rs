@@ -110,19 +110,35 @@ pub fn read_vocab(bytes: &[u8]) -> Result<HashMap<String, u32>> {
 /// learns a vocabulary of jamo. Recomposing (NFC) after the marks are gone puts the
 /// syllables back and changes nothing else that BERT's own normaliser keeps: a letter
 /// whose marks were dropped has nothing left to compose with.
-fn normalizer() -> Sequence {
-    Sequence::new(vec![
-        BertNormalizer::new(true, true, Some(false), true).into(),
-        NFD.into(),
-        StripAccents.into(),
-        NFC.into(),
-    ])
+fn normalizer(casing: Casing) -> Sequence {
+    let mut steps = vec![BertNormalizer::new(true, true, Some(false), casing.lowercase).into()];
+    if casing.strip_accents {
+        steps.extend([NFD.into(), StripAccents.into(), NFC.into()]);
+    }
+    Sequence::new(steps)
 }
 
-fn pipeline(model: WordPiece) -> Tokenizer {
+/// BERT's two normalisation choices (`data.lowercase`, `data.strip_accents`): both on
+/// for an uncased model (the default, as `bert-base-uncased`), both off for a cased one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Casing {
+    pub lowercase: bool,
+    pub strip_accents: bool,
+}
+
+impl Default for Casing {
+    fn default() -> Self {
+        Self {
+            lowercase: true,
+            strip_accents: true,
+        }
+    }
+}
+
+fn pipeline(model: WordPiece, casing: Casing) -> Tokenizer {
     let mut tokenizer = Tokenizer::new(model);
     tokenizer
-        .with_normalizer(Some(normalizer()))
+        .with_normalizer(Some(normalizer(casing)))
         .with_pre_tokenizer(Some(BertPreTokenizer))
         .with_decoder(Some(WordPieceDecoder::default()));
     tokenizer
@@ -132,15 +148,21 @@ fn pipeline(model: WordPiece) -> Tokenizer {
 /// far: vocabulary learning fed batch by batch, so the texts need not all be in memory.
 /// Memory grows with the number of distinct words, not with the corpus.
 #[derive(Debug, Default)]
-pub struct WordCounts(HashMap<String, u64>);
+pub struct WordCounts(HashMap<String, u64>, Casing);
 
 impl WordCounts {
+    /// Counts normalised with `casing`.
+    pub fn new(casing: Casing) -> Self {
+        Self(HashMap::new(), casing)
+    }
+
     /// Counts the words of `texts`, on every core.
     ///
     /// Errors: the normaliser's or pre-tokenizer's.
     pub fn add<S: AsRef<str> + Sync>(&mut self, texts: &[S]) -> Result<()> {
         // Normalising and pre-tokenizing is most of the work: one map per thread, merged.
-        let maps = crate::parallel::map_chunks(texts, |part| count_words(part));
+        let casing = self.1;
+        let maps = crate::parallel::map_chunks(texts, |part| count_words(part, casing));
         for map in maps {
             for (word, n) in map? {
                 *self.0.entry(word).or_insert(0) += n;
@@ -150,8 +172,8 @@ impl WordCounts {
     }
 }
 
-fn count_words<S: AsRef<str>>(texts: &[S]) -> Result<HashMap<String, u64>> {
-    let normalizer = normalizer();
+fn count_words<S: AsRef<str>>(texts: &[S], casing: Casing) -> Result<HashMap<String, u64>> {
+    let normalizer = normalizer(casing);
     let mut counts: HashMap<String, u64> = HashMap::new();
     for text in texts {
         let mut normalized = NormalizedString::from(text.as_ref());
@@ -192,6 +214,7 @@ impl WordPieceTokenizer {
 
     /// Learns a vocabulary of `vocab_size` from word counts (as [`train`](Self::train)).
     pub fn from_counts(counts: WordCounts, vocab_size: usize) -> Result<Self> {
+        let casing = counts.1;
         let counts: Vec<(String, u64)> = counts.0.into_iter().collect();
         let vocab = learn::learn_vocab(&counts, vocab_size, 2, &SPECIAL_TOKENS, Some(1000));
         let map: ahash::AHashMap<String, u32> = vocab
@@ -204,7 +227,7 @@ impl WordPieceTokenizer {
             .unk_token("[UNK]".into())
             .build()
             .map_err(err)?;
-        Self::finish(pipeline(model))
+        Self::finish(pipeline(model, casing))
     }
 
     /// Uses an existing `vocab.txt` (one token per line; the line index is the id), as
@@ -212,7 +235,7 @@ impl WordPieceTokenizer {
     /// nothing and as a line end ([`read_vocab`]).
     ///
     /// Errors: the file is missing or unreadable, or [`read_vocab`]'s.
-    pub fn from_vocab_file(path: &Path) -> Result<Self> {
+    pub fn from_vocab_file(path: &Path, casing: Casing) -> Result<Self> {
         if !path.exists() {
             bail!(
                 "vocabulary file {} not found; pass --set data.vocab=PATH to a vocab.txt",
@@ -227,7 +250,8 @@ impl WordPieceTokenizer {
             .unk_token("[UNK]".into())
             .build()
             .map_err(|e| anyhow!("cannot read vocabulary {}: {e}", path.display()))?;
-        Self::finish(pipeline(model)).with_context(|| format!("vocabulary {}", path.display()))
+        Self::finish(pipeline(model, casing))
+            .with_context(|| format!("vocabulary {}", path.display()))
     }
 
     /// Reads a `tokenizer.json` written by [`save`](Self::save).
@@ -399,7 +423,8 @@ mod tests {
         tok.save(dir.path()).unwrap();
         let from_json = WordPieceTokenizer::load(&dir.path().join("tokenizer.json")).unwrap();
         let from_vocab =
-            WordPieceTokenizer::from_vocab_file(&dir.path().join("vocab.txt")).unwrap();
+            WordPieceTokenizer::from_vocab_file(&dir.path().join("vocab.txt"), Default::default())
+                .unwrap();
         for text in ["an unforgettable movie!", "the plot, the acting: zzzq"] {
             let ids = tok.encode(text).unwrap();
             assert_eq!(from_json.encode(text).unwrap(), ids);
@@ -423,7 +448,7 @@ mod tests {
         for (name, text) in variants {
             let path = dir.path().join(format!("{name}.txt"));
             std::fs::write(&path, text).unwrap();
-            let read = WordPieceTokenizer::from_vocab_file(&path).unwrap();
+            let read = WordPieceTokenizer::from_vocab_file(&path, Default::default()).unwrap();
             assert_eq!(read.vocab_in_order(), tokens, "{name}");
             for text in ["an unforgettable movie!", "the plot, the acting: zzzq"] {
                 assert_eq!(
@@ -460,7 +485,7 @@ mod tests {
     #[test]
     fn hangul_stays_syllables_and_everything_else_normalizes_as_bert_does() {
         let bert = BertNormalizer::new(true, true, None, true);
-        let ours = normalizer();
+        let ours = normalizer(Casing::default());
         for text in [
             "Café Über naïve İstanbul ÆSIR façade",
             "Ωμέγα Ελλάδα, Москва ёлка",
@@ -493,8 +518,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("vocab.txt");
         std::fs::write(&path, "[UNK]\nthe\nmovie\n").unwrap();
-        let msg = WordPieceTokenizer::from_vocab_file(&path).unwrap_err();
+        let msg = WordPieceTokenizer::from_vocab_file(&path, Default::default()).unwrap_err();
         assert!(format!("{msg:#}").contains("[PAD]"), "{msg:#}");
+    }
+
+    #[test]
+    fn cased_keeps_case_accents_and_indic_vowel_signs() {
+        let cased = normalizer(Casing {
+            lowercase: false,
+            strip_accents: false,
+        });
+        assert_eq!(normalize(&cased, "Café Été"), "Café Été");
+        // Devanagari vowel signs are combining marks: stripping them breaks the words.
+        assert_eq!(normalize(&cased, "हिंदी"), "हिंदी");
+        let uncased = normalizer(Casing::default());
+        assert_eq!(normalize(&uncased, "Café"), "cafe");
+        assert_ne!(normalize(&uncased, "हिंदी"), "हिंदी");
+        // Lowercase but keep accents: BERT's `strip_accents=False` with lowercasing.
+        let accents = normalizer(Casing {
+            lowercase: true,
+            strip_accents: false,
+        });
+        assert_eq!(normalize(&accents, "Café"), "café");
     }
 }
 

@@ -102,7 +102,10 @@ fn tokenizer_for(
         return Ok((WordPieceTokenizer::load(&saved)?, None));
     }
     let (tokenizer, text) = match (&config.data.vocab, cache) {
-        (Some(path), _) => (WordPieceTokenizer::from_vocab_file(path)?, None),
+        (Some(path), _) => (
+            WordPieceTokenizer::from_vocab_file(path, casing(config))?,
+            None,
+        ),
         (None, Some(c)) if c.vocab_path(config.data.vocab_size).exists() => {
             match WordPieceTokenizer::load(&c.vocab_path(config.data.vocab_size)) {
                 Ok(t) => (t, None),
@@ -125,7 +128,7 @@ fn learn(
     let size = source.size();
     let keep = size <= KEEP_TEXT_UP_TO;
     let mut kept = Vec::new();
-    let mut counts = WordCounts::default();
+    let mut counts = WordCounts::new(casing(config));
     progress.phase("counting words", "bytes", size);
     let (rows, empty_rows) =
         corpus::stream_documents(source, &config.data.text_column, |docs, at| {
@@ -224,7 +227,7 @@ pub fn prepare_reporting(
     }
     let cache = crate::session::home()
         .ok()
-        .and_then(|home| Cache::new(&home, &source, &config.data.text_column));
+        .and_then(|home| Cache::new(&home, &source, &cache_identity(config)));
     let (tokenizer, text) = tokenizer_for(config, session, &source, cache.as_ref(), &mut progress)?;
     let tokenizer_json = tokenizer.to_json()?;
     let cached = match cache
@@ -320,4 +323,24 @@ pub fn prepare_reporting(
         stats,
         downstream: downstream.map(Arc::new),
     })
+}
+
+/// The config's normalisation choices for the tokenizer.
+fn casing(config: &Config) -> crate::tokenizer::Casing {
+    crate::tokenizer::Casing {
+        lowercase: config.data.lowercase,
+        strip_accents: config.data.strip_accents,
+    }
+}
+
+/// What, besides the corpus, the cached vocabulary and token ids depend on: the text
+/// column, and the casing when it is not BERT uncased's (so that caches made before the
+/// casing keys existed stay valid).
+fn cache_identity(config: &Config) -> String {
+    let casing = casing(config);
+    if casing == crate::tokenizer::Casing::default() {
+        config.data.text_column.clone()
+    } else {
+        format!("{}\u{0}{casing:?}", config.data.text_column)
+    }
 }
