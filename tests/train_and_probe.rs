@@ -353,6 +353,76 @@ fn one_sentence_documents_keep_nsp_balanced_or_say_why_not() {
     );
 }
 
+/// A corpus in a script whose vowel signs are nonspacing marks (Devanagari): the
+/// default uncased normaliser would strip them, so a fresh session says so, naming the
+/// key; with `data.strip_accents=false` the words keep their spelling and nothing is
+/// said. A resume (tokenizer already chosen) does not repeat it.
+#[test]
+fn stripping_marks_that_spell_words_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let csv = home.join("hindi.csv");
+    let reviews = [
+        "यह फ़िल्म बहुत अच्छी थी। अभिनय शानदार था।",
+        "कहानी कमज़ोर थी लेकिन संगीत अच्छा था। मुझे पसंद आई।",
+        "मैंने यह फ़िल्म दो बार देखी। हर बार मज़ा आया।",
+    ];
+    let rows: String = (0..60)
+        .map(|i| format!("\"{} {i}\"\n", reviews[i % 3]))
+        .collect();
+    std::fs::write(&csv, format!("review\n{rows}")).unwrap();
+    let run = |args: &[&str]| {
+        let mut all = vec![args[0], "--headless", "--json"];
+        all.extend(&args[1..]);
+        all.extend(common::QUICK_MODEL);
+        let out = bertwork(home, &all);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json_lines(&out)
+            .into_iter()
+            .filter(|e| e["event"] == "warning")
+            .map(|e| e["message"].as_str().unwrap().to_string())
+            .filter(|m| m.contains("data.strip_accents"))
+            .collect::<Vec<_>>()
+    };
+    let corpus = csv.to_str().unwrap();
+    let warned = run(&[
+        "train",
+        "--session",
+        "stripped",
+        "--corpus",
+        corpus,
+        "--max-steps",
+        "1",
+    ]);
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(
+        warned[0].contains("--set data.strip_accents=false") && warned[0].contains("फ़िल्म"),
+        "{warned:?}"
+    );
+    let vocab = std::fs::read_to_string(home.join("sessions/stripped/vocab.txt")).unwrap();
+    assert!(!vocab.lines().any(|t| t == "फ़िल्म"));
+    let kept = run(&[
+        "train",
+        "--session",
+        "kept",
+        "--corpus",
+        corpus,
+        "--max-steps",
+        "1",
+        "--set",
+        "data.strip_accents=false",
+    ]);
+    assert!(kept.is_empty(), "{kept:?}");
+    let vocab = std::fs::read_to_string(home.join("sessions/kept/vocab.txt")).unwrap();
+    assert!(vocab.lines().any(|t| t == "फ़िल्म"), "{vocab}");
+    let resumed = run(&["resume", "stripped", "--max-steps", "2"]);
+    assert!(resumed.is_empty(), "{resumed:?}");
+}
+
 /// `model.nsp = false` (MLM only, as RoBERTa): the MLM loss goes down, NSP numbers are
 /// absent (JSON null, empty metrics.csv cells) rather than made up, a pair probe says
 /// why it has no answer, and a resume cannot turn NSP back on.

@@ -8,6 +8,7 @@ mod lines;
 pub mod pipe;
 mod reader;
 mod records;
+mod sample;
 pub mod sentences;
 pub mod shards;
 mod sniff;
@@ -16,6 +17,7 @@ pub use reader::{
     column_names, for_each_columns, for_each_text, for_each_text_at, formats, CorpusSource,
     EMBEDDED_CSV, EMBEDDED_NAME, EMBEDDED_WATCH,
 };
+pub use sample::first_texts;
 
 use anyhow::{bail, Result};
 

@@ -2,7 +2,11 @@
 //! `tokenizers` crate, with its vocabulary learnt from the corpus (deterministically,
 //! see [`learn`]) or read from an existing `vocab.txt`.
 
+mod casing;
 pub mod learn;
+
+use casing::normalizer;
+pub use casing::{spelling_marks_warning, Casing};
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -10,10 +14,6 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context, Result};
 use tokenizers::decoders::wordpiece::WordPiece as WordPieceDecoder;
 use tokenizers::models::wordpiece::WordPiece;
-use tokenizers::normalizers::bert::BertNormalizer;
-use tokenizers::normalizers::strip::StripAccents;
-use tokenizers::normalizers::unicode::{NFC, NFD};
-use tokenizers::normalizers::utils::Sequence;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::processors::bert::BertProcessing;
 use tokenizers::{
@@ -101,38 +101,6 @@ pub fn read_vocab(bytes: &[u8]) -> Result<HashMap<String, u32>> {
         }
     }
     Ok(vocab)
-}
-
-/// BERT's uncased normaliser (clean the text, space out CJK ideographs, lowercase,
-/// strip accents) with Hangul kept as syllables. BERT strips accents by decomposing
-/// (NFD) and dropping the combining marks; NFD also splits every Hangul syllable into
-/// conjoining jamo, which are letters, not marks, and stay split: a Korean corpus then
-/// learns a vocabulary of jamo. Recomposing (NFC) after the marks are gone puts the
-/// syllables back and changes nothing else that BERT's own normaliser keeps: a letter
-/// whose marks were dropped has nothing left to compose with.
-fn normalizer(casing: Casing) -> Sequence {
-    let mut steps = vec![BertNormalizer::new(true, true, Some(false), casing.lowercase).into()];
-    if casing.strip_accents {
-        steps.extend([NFD.into(), StripAccents.into(), NFC.into()]);
-    }
-    Sequence::new(steps)
-}
-
-/// BERT's two normalisation choices (`data.lowercase`, `data.strip_accents`): both on
-/// for an uncased model (the default, as `bert-base-uncased`), both off for a cased one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Casing {
-    pub lowercase: bool,
-    pub strip_accents: bool,
-}
-
-impl Default for Casing {
-    fn default() -> Self {
-        Self {
-            lowercase: true,
-            strip_accents: true,
-        }
-    }
 }
 
 fn pipeline(model: WordPiece, casing: Casing) -> Tokenizer {
@@ -476,43 +444,6 @@ mod tests {
         assert!(err.contains("not UTF-8"), "{err}");
     }
 
-    fn normalize(n: &impl Normalizer, text: &str) -> String {
-        let mut s = NormalizedString::from(text);
-        n.normalize(&mut s).unwrap();
-        s.get().to_string()
-    }
-
-    #[test]
-    fn hangul_stays_syllables_and_everything_else_normalizes_as_bert_does() {
-        let bert = BertNormalizer::new(true, true, None, true);
-        let ours = normalizer(Casing::default());
-        for text in [
-            "Café Über naïve İstanbul ÆSIR façade",
-            "Ωμέγα Ελλάδα, Москва ёлка",
-            "映画は良かった。がぎぐ パピプ",
-            "这部电影很好。",
-            "Tiếng Việt có dấu",
-            "tab\there\u{200b}zero width",
-        ] {
-            assert_eq!(normalize(&ours, text), normalize(&bert, text), "{text}");
-        }
-        let korean = "영화가 정말 좋았다";
-        assert_eq!(normalize(&ours, korean), korean);
-        // BERT's own normaliser leaves conjoining jamo (U+1100..U+11FF) instead.
-        assert!(normalize(&bert, korean)
-            .chars()
-            .any(|c| ('\u{1100}'..='\u{11ff}').contains(&c)));
-        let texts: Vec<String> = (0..30)
-            .map(|i| format!("영화가 정말 좋았다 {i}. 배우들이 훌륭했다!"))
-            .collect();
-        let tok = WordPieceTokenizer::train(texts.iter(), 200).unwrap();
-        let vocab = tok.vocab_in_order();
-        assert!(vocab.iter().any(|t| t == "영화가"), "{vocab:?}");
-        assert!(!vocab
-            .iter()
-            .any(|t| t.chars().any(|c| ('\u{1100}'..='\u{11ff}').contains(&c))));
-    }
-
     #[test]
     fn vocab_without_specials_is_rejected() {
         let dir = tempfile::tempdir().unwrap();
@@ -520,26 +451,6 @@ mod tests {
         std::fs::write(&path, "[UNK]\nthe\nmovie\n").unwrap();
         let msg = WordPieceTokenizer::from_vocab_file(&path, Default::default()).unwrap_err();
         assert!(format!("{msg:#}").contains("[PAD]"), "{msg:#}");
-    }
-
-    #[test]
-    fn cased_keeps_case_accents_and_indic_vowel_signs() {
-        let cased = normalizer(Casing {
-            lowercase: false,
-            strip_accents: false,
-        });
-        assert_eq!(normalize(&cased, "Café Été"), "Café Été");
-        // Devanagari vowel signs are combining marks: stripping them breaks the words.
-        assert_eq!(normalize(&cased, "हिंदी"), "हिंदी");
-        let uncased = normalizer(Casing::default());
-        assert_eq!(normalize(&uncased, "Café"), "cafe");
-        assert_ne!(normalize(&uncased, "हिंदी"), "हिंदी");
-        // Lowercase but keep accents: BERT's `strip_accents=False` with lowercasing.
-        let accents = normalizer(Casing {
-            lowercase: true,
-            strip_accents: false,
-        });
-        assert_eq!(normalize(&accents, "Café"), "café");
     }
 }
 

@@ -87,9 +87,13 @@ const KEEP_TEXT_UP_TO: u64 = 256 << 20;
 /// Documents read while learning the vocabulary, kept for encoding, with the row counts.
 type KeptText = (Vec<Vec<String>>, RowCounts);
 
+/// Text read from the corpus's start to check its script against the normaliser (1 MiB).
+const SCRIPT_SAMPLE: usize = 1 << 20;
+
 /// The session's tokenizer if it has one, else `data.vocab`, else the one learnt from
 /// this corpus before (cache), else one learnt now. Returns the text when it had to be
-/// read and was small enough to keep.
+/// read and was small enough to keep. A new tokenizer that strips accents warns when
+/// that would break the corpus's words ([`crate::tokenizer::spelling_marks_warning`]).
 fn tokenizer_for(
     config: &Config,
     session: &Session,
@@ -100,6 +104,12 @@ fn tokenizer_for(
     let saved = session.path(TOKENIZER_FILE);
     if saved.exists() {
         return Ok((WordPieceTokenizer::load(&saved)?, None));
+    }
+    if config.data.strip_accents {
+        let sample = corpus::first_texts(source, &config.data.text_column, SCRIPT_SAMPLE)?;
+        if let Some(warning) = crate::tokenizer::spelling_marks_warning(&sample, casing(config)) {
+            progress.warn(warning);
+        }
     }
     let (tokenizer, text) = match (&config.data.vocab, cache) {
         (Some(path), _) => (
