@@ -1,7 +1,10 @@
 """Writes tests/fixtures/formats: the first 120 reviews of assets/imdb_sample.csv in
 each corpus layout bertwork reads, written by each ecosystem's own tools (Python's csv,
-json and gzip modules; the zstd command line), plus the equivalent CSV files the test
-compares them with. Run from the repository root: python3 scripts/make_format_fixtures.py
+json and gzip modules; the zstd command line; pyarrow for Parquet and Arrow IPC;
+Hugging Face `datasets` for `save_to_disk` and `to_parquet`), plus the equivalent CSV
+files the test compares them with. Run from the repository root with a Python that has
+pyarrow and datasets (`pip install pyarrow datasets`):
+python3 scripts/make_format_fixtures.py
 """
 import csv
 import gzip
@@ -55,3 +58,35 @@ with open(f"{OUT}/sentences.csv", "w", newline="", encoding="utf-8") as f:
     w.writerow(["review"])
     for d in docs:
         w.writerow(["<br /><br />".join(d)])
+
+# Columnar formats, as the Hugging Face ecosystem writes them.
+import pyarrow as pa
+import pyarrow.parquet as pq
+import datasets
+
+table = pa.table({
+    "review": [r["review"] for r in rows],
+    "meta": [{"label": r["sentiment"], "stars": 1 + (i % 10)} for i, r in enumerate(rows)],
+})
+# pyarrow's defaults: snappy pages; small row groups so that reading crosses several.
+pq.write_table(table, f"{OUT}/reviews.parquet", row_group_size=50)
+pq.write_table(table, f"{OUT}/reviews-zstd.parquet", compression="zstd")
+# The Arrow IPC file format (Feather v2), then gzipped as a whole.
+with pa.OSFile(f"{OUT}/reviews.arrow", "wb") as sink:
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=40)
+with open(f"{OUT}/reviews.arrow", "rb") as f, gzip.open(f"{OUT}/reviews.arrow.gz", "wb") as g:
+    g.write(f.read())
+os.remove(f"{OUT}/reviews.arrow")
+# datasets: a ClassLabel label (stored as integers), save_to_disk's folder of Arrow
+# stream files with its state.json, and the Hub's Parquet export.
+features = datasets.Features({
+    "text": datasets.Value("string"),
+    "label": datasets.ClassLabel(names=["negative", "positive"]),
+})
+ds = datasets.Dataset.from_dict(
+    {"text": [r["review"] for r in rows], "label": [r["sentiment"] for r in rows]},
+    features=features,
+)
+ds.save_to_disk(f"{OUT}/saved", num_shards=2)
+ds.to_parquet(f"{OUT}/hub.parquet")

@@ -72,7 +72,7 @@ fn every_format_trains_the_documents_of_its_equivalent_csv() {
     let want = counts(&csv);
     assert_eq!(want[0], 120);
     assert_eq!(labels.unwrap()["documents"], 120);
-    let cases: [(&str, &str, &[&str]); 5] = [
+    let cases: [(&str, &str, &[&str]); 10] = [
         ("tsv", "reviews.tsv", &[]),
         ("txt", "reviews.txt", &[]),
         ("zst", "reviews.csv.zst", &[]),
@@ -82,6 +82,23 @@ fn every_format_trains_the_documents_of_its_equivalent_csv() {
             &["--text-column", "text", "--label-column", "meta.label"],
         ),
         ("shards", "shards", &["--text-column", "text"]),
+        // Written by pyarrow: snappy pages in row groups of 50, zstd pages, and an
+        // Arrow IPC file gzipped whole; the label is a field of a struct column.
+        (
+            "parquet",
+            "reviews.parquet",
+            &["--label-column", "meta.label"],
+        ),
+        ("parquet-zstd", "reviews-zstd.parquet", &[]),
+        (
+            "arrow-gz",
+            "reviews.arrow.gz",
+            &["--label-column", "meta.label"],
+        ),
+        // Written by `datasets`: save_to_disk's folder (two Arrow stream shards and
+        // its state.json) and to_parquet, each with a ClassLabel label column.
+        ("saved", "saved", &["--text-column", "text"]),
+        ("hub", "hub.parquet", &["--text-column", "text"]),
     ];
     for (session, file, extra) in cases {
         let (started, labels) =
@@ -94,6 +111,18 @@ fn every_format_trains_the_documents_of_its_equivalent_csv() {
             );
         }
         assert_eq!(counts(&started), want, "{file}: {started}");
+        if ["saved", "hub", "parquet", "arrow-gz"].contains(&session) {
+            // ClassLabel integers are named as `datasets` named them; the struct
+            // field holds the names themselves: the same classes as the CSV's.
+            let labels = labels
+                .as_ref()
+                .unwrap_or_else(|| panic!("{file}: no labels found"));
+            assert_eq!(
+                labels["classes"],
+                serde_json::json!([["positive", 61], ["negative", 59]]),
+                "{file}: {labels}"
+            );
+        }
         if session == "jsonl-gz" {
             let labels = labels.expect("labels from meta.label");
             assert_eq!(labels["documents"], 120, "{labels}");
@@ -153,6 +182,8 @@ fn bad_files_say_where_in_one_line_and_leave_no_session() {
         p
     };
     let gz = std::fs::read(fixture("reviews.jsonl.gz")).unwrap();
+    let parquet = std::fs::read(fixture("reviews.parquet")).unwrap();
+    let arrow = std::fs::read(fixture("reviews.arrow.gz")).unwrap();
     let cases: Vec<(PathBuf, Vec<&str>, &str)> = vec![
         (
             write("cut.jsonl.gz", &gz[..gz.len() / 2]),
@@ -171,6 +202,26 @@ fn bad_files_say_where_in_one_line_and_leave_no_session() {
             ),
             vec!["--text-column", "text"],
             "line 2 has no field `text` (fields: body)",
+        ),
+        (
+            fixture("hub.parquet"),
+            vec![],
+            "hub.parquet has no column `review`; columns found: text, label",
+        ),
+        (
+            write("cut.parquet", &parquet[..parquet.len() / 2]),
+            vec![],
+            "cut.parquet is not a readable parquet file",
+        ),
+        (
+            write("csv.parquet", b"review\nnot parquet at all\n"),
+            vec![],
+            "csv.parquet is not a readable parquet file",
+        ),
+        (
+            write("cut.arrow.gz", &arrow[..arrow.len() / 2]),
+            vec![],
+            "cut.arrow.gz is truncated or damaged (gzip stream",
         ),
         (
             write("fake.csv.gz", b"\x1f\x8bnot really gzip at all"),

@@ -16,17 +16,18 @@ use crate::train::TrainSetup;
 pub struct TrainArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
-    /// Corpus: a file (CSV, TSV, plain text, JSON Lines; gzip/zstd too), a folder of
-    /// shards or a quoted glob (default: the embedded IMDB sample).
+    /// Corpus: a file (CSV, TSV, plain text, JSON Lines, Parquet, Arrow; gzip/zstd
+    /// too), a folder of shards (or of `datasets.save_to_disk`) or a quoted glob
+    /// (default: the embedded IMDB sample).
     #[arg(long, value_name = "PATH")]
     pub corpus: Option<PathBuf>,
     /// How the corpus is laid out: auto (by extension, then content), csv, tsv, text
     /// (a document per line), sentences (BERT's sentence per line, blank line between
-    /// documents) or jsonl; gzip and zstd files are read as such.
+    /// documents), jsonl, parquet or arrow; gzip and zstd files are read as such.
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
-    /// Column (CSV/TSV) or field (JSON Lines; a dotted path for a nested one) holding
-    /// the text.
+    /// Column (CSV/TSV/Parquet/Arrow) or field (JSON Lines) holding the text; a dotted
+    /// path for a nested field (`meta.body`).
     #[arg(long, value_name = "NAME")]
     pub text_column: Option<String>,
     /// Column holding each document's class, for the downstream probe: auto (detect),

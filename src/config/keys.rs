@@ -110,7 +110,7 @@ pub fn describe(section: &str, key: &str) -> Option<&'static str> {
         ("model", "init") => "normal (N(0, 0.02)) | mimetic (attention starts near-diagonal)",
         ("model", "position_init") => "learned positions start normal | sinusoidal (scaled)",
         ("data", "corpus") => "corpus file, folder of shards or glob; absent = the embedded IMDB sample",
-        ("data", "format") => "auto, csv, tsv, text, sentences or jsonl (gzip/zstd read as such)",
+        ("data", "format") => "auto, csv, tsv, text, sentences, jsonl, parquet or arrow (gzip/zstd read as such)",
         ("data", "text_column") => "column or JSON field (dotted path) holding the text",
         ("data", "lowercase") => "lowercase before tokenizing (BERT uncased: true, cased: false)",
         ("data", "strip_accents") => "strip accents and combining marks (uncased: true; false for Indic scripts, cased models)",

@@ -24,15 +24,23 @@ pub enum Format {
     /// JSON Lines: one JSON object per line; the text is a field (a dotted path for a
     /// nested one, e.g. `meta.body`).
     Jsonl,
+    /// Apache Parquet (what the Hugging Face Hub serves): the text is a column, a
+    /// dotted path for a field of a struct column.
+    Parquet,
+    /// Arrow IPC, as a stream (the `data-*.arrow` files of `datasets.save_to_disk`) or
+    /// as a file (Feather v2).
+    Arrow,
 }
 
 /// Every format, with the name `data.format` and `--format` use.
-pub const FORMATS: [(Format, &str); 5] = [
+pub const FORMATS: [(Format, &str); 7] = [
     (Format::Csv, "csv"),
     (Format::Tsv, "tsv"),
     (Format::Text, "text"),
     (Format::Sentences, "sentences"),
     (Format::Jsonl, "jsonl"),
+    (Format::Parquet, "parquet"),
+    (Format::Arrow, "arrow"),
 ];
 
 impl Format {
@@ -62,13 +70,23 @@ impl Format {
     /// Whether the format has named columns or fields (a text column to choose, a
     /// label column for the downstream probe).
     pub fn has_columns(self) -> bool {
-        matches!(self, Self::Csv | Self::Tsv | Self::Jsonl)
+        matches!(
+            self,
+            Self::Csv | Self::Tsv | Self::Jsonl | Self::Parquet | Self::Arrow
+        )
+    }
+
+    /// Whether the format is binary and column-oriented (Parquet, Arrow): not checked
+    /// as text, read a record batch at a time.
+    pub fn is_columnar(self) -> bool {
+        matches!(self, Self::Parquet | Self::Arrow)
     }
 
     /// Recognises the format of a file named `path` whose decompressed content starts
-    /// with `head`: by extension (under any `.gz`/`.zst`), else by content (`{` first:
-    /// JSON Lines; a tab in the first line and no comma: TSV; otherwise CSV, the
-    /// format bertwork always read). A `.txt` file with a blank line between lines of
+    /// with `head`: by extension (under any `.gz`/`.zst`), else by content (Parquet's
+    /// `PAR1`, Arrow's `ARROW1` or a stream's `FF FF FF FF` continuation marker; `{`
+    /// first: JSON Lines; a tab in the first line and no comma: TSV; otherwise CSV,
+    /// the format bertwork always read). A `.txt` file with a blank line between lines of
     /// text is BERT's sentence-per-line layout, else one document per line.
     pub fn detect(path: &Path, head: &[u8]) -> Self {
         let name = path
@@ -84,6 +102,8 @@ impl Format {
             "csv" => return Self::Csv,
             "tsv" | "tab" => return Self::Tsv,
             "jsonl" | "ndjson" | "json" => return Self::Jsonl,
+            "parquet" | "pq" => return Self::Parquet,
+            "arrow" | "arrows" | "feather" | "ipc" => return Self::Arrow,
             "txt" | "text" => {
                 return if has_blank_line_between_text(head) {
                     Self::Sentences
@@ -92,6 +112,12 @@ impl Format {
                 }
             }
             _ => {}
+        }
+        if head.starts_with(b"PAR1") {
+            return Self::Parquet;
+        }
+        if head.starts_with(b"ARROW1") || head.starts_with(&[0xff; 4]) {
+            return Self::Arrow;
         }
         let text = String::from_utf8_lossy(head);
         let first = text.trim_start_matches('\u{feff}').trim_start();
@@ -194,8 +220,15 @@ mod tests {
         assert_eq!(d("data", "review,sentiment\n"), Format::Csv);
         assert_eq!(Format::parse("auto").unwrap(), None);
         assert_eq!(Format::parse("jsonl").unwrap(), Some(Format::Jsonl));
-        let e = Format::parse("parquet").unwrap_err().to_string();
-        assert!(e.contains("csv, tsv, text, sentences, jsonl"), "{e}");
+        assert_eq!(d("train-00000-of-00002.parquet", ""), Format::Parquet);
+        assert_eq!(d("data-00000-of-00001.arrow", ""), Format::Arrow);
+        assert_eq!(d("data", "PAR1\x15\x04"), Format::Parquet);
+        assert_eq!(d("data.gz", "ARROW1\0\0"), Format::Arrow);
+        let e = Format::parse("feather").unwrap_err().to_string();
+        assert!(
+            e.contains("csv, tsv, text, sentences, jsonl, parquet, arrow"),
+            "{e}"
+        );
         for (f, n) in FORMATS {
             assert_eq!(f.name(), n);
         }

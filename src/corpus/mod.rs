@@ -1,6 +1,7 @@
 //! From a CSV of raw reviews to documents made of clean sentences.
 
 pub mod clean;
+mod columnar;
 pub mod fingerprint;
 pub mod format;
 mod header;

@@ -151,6 +151,7 @@ pub fn column_names(source: &CorpusSource) -> Result<Vec<String>> {
             super::records::jsonl_fields(opened.reader, &first.name, opened.compression)
         }
         Format::Text | Format::Sentences => Ok(vec![super::records::TEXT_FIELD.to_string()]),
+        Format::Parquet | Format::Arrow => super::columnar::fields(first.columnar(opened)),
     }
 }
 
@@ -208,24 +209,47 @@ impl Part {
         };
         let (raw, compression) = decompressed(counted)
             .map_err(|e| anyhow::anyhow!("corpus {} is truncated or damaged: {e:#}", self.name))?;
-        let checked =
-            super::sniff::checked(&self.name, raw, |e| read_error(&self.name, compression, e))?;
-        let mut reader = std::io::BufReader::with_capacity(1 << 20, checked);
+        let mut raw = std::io::BufReader::with_capacity(1 << 20, raw);
         let format = match self.format {
             Some(f) => f,
             None => {
-                let head = reader
+                let head = raw
                     .fill_buf()
                     .map_err(|e| read_error(&self.name, compression, e))?;
                 Format::detect(path, head)
             }
         };
+        // Binary formats are checked by their own readers; text is checked for NULs.
+        let reader: Box<dyn Read> = if format.is_columnar() {
+            Box::new(raw)
+        } else {
+            let checked =
+                super::sniff::checked(&self.name, raw, |e| read_error(&self.name, compression, e))?;
+            Box::new(std::io::BufReader::with_capacity(1 << 20, checked))
+        };
         Ok(Opened {
-            reader: Box::new(reader),
+            reader,
             format,
             compression,
             consumed,
         })
+    }
+}
+
+impl Part {
+    /// An opened columnar part, readable in place when it is not compressed.
+    fn columnar(&self, opened: Opened) -> super::columnar::ColumnarPart<'_> {
+        super::columnar::ColumnarPart {
+            reader: opened.reader,
+            in_place: self
+                .path
+                .as_deref()
+                .filter(|_| opened.compression == Compression::None),
+            format: opened.format,
+            name: &self.name,
+            compression: opened.compression,
+            consumed: opened.consumed,
+        }
     }
 }
 
@@ -307,6 +331,11 @@ fn for_each_row(
                         each(rows + row, done_bytes + at, fields)
                     },
                 )?
+            }
+            format if format.is_columnar() => {
+                super::columnar::for_each_record(part.columnar(opened), columns, |row, fields| {
+                    each(rows + row, done_bytes + consumed.get(), fields)
+                })?
             }
             format => super::records::for_each_line_record(
                 opened.reader,

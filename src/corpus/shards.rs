@@ -11,8 +11,9 @@ pub fn is_pattern(path: &Path) -> bool {
     !path.exists() && s.contains(['*', '?', '['])
 }
 
-/// The files `path` names, in order: itself when a file (or a stream), the visible
-/// files of a folder sorted by name, or a glob's matches sorted by name.
+/// The files `path` names, in order: itself when a file (or a stream), the data files
+/// of a folder written by `datasets.save_to_disk` (see [`saved_dataset`]), the visible
+/// files of any other folder sorted by name, or a glob's matches sorted by name.
 ///
 /// Errors: an empty folder, a glob that matches nothing, a bad glob, an unreadable
 /// folder; each says which.
@@ -31,6 +32,9 @@ pub fn expand(path: &Path) -> Result<Vec<PathBuf>> {
         return Ok(files);
     }
     if path.is_dir() {
+        if let Some(files) = saved_dataset(path)? {
+            return Ok(files);
+        }
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
             .with_context(|| format!("cannot read corpus folder {}", path.display()))?
             .filter_map(|e| e.ok())
@@ -48,6 +52,50 @@ pub fn expand(path: &Path) -> Result<Vec<PathBuf>> {
         return Ok(files);
     }
     Ok(vec![path.to_path_buf()])
+}
+
+/// The Arrow files of a folder written by Hugging Face `datasets`' `save_to_disk`, in
+/// the order its `state.json` lists them (`_data_files`); None for any other folder.
+/// (`dataset_info.json` and `state.json` sit beside the data and are not corpus text.)
+///
+/// Errors: `state.json` is unreadable, or names a file that is missing.
+fn saved_dataset(folder: &Path) -> Result<Option<Vec<PathBuf>>> {
+    let state = folder.join("state.json");
+    if !state.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&state)
+        .with_context(|| format!("cannot read {}", state.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not JSON; a folder from datasets' save_to_disk has a state.json listing its data files",
+            state.display()
+        )
+    })?;
+    let Some(listed) = value["_data_files"].as_array() else {
+        return Ok(None);
+    };
+    let mut files = Vec::with_capacity(listed.len());
+    for entry in listed {
+        let Some(name) = entry["filename"].as_str() else {
+            bail!("{} lists a data file without a filename", state.display());
+        };
+        let file = folder.join(name);
+        if !file.is_file() {
+            bail!(
+                "{} lists {name}, which is not in the folder; save the dataset again",
+                state.display()
+            );
+        }
+        files.push(file);
+    }
+    if files.is_empty() {
+        bail!(
+            "{} lists no data files: the dataset is empty",
+            state.display()
+        );
+    }
+    Ok(Some(files))
 }
 
 #[cfg(test)]
