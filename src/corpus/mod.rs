@@ -48,8 +48,9 @@ pub fn load_text(source: &CorpusSource, column: &str) -> Result<TextCorpus> {
 
 /// Reads the corpus in batches of 4,096 rows, cleaned and sentence-split on all cores,
 /// handing each batch's documents (rows with text, in order) to
-/// `each(documents, bytes_read)`; returns (rows, rows with no text). Memory holds one
-/// batch at a time.
+/// `each(documents, bytes_read)`; returns (rows, rows with no text). The file is read
+/// (parsed, decompressed) on a thread of its own while the previous batch is
+/// processed; memory holds at most four batches.
 ///
 /// Errors: the corpus cannot be read, or has no text at all; `each`'s.
 pub fn stream_documents(
@@ -58,22 +59,42 @@ pub fn stream_documents(
     mut each: impl FnMut(Vec<Vec<String>>, u64) -> Result<()>,
 ) -> Result<(u64, u64)> {
     const BATCH: usize = 4096;
-    let mut pending: Vec<String> = Vec::with_capacity(BATCH);
     let (mut empty, mut documents) = (0u64, 0u64);
-    let mut flush = |texts: Vec<String>, at: u64| -> Result<()> {
-        let docs = split_batch(texts);
-        empty += docs.1;
-        documents += docs.0.len() as u64;
-        each(docs.0, at)
-    };
-    let rows = for_each_text_at(source, column, |_, at, text| {
-        pending.push(text.to_string());
-        if pending.len() == BATCH {
-            flush(std::mem::take(&mut pending), at)?;
+    let (batches, received) = crossbeam_channel::bounded::<(Vec<String>, u64)>(2);
+    let (read, handled) = std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            let mut pending: Vec<String> = Vec::with_capacity(BATCH);
+            let rows = for_each_text_at(source, column, |_, at, text| {
+                pending.push(text.to_string());
+                if pending.len() == BATCH
+                    && batches.send((std::mem::take(&mut pending), at)).is_err()
+                {
+                    // The consumer stopped (its error is the one reported).
+                    bail!("corpus reading stopped");
+                }
+                Ok(())
+            })?;
+            let _ = batches.send((pending, source.size()));
+            Ok::<u64, anyhow::Error>(rows)
+        });
+        let mut handled = Ok(());
+        for (texts, at) in received.iter() {
+            let docs = split_batch(texts);
+            empty += docs.1;
+            documents += docs.0.len() as u64;
+            handled = each(docs.0, at);
+            if handled.is_err() {
+                break;
+            }
         }
-        Ok(())
-    })?;
-    flush(pending, source.size())?;
+        drop(received);
+        let read = reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (read, handled)
+    });
+    handled?;
+    let rows = read?;
     if documents == 0 {
         bail!(
             "corpus {} is empty: no row has text in column `{column}`",

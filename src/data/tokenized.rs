@@ -306,7 +306,7 @@ impl Duplicates {
     }
 }
 
-/// Tokenizes `documents` in chunks of 512 and hands each document's non-empty
+/// Tokenizes `documents` in chunks of 4,096 and hands each document's non-empty
 /// sentences to `each` (possibly none; the store drops empty documents).
 ///
 /// Errors: the tokenizer's, or `each`'s.
@@ -315,7 +315,7 @@ pub fn encode_documents(
     tokenizer: &WordPieceTokenizer,
     mut each: impl FnMut(&[Vec<u32>]) -> Result<()>,
 ) -> Result<()> {
-    for chunk in documents.chunks(512) {
+    for chunk in documents.chunks(4096) {
         let texts: Vec<&str> = chunk.iter().flatten().map(String::as_str).collect();
         let mut encoded = tokenizer.encode_batch(texts)?.into_iter();
         for doc in chunk {

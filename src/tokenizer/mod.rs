@@ -3,6 +3,7 @@
 //! see [`learn`]) or read from an existing `vocab.txt`.
 
 mod casing;
+mod fast;
 pub mod learn;
 
 use casing::normalizer;
@@ -52,6 +53,8 @@ impl SpecialIds {
 pub struct WordPieceTokenizer {
     inner: Tokenizer,
     pub specials: SpecialIds,
+    /// How its pipeline acts on ASCII text, when a fast path can give the same ids.
+    ascii: Option<fast::AsciiRule>,
 }
 
 impl std::fmt::Debug for WordPieceTokenizer {
@@ -142,19 +145,27 @@ impl WordCounts {
 
 fn count_words<S: AsRef<str>>(texts: &[S], casing: Casing) -> Result<HashMap<String, u64>> {
     let normalizer = normalizer(casing);
+    let ascii = fast::AsciiRule {
+        lowercase: casing.lowercase,
+        added_tokens: false,
+    };
     let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut count = |word: &str| match counts.get_mut(word) {
+        Some(c) => *c += 1,
+        None => {
+            counts.insert(word.to_string(), 1);
+        }
+    };
     for text in texts {
+        if ascii.words(text.as_ref(), &mut count) {
+            continue;
+        }
         let mut normalized = NormalizedString::from(text.as_ref());
         normalizer.normalize(&mut normalized).map_err(err)?;
         let mut pre = PreTokenizedString::from(normalized);
         BertPreTokenizer.pre_tokenize(&mut pre).map_err(err)?;
         for (word, _, _) in pre.get_splits(OffsetReferential::Original, OffsetType::Byte) {
-            match counts.get_mut(word) {
-                Some(c) => *c += 1,
-                None => {
-                    counts.insert(word.to_string(), 1);
-                }
-            }
+            count(word);
         }
     }
     Ok(counts)
@@ -251,6 +262,7 @@ impl WordPieceTokenizer {
             ("[CLS]".into(), specials.cls),
         )));
         Ok(Self {
+            ascii: fast::AsciiRule::of(&tokenizer),
             inner: tokenizer,
             specials,
         })
@@ -271,10 +283,36 @@ impl WordPieceTokenizer {
         Ok(enc.get_ids().to_vec())
     }
 
-    /// Encodes many texts at once (parallel inside `tokenizers`).
+    /// Encodes many texts at once, on every core: ASCII text by the fast path (the
+    /// same ids, see `fast`), the rest by the pipeline.
     pub fn encode_batch(&self, texts: Vec<&str>) -> Result<Vec<Vec<u32>>> {
-        let encs = self.inner.encode_batch_fast(texts, false).map_err(err)?;
-        Ok(encs.into_iter().map(|e| e.get_ids().to_vec()).collect())
+        let Some(rule) = self.ascii else {
+            let encs = self.inner.encode_batch_fast(texts, false).map_err(err)?;
+            return Ok(encs.into_iter().map(|e| e.get_ids().to_vec()).collect());
+        };
+        let parts = crate::parallel::map_chunks(&texts, |part| {
+            let mut words = fast::WordIds::new(self.inner.get_model());
+            part.iter()
+                .map(|text| {
+                    let (mut ids, mut failed) = (Vec::new(), None);
+                    let done = rule.words(text, |w| {
+                        if failed.is_none() {
+                            failed = words.push(w, &mut ids).err();
+                        }
+                    });
+                    match (done, failed) {
+                        (_, Some(e)) => Err(err(e)),
+                        (true, None) => Ok(ids),
+                        (false, None) => self.encode(text),
+                    }
+                })
+                .collect::<Result<Vec<_>>>()
+        });
+        let mut out = Vec::with_capacity(texts.len());
+        for part in parts {
+            out.extend(part?);
+        }
+        Ok(out)
     }
 
     pub fn token(&self, id: u32) -> String {
