@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod corpus;
 pub mod cpu_threads;
+pub mod curves;
 pub mod data;
 pub mod device;
 pub mod distributed;

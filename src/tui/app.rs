@@ -6,18 +6,16 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::attention_panel::AttentionState;
 use super::compare_panel::{CompareState, Pick};
 use super::downstream_panel::DownstreamState;
-use super::history::{History, Window};
 use super::hyper_panel::HyperState;
 use super::log_panel::{Level, LogState};
 use super::neighbours_panel::NeighboursState;
 use super::probe_panel::ProbeState;
 use super::watch_panel::WatchState;
+use crate::curves::history::{History, Window};
+use crate::curves::{DEFAULT_SMOOTHING, ONSET_MARKER};
 use crate::protocol::{
-    uses_context, Command, Event, FinishReason, PrepareProgress, StartInfo, Summary,
+    context_onset, Command, Event, FinishReason, PrepareProgress, StartInfo, Summary,
 };
-
-/// The chart marker's label at the context onset.
-pub const ONSET_MARKER: &str = "context onset";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Panel {
@@ -121,7 +119,7 @@ impl App {
             info: None,
             history: History::default(),
             window: Window::All,
-            smoothing: 0.8,
+            smoothing: DEFAULT_SMOOTHING,
             probe: ProbeState::new(),
             attention: AttentionState::new(),
             neighbours: NeighboursState::new(),
@@ -380,7 +378,7 @@ impl App {
                 self.compare.main = Some(info.session.clone());
                 self.compare.main_config = Some(info.config.clone());
                 self.compare.main_tokens_per_step =
-                    super::compare::tokens_per_step(&info.config) * info.world_size as f64;
+                    crate::curves::compare::tokens_per_step(&info.config) * info.world_size as f64;
                 self.info = Some(info);
                 self.status = Status::WarmingUp;
             }
@@ -422,7 +420,7 @@ impl App {
                     .info
                     .as_ref()
                     .map_or(f64::NAN, |i| i.no_context_mlm_loss);
-                if let Some(e) = past.evals.iter().find(|e| uses_context(e.mlm_loss, floor)) {
+                if let Some(e) = context_onset(&past.evals, floor) {
                     self.history.markers.push((e.step, ONSET_MARKER.into()));
                 }
                 self.history.steps.extend(past.steps);

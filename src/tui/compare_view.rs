@@ -7,9 +7,9 @@ use anyhow::Result;
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
 
 use super::app::{Action, App, Status};
-use super::compare::Overlay;
 use super::draw::draw;
 use super::terminal::TerminalGuard;
+use crate::curves::compare::Overlay;
 
 /// Shows `first` with `others` overlaid until the user quits (q, Esc, Ctrl-C).
 ///

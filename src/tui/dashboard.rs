@@ -9,10 +9,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
 use ratatui::Frame;
 
-use super::app::{App, ONSET_MARKER};
-use super::compare::{on_axis, XAxis};
-use super::history::{debiased_ema, Window};
+use super::app::App;
 use super::theme;
+use crate::curves::compare::{on_axis, XAxis};
+use crate::curves::history::{debiased_ema, Window};
+use crate::curves::ONSET_MARKER;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let [charts, stats] = Layout::vertical([Constraint::Min(8), Constraint::Length(9)]).areas(area);

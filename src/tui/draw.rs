@@ -83,7 +83,7 @@ fn draw_panels(frame: &mut Frame, app: &App) {
                 axis: app.compare.axis,
                 tokens_per_step: app.compare.main_tokens_per_step,
                 onset: app.onset_step(),
-                onset_label: super::app::ONSET_MARKER,
+                onset_label: crate::curves::ONSET_MARKER,
                 label_setting: app
                     .info
                     .as_ref()

@@ -139,7 +139,7 @@ pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Outcome> {
                     app.compare.open_picker(names);
                     app.popup = Some(super::app::Popup::Compare);
                 }
-                Action::LoadOverlay(name) => match super::compare::Overlay::load(&name) {
+                Action::LoadOverlay(name) => match crate::curves::compare::Overlay::load(&name) {
                     Ok(o) => app.compare.overlays.push(o),
                     Err(e) => app.log.push(
                         super::log_panel::Level::Warning,

@@ -2,7 +2,6 @@
 
 pub mod app;
 pub mod attention_panel;
-pub mod compare;
 mod compare_panel;
 pub mod compare_view;
 mod dashboard;
@@ -11,7 +10,6 @@ mod downstream_panel;
 pub mod draw;
 mod event_loop;
 mod heatmap;
-pub mod history;
 pub mod hyper_panel;
 mod legend;
 pub mod log_panel;
