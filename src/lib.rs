@@ -23,6 +23,7 @@ pub mod parallel;
 pub mod probe;
 pub mod protocol;
 pub mod records;
+pub mod report;
 pub mod resume;
 pub mod saved;
 pub mod session;

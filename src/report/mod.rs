@@ -1,0 +1,109 @@
+//! `bertwork report`: a session's charts as SVG and PNG, a `report.md` and an
+//! `index.html` that shows them, from the saved session folder alone (no model, no
+//! corpus, no network), by the command line or a key in the workbench.
+//!
+//! Read ([`run`]) → plain series ([`series`]) → drawn ([`chart`]) and described
+//! ([`document`], written as [`markdown`] and [`html`]) → put in place whole
+//! ([`folder`]). The report never writes into the session's own files: by default it
+//! goes to the session's `report/` folder (`report-compare/` for a comparison), which
+//! nothing else reads and a fork does not copy.
+
+pub mod chart;
+pub mod document;
+pub mod folder;
+pub mod html;
+pub mod markdown;
+pub mod run;
+pub mod series;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+pub use run::Run;
+pub use series::View;
+
+/// The folder a comparison report goes to by default, in the first session's folder.
+pub const COMPARE_DIR: &str = "report-compare";
+
+/// What to report on and where.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// The session reported on.
+    pub session: &'a str,
+    /// Sessions drawn on the same charts, set against `session`.
+    pub compare: &'a [String],
+    /// Where to write; None: [`default_out`].
+    pub out: Option<&'a Path>,
+    pub view: View,
+    /// How the report was asked for (`bertwork report NAME ...`), written in it.
+    pub command: String,
+}
+
+/// What a report wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    pub dir: PathBuf,
+    /// The charts, each as `.svg` and `.png`.
+    pub charts: usize,
+    /// Every file, by name.
+    pub files: Vec<String>,
+    /// Wall seconds it took, reading included.
+    pub seconds: f64,
+}
+
+/// Where a report on `run` goes unless told: its session's `report/` folder, or
+/// `report-compare/` when others are compared with it.
+pub fn default_out(run: &Run, comparing: bool) -> PathBuf {
+    run.dir.join(if comparing {
+        COMPARE_DIR
+    } else {
+        crate::session::REPORT_DIR
+    })
+}
+
+/// Every file of the report on `runs` (the reported session first): the charts as
+/// SVG and PNG, `report.md` and `index.html`, by name.
+///
+/// Errors: a chart cannot be drawn or encoded.
+pub fn files(runs: &[Run], view: View, command: &str) -> Result<(usize, Vec<(String, Vec<u8>)>)> {
+    let charts = series::charts(runs, view);
+    let mut files = Vec::new();
+    for c in &charts {
+        files.push((format!("{}.svg", c.stem), chart::svg(c)?.into_bytes()));
+        files.push((format!("{}.png", c.stem), chart::png(c)?));
+    }
+    let doc = document::document(runs, &charts, view, command);
+    files.push(("report.md".into(), markdown::render(&doc).into_bytes()));
+    files.push((folder::INDEX.into(), html::render(&doc).into_bytes()));
+    Ok((charts.len(), files))
+}
+
+/// Reads the sessions, draws the charts and writes the report.
+///
+/// Errors: a session that does not exist or has no readable metrics (see
+/// [`Run::from_session`]), a session named twice, or an output folder that cannot be
+/// written or holds something else (see [`folder::publish`]).
+pub fn write(request: &Request) -> Result<Written> {
+    let start = Instant::now();
+    let mut runs = vec![Run::load(request.session)?];
+    for name in request.compare {
+        if runs.iter().any(|r| &r.name == name) {
+            bail!("`{name}` is named twice; name each session once");
+        }
+        runs.push(Run::load(name).with_context(|| format!("cannot compare with `{name}`"))?);
+    }
+    let out = match request.out {
+        Some(dir) => dir.to_path_buf(),
+        None => default_out(&runs[0], runs.len() > 1),
+    };
+    let (charts, files) = files(&runs, request.view, &request.command)?;
+    folder::publish(&out, &files)?;
+    Ok(Written {
+        dir: out,
+        charts,
+        files: files.into_iter().map(|(name, _)| name).collect(),
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
