@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 
 use crate::curves::compare::XAxis;
-use crate::report::{Request, View};
+use crate::report::{command_line, Request, View};
 use crate::terminal_text::escape;
 
 /// The charts' horizontal axis.
@@ -57,20 +57,11 @@ pub fn exec(args: &ReportArgs) -> Result<ExitCode> {
             args.smoothing
         );
     }
-    let mut command = format!("bertwork report {}", args.session);
-    if !args.compare.is_empty() {
-        command.push_str(&format!(" --compare {}", args.compare.join(" ")));
-    }
-    if let Some(out) = &args.out {
-        command.push_str(&format!(" --out {}", out.display()));
-    }
     let view = View {
         axis: args.axis.into(),
         smoothing: args.smoothing,
     };
-    if view.axis != XAxis::Step {
-        command.push_str(&format!(" --axis {}", view.axis.label()));
-    }
+    let command = command_line(&args.session, &args.compare, args.out.as_deref(), view);
     let written = crate::report::write(&Request {
         session: &args.session,
         compare: &args.compare,

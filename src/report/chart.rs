@@ -132,10 +132,13 @@ fn ranges(chart: &Chart) -> ((f64, f64), (f64, f64)) {
             })
             .unwrap_or((0.0, 1.0))
     };
-    let (x0, mut x1) = span(&mut xs.into_iter());
+    let (mut x0, mut x1) = span(&mut xs.into_iter());
     if x1 <= x0 {
         x1 = x0 + 1.0;
     }
+    // Room at both ends for the marks of first and last points.
+    let margin = (x1 - x0) * 0.015;
+    (x0, x1) = (x0 - margin, x1 + margin);
     let (mut y0, mut y1) = span(&mut ys.into_iter());
     if y1 - y0 < 1e-12 {
         let pad = (y0.abs() * 0.1).max(1e-3);

@@ -378,7 +378,7 @@ fn downstream(runs: &[Run]) -> Option<Table> {
 /// The report on `runs` (its session first, then the compared ones) with `charts`.
 /// `command`: how it was asked for, for the record.
 pub fn document(runs: &[Run], charts: &[Chart], view: View, command: &str) -> Document {
-    let names: Vec<String> = runs.iter().map(|r| format!("`{}`", r.name)).collect();
+    let names: Vec<String> = runs.iter().map(|r| r.name.clone()).collect();
     let title = match names.split_first() {
         Some((first, [])) => format!("bertwork report: session {first}"),
         Some((first, rest)) => format!(
@@ -411,22 +411,30 @@ pub fn document(runs: &[Run], charts: &[Chart], view: View, command: &str) -> Do
         heading: "Summary".into(),
         blocks: vec![
             Block::Table(summary(runs)),
-            Block::Paragraph(vec![
-                plain(format!(
+            Block::Paragraph({
+                let mut p = vec![plain(format!(
                     "The context onset is the first held-out evaluation {:.2} nats or more below the no-context floor (the held-out MLM loss of the best predictor that ignores the sentence). The probe milestone is the first reading at which both ",
                     crate::protocol::ONSET_MARGIN
-                )),
-                code(milestone::probes().join("` and `")),
-                plain(format!(
-                    " rank at least {} evaluative adjectives in their top {} (",
-                    milestone::NEEDED,
-                    milestone::TOP
-                )),
-                code("bench/probes.txt"),
-                plain(", "),
-                code("bench/evaluative.txt"),
-                plain("), read from the session's watched probes."),
-            ]),
+                ))];
+                for (i, probe) in milestone::probes().into_iter().enumerate() {
+                    if i > 0 {
+                        p.push(plain(" and "));
+                    }
+                    p.push(code(probe));
+                }
+                p.extend([
+                    plain(format!(
+                        " rank at least {} evaluative adjectives in their top {} (",
+                        milestone::NEEDED,
+                        milestone::TOP
+                    )),
+                    code("bench/probes.txt"),
+                    plain(", "),
+                    code("bench/evaluative.txt"),
+                    plain("), read from the session's watched probes."),
+                ]);
+                p
+            }),
         ],
     }];
     if runs.len() > 1 {

@@ -63,6 +63,35 @@ pub fn default_out(run: &Run, comparing: bool) -> PathBuf {
     })
 }
 
+/// The command line that writes the same report: `bertwork report NAME [--compare
+/// ...] [--out DIR] [--axis A] [--smoothing S]` (defaults left out).
+pub fn command_line(session: &str, compare: &[String], out: Option<&Path>, view: View) -> String {
+    let mut line = format!("bertwork report {session}");
+    if !compare.is_empty() {
+        line.push_str(&format!(" --compare {}", compare.join(" ")));
+    }
+    if let Some(out) = out {
+        line.push_str(&format!(" --out {}", out.display()));
+    }
+    if view.axis != crate::curves::compare::XAxis::Step {
+        line.push_str(&format!(" --axis {}", axis_name(view.axis)));
+    }
+    if (view.smoothing - crate::curves::DEFAULT_SMOOTHING).abs() > 1e-9 {
+        line.push_str(&format!(" --smoothing {:.2}", view.smoothing));
+    }
+    line
+}
+
+/// The `--axis` value of an axis.
+pub fn axis_name(axis: crate::curves::compare::XAxis) -> &'static str {
+    use crate::curves::compare::XAxis;
+    match axis {
+        XAxis::Step => "step",
+        XAxis::Tokens => "tokens",
+        XAxis::Time => "time",
+    }
+}
+
 /// Every file of the report on `runs` (the reported session first): the charts as
 /// SVG and PNG, `report.md` and `index.html`, by name.
 ///

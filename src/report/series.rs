@@ -593,7 +593,9 @@ fn downstream_chart(runs: &[Run], view: View) -> Option<Chart> {
     let label = runs[0]
         .downstream_setup
         .as_ref()
-        .map_or(String::new(), |s| format!(" on `{}`", s.label_column));
+        .map_or(String::new(), |s| {
+            format!(" on the {} labels", s.label_column)
+        });
     Some(Chart {
         stem: "downstream".into(),
         title: format!("Downstream accuracy{label}, linear probe on frozen features"),
@@ -628,12 +630,14 @@ fn watched_charts(runs: &[Run], view: View) -> Vec<Chart> {
                 let Some(points) = theirs.points.get(token) else {
                     continue;
                 };
+                // A token is charted at the readings that ranked or named it: the
+                // dots show which.
                 lines.push(Line {
-                    label: who(runs, i, token),
+                    label: who(runs, i, &format!("\"{token}\"")),
                     points: run.on(points, view.axis),
                     tone: Tone::Series(k),
                     stroke: strokes[i % strokes.len()],
-                    dots: points.len() < 2,
+                    dots: true,
                     best: None,
                 });
             }

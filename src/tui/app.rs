@@ -60,6 +60,8 @@ pub enum Popup {
     Failure,
     /// Choosing sessions to overlay (`compare.picker`).
     Compare,
+    /// Where the report of `r` was written, or why it was not (`report_note`).
+    Report,
 }
 
 /// What the event loop must do after an update.
@@ -74,6 +76,9 @@ pub enum Action {
     Exit,
     /// Give the terminal back and stop the process (Ctrl-Z, job control); `fg` returns.
     Suspend,
+    /// Write the report of the session on screen (with the overlaid sessions) from its
+    /// saved files ([`super::report_key`]).
+    WriteReport,
 }
 
 #[derive(Debug)]
@@ -103,6 +108,8 @@ pub struct App {
     pub preparing: Option<PrepareProgress>,
     /// What the terminal can show (`NO_COLOR`, the Linux console).
     pub display: super::display::Display,
+    /// The outcome of the last `r`: where the report went, or why it did not.
+    pub report_note: Option<String>,
 }
 
 impl Default for App {
@@ -134,6 +141,7 @@ impl App {
             memory: String::new(),
             preparing: None,
             display: super::display::Display::default(),
+            report_note: None,
         }
     }
 
@@ -226,6 +234,7 @@ impl App {
                 );
                 return vec![Action::Send(Command::Fork)];
             }
+            KeyCode::Char('r') => return vec![Action::WriteReport],
             KeyCode::Char('s') if !self.finished() => {
                 self.log.push(Level::Info, "checkpoint requested");
                 return vec![Action::Send(Command::SaveCheckpoint)];
@@ -290,7 +299,7 @@ impl App {
 
     fn on_popup_key(&mut self, popup: Popup, key: KeyEvent) -> Vec<Action> {
         match popup {
-            Popup::Help => self.popup = None,
+            Popup::Help | Popup::Report => self.popup = None,
             Popup::Failure => {
                 self.popup = None;
                 // The run is over: `q` quits at once, as it does without the popup.

@@ -146,6 +146,7 @@ pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Outcome> {
                         format!("cannot overlay `{name}`: {e:#}"),
                     ),
                 },
+                Action::WriteReport => super::report_key::write_report(&mut app),
                 action => send(handle, action),
             }
         }

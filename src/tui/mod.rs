@@ -17,6 +17,7 @@ mod lr_preview;
 pub mod neighbours_panel;
 mod overlay;
 pub mod probe_panel;
+mod report_key;
 #[cfg(test)]
 mod snapshot_tests;
 mod terminal;

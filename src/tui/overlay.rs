@@ -26,6 +26,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("c", "dashboard: overlay other sessions, list differences"),
     ("x", "dashboard: x axis by step / tokens / training time"),
     (
+        "r",
+        "write the session's report (charts, report.md, index.html) to its folder",
+    ),
+    (
         "Enter / i",
         "probe: focus the text box; Enter runs the probe",
     ),
@@ -93,6 +97,29 @@ pub fn quit(frame: &mut Frame, area: Rect) {
             Block::default()
                 .borders(Borders::ALL)
                 .title(" Quit? ")
+                .title_style(theme::title()),
+        ),
+        popup,
+    );
+}
+
+/// A message in a popup titled `title`, wrapped in full; any key closes it.
+pub fn note(frame: &mut Frame, area: Rect, title: &str, message: &str) {
+    let width = area.width.saturating_sub(4).clamp(20, 90);
+    let text_width = width.saturating_sub(2).max(1) as usize;
+    let wrapped_lines = message.chars().count().div_ceil(text_width) as u16 + 1;
+    let popup = centered(area, width, wrapped_lines + 4);
+    let lines = vec![
+        Line::raw(message.to_string()),
+        Line::raw(""),
+        Line::styled("any key closes this", theme::dim()),
+    ];
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(title.to_string())
                 .title_style(theme::title()),
         ),
         popup,

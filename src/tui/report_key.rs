@@ -1,0 +1,61 @@
+//! The workbench's `r`: the report of the session on screen, with the sessions
+//! overlaid on it, written from its saved files into its report folder
+//! ([`crate::report::write`]), on the chart's axis and smoothing; a popup and the log
+//! say where it went (or why it did not).
+//!
+//! It runs on the UI thread: a report of a default run (3,000 logged steps, 8 charts)
+//! takes well under a second, measured in `tests/report.rs`.
+
+use super::app::{App, Popup};
+use super::log_panel::Level;
+use crate::report::{command_line, Request, View};
+use crate::terminal_text::escape;
+
+/// Writes the report and records the outcome in `app` (popup and log).
+pub fn write_report(app: &mut App) {
+    let (level, note) = match app.compare.main.clone() {
+        None => (
+            Level::Warning,
+            "no report yet: the run has not started; press r again once it has logged a step"
+                .to_string(),
+        ),
+        Some(session) => {
+            let compare: Vec<String> = app
+                .compare
+                .overlays
+                .iter()
+                .map(|o| o.name.clone())
+                .collect();
+            let view = View {
+                axis: app.compare.axis,
+                smoothing: app.smoothing,
+            };
+            let request = Request {
+                session: &session,
+                compare: &compare,
+                out: None,
+                view,
+                command: format!(
+                    "r in the workbench ({})",
+                    command_line(&session, &compare, None, view)
+                ),
+            };
+            match crate::report::write(&request) {
+                Ok(w) => (
+                    Level::Info,
+                    format!(
+                        "report written to {} in {:.1}s ({} charts as SVG and PNG, report.md); open {} in a browser",
+                        w.dir.display(),
+                        w.seconds,
+                        w.charts,
+                        w.dir.join(crate::report::folder::INDEX).display()
+                    ),
+                ),
+                Err(e) => (Level::Error, format!("no report: {e:#}")),
+            }
+        }
+    };
+    app.log.push(level, note.clone());
+    app.report_note = Some(escape(&note).into_owned());
+    app.popup = Some(Popup::Report);
+}
