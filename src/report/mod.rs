@@ -15,6 +15,8 @@ pub mod html;
 pub mod markdown;
 pub mod run;
 pub mod series;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

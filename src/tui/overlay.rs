@@ -10,7 +10,7 @@ use super::theme;
 
 pub const KEYS: &[(&str, &str)] = &[
     ("Tab / Shift-Tab", "next / previous panel"),
-    ("1 .. 7", "the panels, in the order of the tab bar"),
+    ("1 .. 8", "the panels, in the order of the tab bar"),
     ("space", "pause / resume training"),
     ("s", "save a checkpoint now"),
     ("f", "fork here: a checkpoint, and a new session from it"),
@@ -25,10 +25,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("+ / -", "dashboard: more / less smoothing"),
     ("c", "dashboard: overlay other sessions, list differences"),
     ("x", "dashboard: x axis by step / tokens / training time"),
-    (
-        "r",
-        "write the session's report (charts, report.md, index.html) to its folder",
-    ),
+    ("r", "the session's report: charts, report.md, index.html"),
     (
         "Enter / i",
         "probe: focus the text box; Enter runs the probe",
