@@ -447,7 +447,7 @@ pub fn document(runs: &[Run], charts: &[Chart], view: View, command: &str) -> Do
             vec![Block::Table(table)]
         };
         sections.push(Section {
-            heading: format!("Config keys that differ from `{}`", runs[0].name),
+            heading: format!("Config keys that differ from {}", runs[0].name),
             blocks,
         });
     }
@@ -499,7 +499,7 @@ pub fn document(runs: &[Run], charts: &[Chart], view: View, command: &str) -> Do
         });
     }
     sections.push(Section {
-        heading: format!("Configuration of `{}`", runs[0].name),
+        heading: format!("Configuration of {}", runs[0].name),
         blocks: vec![Block::Table(config_table(&runs[0].config))],
     });
     let skipped: Vec<String> = runs

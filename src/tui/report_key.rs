@@ -61,3 +61,18 @@ pub fn write_report(app: &mut App) {
     app.report_note = Some(escape(&note).into_owned());
     app.popup = Some(Popup::Report);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn before_the_run_has_started_the_popup_says_there_is_nothing_yet() {
+        let mut app = App::new();
+        write_report(&mut app);
+        assert_eq!(app.popup, Some(Popup::Report));
+        let note = app.report_note.clone().unwrap();
+        assert!(note.contains("the run has not started"), "{note}");
+        assert!(app.log.lines.iter().any(|l| l.text == note));
+    }
+}
