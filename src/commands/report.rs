@@ -68,6 +68,7 @@ pub fn exec(args: &ReportArgs) -> Result<ExitCode> {
         out: args.out.as_deref(),
         view,
         command,
+        workbench: false,
     })?;
     println!(
         "report written to {} ({} charts as SVG and PNG, report.md, index.html) in {:.1}s",

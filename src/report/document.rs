@@ -376,8 +376,13 @@ fn downstream(runs: &[Run]) -> Option<Table> {
 }
 
 /// The report on `runs` (its session first, then the compared ones) with `charts`.
-/// `command`: how it was asked for, for the record.
-pub fn document(runs: &[Run], charts: &[Chart], view: View, command: &str) -> Document {
+/// `command`: the command line that writes it, and whether the workbench's `r` did.
+pub fn document(
+    runs: &[Run],
+    charts: &[Chart],
+    view: View,
+    (command, workbench): (&str, bool),
+) -> Document {
     let names: Vec<String> = runs.iter().map(|r| r.name.clone()).collect();
     let title = match names.split_first() {
         Some((first, [])) => format!("bertwork report: session {first}"),
@@ -389,8 +394,13 @@ pub fn document(runs: &[Run], charts: &[Chart], view: View, command: &str) -> Do
     };
     let now = chrono::Local::now().format("%Y-%m-%d %H:%M");
     let intro = vec![
-        plain("Written by "),
+        plain(if workbench {
+            "Written from the workbench (key r; the same as "
+        } else {
+            "Written by "
+        }),
         code(command),
+        plain(if workbench { ")" } else { "" }),
         plain(format!(
             " on {now}, from the session folder{} ",
             if runs.len() > 1 { "s" } else { "" }

@@ -39,8 +39,10 @@ pub struct Request<'a> {
     /// Where to write; None: [`default_out`].
     pub out: Option<&'a Path>,
     pub view: View,
-    /// How the report was asked for (`bertwork report NAME ...`), written in it.
+    /// The command line that writes this report ([`command_line`]), written in it.
     pub command: String,
+    /// Whether the workbench's `r` asked for it (the report says so).
+    pub workbench: bool,
 }
 
 /// What a report wrote.
@@ -64,6 +66,9 @@ pub fn default_out(run: &Run, comparing: bool) -> PathBuf {
         crate::session::REPORT_DIR
     })
 }
+
+/// A report's files: (name, bytes).
+pub type Files = Vec<(String, Vec<u8>)>;
 
 /// The command line that writes the same report: `bertwork report NAME [--compare
 /// ...] [--out DIR] [--axis A] [--smoothing S]` (defaults left out).
@@ -95,17 +100,22 @@ pub fn axis_name(axis: crate::curves::compare::XAxis) -> &'static str {
 }
 
 /// Every file of the report on `runs` (the reported session first): the charts as
-/// SVG and PNG, `report.md` and `index.html`, by name.
+/// SVG and PNG, `report.md` and `index.html`, by name. `command`: the command line that
+/// writes it, and whether the workbench did.
 ///
 /// Errors: a chart cannot be drawn or encoded.
-pub fn files(runs: &[Run], view: View, command: &str) -> Result<(usize, Vec<(String, Vec<u8>)>)> {
+pub fn files(
+    runs: &[Run],
+    view: View,
+    (command, workbench): (&str, bool),
+) -> Result<(usize, Files)> {
     let charts = series::charts(runs, view);
     let mut files = Vec::new();
     for c in &charts {
         files.push((format!("{}.svg", c.stem), chart::svg(c)?.into_bytes()));
         files.push((format!("{}.png", c.stem), chart::png(c)?));
     }
-    let doc = document::document(runs, &charts, view, command);
+    let doc = document::document(runs, &charts, view, (command, workbench));
     files.push(("report.md".into(), markdown::render(&doc).into_bytes()));
     files.push((folder::INDEX.into(), html::render(&doc).into_bytes()));
     Ok((charts.len(), files))
@@ -129,7 +139,7 @@ pub fn write(request: &Request) -> Result<Written> {
         Some(dir) => dir.to_path_buf(),
         None => default_out(&runs[0], runs.len() > 1),
     };
-    let (charts, files) = files(&runs, request.view, &request.command)?;
+    let (charts, files) = files(&runs, request.view, (&request.command, request.workbench))?;
     folder::publish(&out, &files)?;
     Ok(Written {
         dir: out,

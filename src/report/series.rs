@@ -254,13 +254,16 @@ fn held_out_line(
     })
 }
 
+/// (x, y) points of a line.
+type Points = Vec<(f64, f64)>;
+
 /// A train metric as raw and smoothed (step, value) points, non-finite values left
 /// out before smoothing.
 fn train_points(
     run: &Run,
     view: View,
     f: impl Fn(&StepMetrics) -> Option<f64>,
-) -> (Vec<(f64, f64)>, Vec<(f64, f64)>) {
+) -> (Points, Points) {
     let raw: Vec<(f64, f64)> = run
         .history
         .steps

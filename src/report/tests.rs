@@ -236,7 +236,7 @@ fn the_document_writes_the_best_values_the_onset_and_the_keys_that_differ() {
     let b = Run::from_session(&session(dir.path(), "b", 0.003)).unwrap();
     let runs = [a, b];
     let all = charts(&runs, STEP);
-    let doc = document(&runs, &all, STEP, "bertwork report a --compare b");
+    let doc = document(&runs, &all, STEP, ("bertwork report a --compare b", false));
     let bests = table(&doc, "Best held-out values");
     assert!(bests.rows.contains(&vec![
         "a".to_string(),
@@ -304,7 +304,7 @@ fn a_session_without_metrics_or_with_foreign_ones_is_refused_in_one_line() {
 fn every_file_is_written_and_the_charts_render() {
     let dir = tempfile::tempdir().unwrap();
     let run = Run::from_session(&session(dir.path(), "a", 0.001)).unwrap();
-    let (charts, files) = super::files(&[run], STEP, "test").unwrap();
+    let (charts, files) = super::files(&[run], STEP, ("test", false)).unwrap();
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(charts * 2 + 2, names.len());
     for stem in [
@@ -353,7 +353,7 @@ fn a_long_runs_report_is_quick() {
     records.sync().unwrap();
     let run = Run::from_session(&session).unwrap();
     let start = std::time::Instant::now();
-    let (charts, _) = super::files(&[run], STEP, "test").unwrap();
+    let (charts, _) = super::files(&[run], STEP, ("test", false)).unwrap();
     let took = start.elapsed().as_secs_f64();
     eprintln!("{charts} charts of 3,000 steps in {took:.3}s");
     assert_eq!(charts, 4 + 8);

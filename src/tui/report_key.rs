@@ -37,10 +37,8 @@ pub fn write_report(app: &mut App) {
                 compare: &compare,
                 out: None,
                 view,
-                command: format!(
-                    "r in the workbench ({})",
-                    command_line(&session, &compare, None, view)
-                ),
+                command: command_line(&session, &compare, None, view),
+                workbench: true,
             };
             match crate::report::write(&request) {
                 Ok(w) => (
