@@ -9,7 +9,7 @@ use crate::curves::compare::{rows, XAxis};
 use crate::probe::milestone::{self, Milestone};
 
 use super::run::Run;
-use super::series::{held_out, Chart, View};
+use super::series::{axis_title, held_out, Chart, View};
 
 /// A piece of running text.
 #[derive(Debug, Clone, PartialEq)]
@@ -393,7 +393,7 @@ pub fn document(
         None => "bertwork report".into(),
     };
     let now = chrono::Local::now().format("%Y-%m-%d %H:%M");
-    let intro = vec![
+    let mut intro = vec![
         plain(if workbench {
             "Written from the workbench (key r; the same as "
         } else {
@@ -405,18 +405,18 @@ pub fn document(
             " on {now}, from the session folder{} ",
             if runs.len() > 1 { "s" } else { "" }
         )),
-        code(
-            runs.iter()
-                .map(|r| r.dir.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-        ),
-        plain(format!(
-            ". Charts on the {} axis; train lines smoothed with a debiased EMA of {:.2}. Each chart is an SVG with a PNG beside it.",
-            view.axis.label(),
-            view.smoothing
-        )),
     ];
+    for (i, run) in runs.iter().enumerate() {
+        if i > 0 {
+            intro.push(plain(", "));
+        }
+        intro.push(code(run.dir.display().to_string()));
+    }
+    intro.push(plain(format!(
+        ". Charts against {}; train lines smoothed with a debiased EMA of {:.2}. Each chart is an SVG with a PNG beside it.",
+        axis_title(view.axis),
+        view.smoothing
+    )));
     let mut sections = vec![Section {
         heading: "Summary".into(),
         blocks: vec![

@@ -128,13 +128,19 @@ impl Chart {
         self.lines.iter().all(|l| l.points.is_empty())
     }
 
-    /// The x label of the chart's axis: `step`, `tokens` or `training time (minutes)`.
+    /// The x label of the chart's axis ([`axis_title`]).
     pub fn x_label(&self) -> &'static str {
-        match self.axis {
-            XAxis::Step => "step",
-            XAxis::Tokens => "tokens (padding included)",
-            XAxis::Time => "training time (minutes)",
-        }
+        axis_title(self.axis)
+    }
+}
+
+/// What an axis measures, as its label says: `step`, `tokens (padding included)` or
+/// `training time (minutes)`.
+pub fn axis_title(axis: XAxis) -> &'static str {
+    match axis {
+        XAxis::Step => "step",
+        XAxis::Tokens => "tokens (padding included)",
+        XAxis::Time => "training time (minutes)",
     }
 }
 
