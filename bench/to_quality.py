@@ -32,14 +32,15 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-EVALUATIVE = {
-    "good", "great", "bad", "awful", "terrible", "excellent", "horrible", "amazing",
-    "wonderful", "fantastic", "brilliant", "poor", "boring", "funny", "interesting",
-    "beautiful", "best", "worst", "perfect", "superb", "decent", "fine", "nice",
-    "stupid", "dull", "weak", "strong", "entertaining", "enjoyable", "disappointing",
-    "overrated", "underrated", "hilarious", "outstanding", "mediocre", "ok", "okay",
-    "lame", "pathetic", "silly", "predictable", "incredible", "solid", "average",
-}
+
+
+def load_words(path):
+    return {line.strip() for line in Path(path).read_text().splitlines()
+            if line.strip() and not line.startswith("#")}
+
+
+# Shared with `bertwork report` (src/probe/milestone.rs), which reads the same file.
+EVALUATIVE = load_words(HERE / "evaluative.txt")
 MARKS = (2, 5, 10)
 
 

@@ -131,6 +131,14 @@ pub fn uses_context(heldout: f64, floor: f64) -> bool {
     heldout.is_finite() && floor.is_finite() && heldout <= floor - ONSET_MARGIN
 }
 
+/// The context onset of a run: its first held-out evaluation that [`uses_context`]
+/// against the no-context floor `floor`, if any. The trainer announces it
+/// ([`Event::ContextOnset`]), a resume finds it again in the session's records, and the
+/// charts mark it.
+pub fn context_onset(evals: &[EvalMetrics], floor: f64) -> Option<&EvalMetrics> {
+    evals.iter().find(|e| uses_context(e.mlm_loss, floor))
+}
+
 /// The one line both front ends show for [`Event::ContextOnset`].
 pub fn context_onset_line(step: u64, elapsed_s: f64, heldout: f64, floor: f64) -> String {
     let secs = elapsed_s.round() as u64;

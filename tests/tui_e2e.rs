@@ -165,6 +165,16 @@ fn workbench_in_tmux() {
         s.contains("train.batch_size=4 applied from step")
     });
 
+    // The report of the running session, from its saved files; the popup says where.
+    t.keys(&["1", "r"]);
+    t.wait_for("the report's popup", 30, |s| {
+        s.contains(" Report ") && s.contains("report written to")
+    });
+    t.keys(&["Escape"]);
+    t.wait_for("the popup closed", 10, |s| !s.contains(" Report "));
+    let report = home.join("sessions/e2e/report");
+    assert!(report.join("index.html").exists() && report.join("mlm_loss.png").exists());
+
     // Quit, saving.
     t.keys(&["q"]);
     t.wait_for("the quit popup", 10, |s| s.contains("Quit?"));

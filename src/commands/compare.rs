@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use clap::Args;
 
-use crate::tui::compare::{rows, table_lines, Overlay};
+use crate::curves::compare::{rows, table_lines, Overlay};
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {

@@ -11,6 +11,7 @@ mod import_hf;
 mod options;
 mod params;
 mod probe;
+mod report;
 mod resume;
 mod sessions;
 mod train;
@@ -61,6 +62,8 @@ pub enum Commands {
     Export(export::ExportArgs),
     /// Turn a HuggingFace BERT checkpoint folder into a session.
     ImportHf(import_hf::ImportArgs),
+    /// Write a session's charts (SVG and PNG), report.md and index.html.
+    Report(report::ReportArgs),
 }
 
 impl Cli {
@@ -131,6 +134,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Commands::Export(args)) => export::exec(&args),
         Some(Commands::Finetune(args)) => finetune::exec(&args),
         Some(Commands::ImportHf(args)) => import_hf::exec(&args),
+        Some(Commands::Report(args)) => report::exec(&args),
         // No arguments: the workbench on the embedded corpus and the default preset
         // (headless output when stdout is not a terminal).
         None => train::exec(&TrainArgs::default()),

@@ -12,8 +12,60 @@
 //! held-out MLM loss above it means the model does not use context yet; the first words
 //! that fit a sentence appear only once the loss goes below it.
 
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
 use super::masking::{MaskConfig, IGNORE};
 use super::{HostBatch, TokenizedCorpus};
+
+/// The session file that records the floor, for readers of a saved session that do
+/// not prepare its corpus (`bertwork report`).
+pub const FLOOR_FILE: &str = "floor.json";
+
+/// What [`FLOOR_FILE`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FloorRecord {
+    /// [`no_context_loss`] of the session's held-out batches, in nats per scored token
+    /// (the unit of the held-out MLM loss).
+    pub no_context_mlm_loss: f64,
+}
+
+/// Records the floor of the session in `dir` (written when a run starts; the same
+/// value every time, since the corpus, the split and the held-out recipe are fixed).
+/// A floor that could not be computed (no held-out positions) is not written.
+///
+/// Errors: the file cannot be written.
+pub fn save(dir: &Path, no_context_mlm_loss: f64) -> Result<()> {
+    if !no_context_mlm_loss.is_finite() {
+        return Ok(());
+    }
+    let record = FloorRecord {
+        no_context_mlm_loss,
+    };
+    crate::session::write_atomic(&dir.join(FLOOR_FILE), &serde_json::to_vec_pretty(&record)?)
+}
+
+/// The floor the session in `dir` recorded; None when it has none (made before the
+/// floor was recorded, and not resumed since).
+///
+/// Errors: the file exists but cannot be read or parsed.
+pub fn load(dir: &Path) -> Result<Option<f64>> {
+    let path = dir.join(FLOOR_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice::<FloorRecord>(&bytes)
+            .map(|r| Some(r.no_context_mlm_loss).filter(|f| f.is_finite()))
+            .with_context(|| {
+                format!(
+                    "{} is damaged; resume the session to write it again",
+                    path.display()
+                )
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
 
 /// Add-one smoothed unigram over the tokens masking can select (all but `[CLS]`,
 /// `[SEP]`, `[PAD]`, `[MASK]`), from the training split.

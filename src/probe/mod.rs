@@ -4,6 +4,7 @@
 //! dropout), no gradients.
 
 mod attention;
+pub mod milestone;
 mod neighbours;
 
 pub use attention::{attention_map, AttentionMap, HeadAttention};

@@ -9,6 +9,7 @@ use crate::protocol::{
     Accuracy, DownstreamReading, EvalMetrics, History, StepMetrics, WatchReading,
 };
 use crate::session::Session;
+use anyhow::{anyhow, bail, Result};
 
 /// Reads a session's `downstream.csv` back (rows that do not parse are skipped).
 pub fn read_downstream(session: &Session) -> Vec<DownstreamReading> {
@@ -40,74 +41,150 @@ pub fn read_downstream(session: &Session) -> Vec<DownstreamReading> {
         .collect()
 }
 
-/// Reads a session's `metrics.csv` and `changes.csv` back (rows that do not parse are
-/// skipped).
-pub fn read_history(session: &Session) -> History {
-    let mut history = History::default();
-    // The files always have these headers: another layout is moved aside on open.
+/// What `metrics.csv` holds: every step log and held-out evaluation, in file order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metrics {
+    pub steps: Vec<StepMetrics>,
+    pub evals: Vec<EvalMetrics>,
+    /// Rows that did not parse (a torn last line after a `kill -9`, damage) and were
+    /// skipped.
+    pub unreadable_rows: usize,
+}
+
+/// Reads a session's `metrics.csv`; None when the session has none yet.
+///
+/// Errors: the file cannot be read, or its header is not bertwork's.
+pub fn read_metrics(session: &Session) -> Result<Option<Metrics>> {
+    let path = session.path(METRICS_FILE);
+    let mut reader = match csv::Reader::from_path(&path) {
+        Ok(r) => r,
+        Err(e) => match e.kind() {
+            csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            _ => return Err(anyhow!("cannot read {}: {e}", path.display())),
+        },
+    };
+    let header = reader
+        .headers()
+        .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
+    if header.iter().ne(METRICS_HEADER.iter().copied()) {
+        let first: Vec<&str> = header.iter().take(4).collect();
+        bail!(
+            "{} is not a bertwork metrics file (its header starts `{}`, not `{}`)",
+            path.display(),
+            first.join(","),
+            METRICS_HEADER[..4].join(",")
+        );
+    }
+    let mut out = Metrics::default();
     let m = |name: &str| column(METRICS_HEADER, name);
-    if let Ok(mut reader) = csv::Reader::from_path(session.path(METRICS_FILE)) {
-        for row in reader.records().filter_map(|r| r.ok()) {
-            let f = |name: &str| {
-                row.get(m(name))
-                    .and_then(|v| v.parse::<f64>().ok())
-                    .unwrap_or(f64::NAN)
-            };
-            // An empty cell: not computed (NSP with `model.nsp = false`).
-            let o = |name: &str| row.get(m(name)).and_then(|v| v.parse::<f64>().ok());
-            let (Some(step), Some(epoch)) = (
-                row.get(m("step")).and_then(|v| v.parse::<u64>().ok()),
-                row.get(m("epoch")).and_then(|v| v.parse::<usize>().ok()),
-            ) else {
-                continue;
-            };
-            match row.get(m("split")) {
-                Some("train") => history.steps.push(StepMetrics {
-                    step,
-                    epoch,
-                    epoch_progress: 0.0,
-                    mlm_loss: f("mlm_loss"),
-                    mlm_acc: f("mlm_acc"),
-                    nsp_loss: o("nsp_loss"),
-                    nsp_acc: o("nsp_acc"),
-                    lr: f("lr"),
-                    grad_norm: f("grad_norm"),
-                    tokens_per_s: f("tokens_per_s"),
-                    data_wait: f("data_wait"),
-                    elapsed_s: f("wall_s"),
-                    memory: None,
-                    rank_tokens_per_s: Vec::new(),
-                    collective_share: None,
-                }),
-                Some("heldout") => history.evals.push(EvalMetrics {
-                    step,
-                    epoch,
-                    mlm_loss: f("mlm_loss"),
-                    mlm_acc: f("mlm_acc"),
-                    perplexity: f("perplexity"),
-                    nsp_loss: o("nsp_loss"),
-                    nsp_acc: o("nsp_acc"),
-                    seconds: 0.0,
-                }),
-                _ => {}
-            }
+    for row in reader.records() {
+        let Ok(row) = row else {
+            out.unreadable_rows += 1;
+            continue;
+        };
+        let f = |name: &str| {
+            row.get(m(name))
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(f64::NAN)
+        };
+        // An empty cell: not computed (NSP with `model.nsp = false`).
+        let o = |name: &str| row.get(m(name)).and_then(|v| v.parse::<f64>().ok());
+        let (Some(step), Some(epoch)) = (
+            row.get(m("step")).and_then(|v| v.parse::<u64>().ok()),
+            row.get(m("epoch")).and_then(|v| v.parse::<usize>().ok()),
+        ) else {
+            out.unreadable_rows += 1;
+            continue;
+        };
+        match row.get(m("split")) {
+            Some("train") => out.steps.push(StepMetrics {
+                step,
+                epoch,
+                epoch_progress: 0.0,
+                mlm_loss: f("mlm_loss"),
+                mlm_acc: f("mlm_acc"),
+                nsp_loss: o("nsp_loss"),
+                nsp_acc: o("nsp_acc"),
+                lr: f("lr"),
+                grad_norm: f("grad_norm"),
+                tokens_per_s: f("tokens_per_s"),
+                data_wait: f("data_wait"),
+                elapsed_s: f("wall_s"),
+                memory: None,
+                rank_tokens_per_s: Vec::new(),
+                collective_share: None,
+            }),
+            Some("heldout") => out.evals.push(EvalMetrics {
+                step,
+                epoch,
+                mlm_loss: f("mlm_loss"),
+                mlm_acc: f("mlm_acc"),
+                perplexity: f("perplexity"),
+                nsp_loss: o("nsp_loss"),
+                nsp_acc: o("nsp_acc"),
+                seconds: 0.0,
+            }),
+            _ => out.unreadable_rows += 1,
         }
     }
+    Ok(Some(out))
+}
+
+/// A row of `changes.csv`: a hyperparameter change and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The optimizer step it took effect at.
+    pub step: u64,
+    pub epoch: usize,
+    /// When it was recorded (RFC 3339, UTC).
+    pub time: String,
+    /// The dotted config key (`train.lr`).
+    pub key: String,
+    pub value: String,
+    /// `command` (the workbench), `resume` (`--set` on resume) or `fork`.
+    pub source: String,
+}
+
+/// Reads a session's `changes.csv` (rows that do not parse are skipped; none when
+/// there is no file).
+pub fn read_changes(session: &Session) -> Vec<Change> {
     let c = |name: &str| column(CHANGES_HEADER, name);
-    if let Ok(mut reader) = csv::Reader::from_path(session.path(CHANGES_FILE)) {
-        for row in reader.records().filter_map(|r| r.ok()) {
-            if let (Some(step), Some(key), Some(value)) = (
-                row.get(c("step")).and_then(|v| v.parse::<u64>().ok()),
-                row.get(c("key")),
-                row.get(c("value")),
-            ) {
-                history.changes.push((step, format!("{key}={value}")));
-            }
-        }
+    let Ok(mut reader) = csv::Reader::from_path(session.path(CHANGES_FILE)) else {
+        return Vec::new();
+    };
+    reader
+        .records()
+        .filter_map(|r| r.ok())
+        .filter_map(|row| {
+            let text = |name: &str| row.get(c(name)).map(str::to_string);
+            Some(Change {
+                step: row.get(c("step"))?.parse().ok()?,
+                epoch: row.get(c("epoch"))?.parse().unwrap_or(0),
+                time: text("time").unwrap_or_default(),
+                key: text("key")?,
+                value: text("value")?,
+                source: text("source").unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// Reads a session's `metrics.csv` and `changes.csv` back (rows that do not parse are
+/// skipped; a file that is missing or not bertwork's reads as empty).
+pub fn read_history(session: &Session) -> History {
+    // The trainer's files always have these headers: another layout is moved aside
+    // on open.
+    let metrics = read_metrics(session).ok().flatten().unwrap_or_default();
+    History {
+        steps: metrics.steps,
+        evals: metrics.evals,
+        changes: read_changes(session)
+            .into_iter()
+            .map(|c| (c.step, format!("{}={}", c.key, c.value)))
+            .collect(),
+        watched: read_watched(session),
+        downstream: read_downstream(session),
     }
-    history.watched = read_watched(session);
-    history.downstream = read_downstream(session);
-    history
 }
 
 /// The watched probes' readings in `watched.csv`, by step, each step's probes in the

@@ -10,7 +10,9 @@ mod csv_log;
 mod history;
 pub mod tensorboard;
 
-pub use history::{read_downstream, read_history, read_watched};
+pub use history::{
+    read_changes, read_downstream, read_history, read_metrics, read_watched, Change, Metrics,
+};
 
 use anyhow::Result;
 

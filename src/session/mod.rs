@@ -34,6 +34,9 @@ pub const WEIGHTS_FILE: &str = "model.safetensors";
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
 pub const VOCAB_FILE: &str = "vocab.txt";
 pub const CHECKPOINTS_DIR: &str = "checkpoints";
+/// The folder `bertwork report` writes into by default: the session's charts, not its
+/// data (nothing else reads it, and a fork does not copy it).
+pub const REPORT_DIR: &str = "report";
 
 /// bertwork's data folder: `$BERTWORK_HOME`, else the platform data dir.
 pub fn home() -> Result<PathBuf> {

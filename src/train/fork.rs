@@ -12,13 +12,15 @@ use crate::session::{Lineage, Session, CHECKPOINTS_DIR, LOCK_FILE, WEIGHTS_FILE}
 
 /// Files of a session folder that a fork does not take: the lock, the checkpoints
 /// (only the one forked from is copied), the latest weights (made from that
-/// checkpoint), the log of the parent's process and the parent's own lineage.
+/// checkpoint), the log of the parent's process, the parent's own lineage and its
+/// report (charts of the parent's run).
 const NOT_COPIED: &[&str] = &[
     LOCK_FILE,
     CHECKPOINTS_DIR,
     WEIGHTS_FILE,
     "stderr.log",
     crate::session::LINEAGE_FILE,
+    crate::session::REPORT_DIR,
 ];
 
 /// What a fork was made from.

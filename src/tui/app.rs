@@ -6,18 +6,16 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::attention_panel::AttentionState;
 use super::compare_panel::{CompareState, Pick};
 use super::downstream_panel::DownstreamState;
-use super::history::{History, Window};
 use super::hyper_panel::HyperState;
 use super::log_panel::{Level, LogState};
 use super::neighbours_panel::NeighboursState;
 use super::probe_panel::ProbeState;
 use super::watch_panel::WatchState;
+use crate::curves::history::{History, Window};
+use crate::curves::{DEFAULT_SMOOTHING, ONSET_MARKER};
 use crate::protocol::{
-    uses_context, Command, Event, FinishReason, PrepareProgress, StartInfo, Summary,
+    context_onset, Command, Event, FinishReason, PrepareProgress, StartInfo, Summary,
 };
-
-/// The chart marker's label at the context onset.
-pub const ONSET_MARKER: &str = "context onset";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Panel {
@@ -62,6 +60,8 @@ pub enum Popup {
     Failure,
     /// Choosing sessions to overlay (`compare.picker`).
     Compare,
+    /// Where the report of `r` was written, or why it was not (`report_note`).
+    Report,
 }
 
 /// What the event loop must do after an update.
@@ -76,6 +76,9 @@ pub enum Action {
     Exit,
     /// Give the terminal back and stop the process (Ctrl-Z, job control); `fg` returns.
     Suspend,
+    /// Write the report of the session on screen (with the overlaid sessions) from its
+    /// saved files ([`super::report_key`]).
+    WriteReport,
 }
 
 #[derive(Debug)]
@@ -105,6 +108,8 @@ pub struct App {
     pub preparing: Option<PrepareProgress>,
     /// What the terminal can show (`NO_COLOR`, the Linux console).
     pub display: super::display::Display,
+    /// The outcome of the last `r`: where the report went, or why it did not.
+    pub report_note: Option<String>,
 }
 
 impl Default for App {
@@ -121,7 +126,7 @@ impl App {
             info: None,
             history: History::default(),
             window: Window::All,
-            smoothing: 0.8,
+            smoothing: DEFAULT_SMOOTHING,
             probe: ProbeState::new(),
             attention: AttentionState::new(),
             neighbours: NeighboursState::new(),
@@ -136,6 +141,7 @@ impl App {
             memory: String::new(),
             preparing: None,
             display: super::display::Display::default(),
+            report_note: None,
         }
     }
 
@@ -228,6 +234,7 @@ impl App {
                 );
                 return vec![Action::Send(Command::Fork)];
             }
+            KeyCode::Char('r') => return vec![Action::WriteReport],
             KeyCode::Char('s') if !self.finished() => {
                 self.log.push(Level::Info, "checkpoint requested");
                 return vec![Action::Send(Command::SaveCheckpoint)];
@@ -292,7 +299,7 @@ impl App {
 
     fn on_popup_key(&mut self, popup: Popup, key: KeyEvent) -> Vec<Action> {
         match popup {
-            Popup::Help => self.popup = None,
+            Popup::Help | Popup::Report => self.popup = None,
             Popup::Failure => {
                 self.popup = None;
                 // The run is over: `q` quits at once, as it does without the popup.
@@ -380,7 +387,7 @@ impl App {
                 self.compare.main = Some(info.session.clone());
                 self.compare.main_config = Some(info.config.clone());
                 self.compare.main_tokens_per_step =
-                    super::compare::tokens_per_step(&info.config) * info.world_size as f64;
+                    crate::curves::compare::tokens_per_step(&info.config) * info.world_size as f64;
                 self.info = Some(info);
                 self.status = Status::WarmingUp;
             }
@@ -422,7 +429,7 @@ impl App {
                     .info
                     .as_ref()
                     .map_or(f64::NAN, |i| i.no_context_mlm_loss);
-                if let Some(e) = past.evals.iter().find(|e| uses_context(e.mlm_loss, floor)) {
+                if let Some(e) = context_onset(&past.evals, floor) {
                     self.history.markers.push((e.step, ONSET_MARKER.into()));
                 }
                 self.history.steps.extend(past.steps);

@@ -8,10 +8,10 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
-use super::compare::{rows, table_lines, Overlay, XAxis};
-use super::history::History;
 use super::theme;
 use crate::config::Config;
+use crate::curves::compare::{rows, table_lines, Overlay, XAxis};
+use crate::curves::history::History;
 use crate::terminal_text::escape;
 
 /// The session picker: every other session, overlaid ones marked.

@@ -7,9 +7,9 @@ use anyhow::Result;
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
 
 use super::app::{Action, App, Status};
-use super::compare::Overlay;
 use super::draw::draw;
 use super::terminal::TerminalGuard;
+use crate::curves::compare::Overlay;
 
 /// Shows `first` with `others` overlaid until the user quits (q, Esc, Ctrl-C).
 ///
@@ -41,7 +41,10 @@ pub fn open(first: Overlay, others: Vec<Overlay>) -> Result<()> {
             return Ok(());
         }
         // The dashboard's view keys and the session picker; no panels, no training.
-        let view_key = matches!(key.code, KeyCode::Char('x' | 'c' | 'h' | '+' | '=' | '-'));
+        let view_key = matches!(
+            key.code,
+            KeyCode::Char('x' | 'c' | 'h' | '+' | '=' | '-' | 'r')
+        );
         if !(popup || view_key) {
             continue;
         }
@@ -57,6 +60,7 @@ pub fn open(first: Overlay, others: Vec<Overlay>) -> Result<()> {
                         app.compare.overlays.push(o);
                     }
                 }
+                Action::WriteReport => super::report_key::write_report(&mut app),
                 _ => {}
             }
         }

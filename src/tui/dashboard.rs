@@ -9,10 +9,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
 use ratatui::Frame;
 
-use super::app::{App, ONSET_MARKER};
-use super::compare::{on_axis, XAxis};
-use super::history::{debiased_ema, Window};
+use super::app::App;
 use super::theme;
+use crate::curves::compare::on_axis;
+use crate::curves::history::{debiased_ema, Window};
+use crate::curves::ONSET_MARKER;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let [charts, stats] = Layout::vertical([Constraint::Min(8), Constraint::Length(9)]).areas(area);
@@ -198,10 +199,7 @@ fn loss_chart(
             Axis::default()
                 .title(axis.label())
                 .bounds([x0, x1])
-                .labels(vec![
-                    Span::raw(axis_label(x0, axis)),
-                    Span::raw(axis_label(x1, axis)),
-                ]),
+                .labels(vec![Span::raw(axis.format(x0)), Span::raw(axis.format(x1))]),
         )
         .y_axis(Axis::default().bounds([y0, y1]).labels(vec![
             label(y0),
@@ -210,17 +208,6 @@ fn loss_chart(
         ]));
     frame.render_widget(chart, area);
     super::legend::draw(frame, area, &legend);
-}
-
-/// An x-axis bound: steps whole, tokens in k/M/G, minutes with one decimal.
-fn axis_label(x: f64, axis: XAxis) -> String {
-    match axis {
-        XAxis::Step => format!("{x:.0}"),
-        XAxis::Tokens if x >= 1e9 => format!("{:.1}G", x / 1e9),
-        XAxis::Tokens if x >= 1e6 => format!("{:.1}M", x / 1e6),
-        XAxis::Tokens => format!("{:.0}k", x / 1e3),
-        XAxis::Time => format!("{x:.1}"),
-    }
 }
 
 fn line(data: &[(f64, f64)], color: ratatui::style::Color) -> Dataset<'_> {

@@ -9,9 +9,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::compare::{on_axis, XAxis};
-use super::history::History;
 use super::theme;
+use crate::curves::compare::{on_axis, XAxis};
+use crate::curves::history::History;
 use crate::protocol::{Accuracy, DownstreamReading, DownstreamSetup};
 use crate::terminal_text::escape;
 
@@ -35,7 +35,7 @@ pub struct ChartContext<'a> {
     /// `data.label_column` of the run (to explain an empty panel).
     pub label_setting: Option<&'a str>,
     /// Sessions overlaid by `compare` (`c` on the dashboard): their probe curves.
-    pub overlays: &'a [super::compare::Overlay],
+    pub overlays: &'a [crate::curves::compare::Overlay],
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &DownstreamState, cx: &ChartContext) {

@@ -83,7 +83,7 @@ fn draw_panels(frame: &mut Frame, app: &App) {
                 axis: app.compare.axis,
                 tokens_per_step: app.compare.main_tokens_per_step,
                 onset: app.onset_step(),
-                onset_label: super::app::ONSET_MARKER,
+                onset_label: crate::curves::ONSET_MARKER,
                 label_setting: app
                     .info
                     .as_ref()
@@ -98,6 +98,12 @@ fn draw_panels(frame: &mut Frame, app: &App) {
         Some(Popup::Help) => overlay::help(frame, area),
         Some(Popup::Quit) => overlay::quit(frame, area),
         Some(Popup::Compare) => compare_panel::draw_picker(frame, area, &app.compare),
+        Some(Popup::Report) => overlay::note(
+            frame,
+            area,
+            " Report ",
+            app.report_note.as_deref().unwrap_or_default(),
+        ),
         Some(Popup::Failure) => overlay::failure(
             frame,
             area,
@@ -169,6 +175,7 @@ fn draw_keys(frame: &mut Frame, area: Rect, app: &App) {
             ("c", "sessions"),
             ("h", "window"),
             ("+/-", "smoothing"),
+            ("r", "report"),
             ("q", "quit"),
         ],
         Panel::Dashboard => &[
@@ -176,6 +183,7 @@ fn draw_keys(frame: &mut Frame, area: Rect, app: &App) {
             ("s", "save"),
             ("f", "fork"),
             ("c", "compare"),
+            ("r", "report"),
             ("h", "window"),
             ("Tab", "panel"),
             ("?", "help"),
@@ -256,11 +264,31 @@ fn draw_keys(frame: &mut Frame, area: Rect, app: &App) {
     };
     // Once the run has ended there is nothing to pause or save.
     let ended = matches!(app.status, Status::Finished(_));
-    let mut spans = Vec::new();
-    for (k, what) in keys
+    let mut shown: Vec<&(&str, &str)> = keys
         .iter()
         .filter(|(k, _)| !(ended && matches!(*k, "space" | "s" | "f")))
-    {
+        .collect();
+    // A narrow terminal drops whole hints, panel switching first (the tab bar shows
+    // it), never help or quit.
+    let width = |shown: &[&(&str, &str)]| -> usize {
+        shown
+            .iter()
+            .map(|(k, what)| k.chars().count() + what.chars().count() + 5)
+            .sum::<usize>()
+            .saturating_sub(2)
+    };
+    while width(&shown) > area.width as usize {
+        let Some(i) = shown
+            .iter()
+            .position(|(k, _)| *k == "Tab")
+            .or_else(|| shown.iter().rposition(|(k, _)| !matches!(*k, "?" | "q")))
+        else {
+            break;
+        };
+        shown.remove(i);
+    }
+    let mut spans = Vec::new();
+    for (k, what) in shown {
         spans.push(Span::styled(format!(" {k} "), theme::key()));
         spans.push(Span::raw(format!(" {what}  ")));
     }

@@ -139,13 +139,14 @@ pub fn run(terminal: &mut Term, handle: &TrainerHandle) -> Result<Outcome> {
                     app.compare.open_picker(names);
                     app.popup = Some(super::app::Popup::Compare);
                 }
-                Action::LoadOverlay(name) => match super::compare::Overlay::load(&name) {
+                Action::LoadOverlay(name) => match crate::curves::compare::Overlay::load(&name) {
                     Ok(o) => app.compare.overlays.push(o),
                     Err(e) => app.log.push(
                         super::log_panel::Level::Warning,
                         format!("cannot overlay `{name}`: {e:#}"),
                     ),
                 },
+                Action::WriteReport => super::report_key::write_report(&mut app),
                 action => send(handle, action),
             }
         }

@@ -2,7 +2,6 @@
 
 pub mod app;
 pub mod attention_panel;
-pub mod compare;
 mod compare_panel;
 pub mod compare_view;
 mod dashboard;
@@ -11,7 +10,6 @@ mod downstream_panel;
 pub mod draw;
 mod event_loop;
 mod heatmap;
-pub mod history;
 pub mod hyper_panel;
 mod legend;
 pub mod log_panel;
@@ -19,6 +17,7 @@ mod lr_preview;
 pub mod neighbours_panel;
 mod overlay;
 pub mod probe_panel;
+mod report_key;
 #[cfg(test)]
 mod snapshot_tests;
 mod terminal;

@@ -10,7 +10,7 @@ use super::theme;
 
 pub const KEYS: &[(&str, &str)] = &[
     ("Tab / Shift-Tab", "next / previous panel"),
-    ("1 .. 7", "the panels, in the order of the tab bar"),
+    ("1 .. 8", "the panels, in the order of the tab bar"),
     ("space", "pause / resume training"),
     ("s", "save a checkpoint now"),
     ("f", "fork here: a checkpoint, and a new session from it"),
@@ -25,6 +25,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("+ / -", "dashboard: more / less smoothing"),
     ("c", "dashboard: overlay other sessions, list differences"),
     ("x", "dashboard: x axis by step / tokens / training time"),
+    ("r", "the session's report: charts, report.md, index.html"),
     (
         "Enter / i",
         "probe: focus the text box; Enter runs the probe",
@@ -93,6 +94,29 @@ pub fn quit(frame: &mut Frame, area: Rect) {
             Block::default()
                 .borders(Borders::ALL)
                 .title(" Quit? ")
+                .title_style(theme::title()),
+        ),
+        popup,
+    );
+}
+
+/// A message in a popup titled `title`, wrapped in full; any key closes it.
+pub fn note(frame: &mut Frame, area: Rect, title: &str, message: &str) {
+    let width = area.width.saturating_sub(4).clamp(20, 90);
+    let text_width = width.saturating_sub(2).max(1) as usize;
+    let wrapped_lines = message.chars().count().div_ceil(text_width) as u16 + 1;
+    let popup = centered(area, width, wrapped_lines + 4);
+    let lines = vec![
+        Line::raw(message.to_string()),
+        Line::raw(""),
+        Line::styled("any key closes this", theme::dim()),
+    ];
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(title.to_string())
                 .title_style(theme::title()),
         ),
         popup,

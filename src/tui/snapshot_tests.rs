@@ -213,7 +213,7 @@ fn comparing_app() -> App {
     let mut app = training_app();
     let mut config = app.info.as_ref().unwrap().config.clone();
     config.train.lr = 5e-4;
-    let mut history = super::history::History::default();
+    let mut history = crate::curves::history::History::default();
     for s in (300..=500).step_by(10) {
         let mut m = step(s);
         m.mlm_loss -= 0.3 * (s - 300) as f64 / 200.0;
@@ -221,7 +221,7 @@ fn comparing_app() -> App {
         history.steps.push(m);
     }
     history.evals.push(eval(500));
-    app.compare.overlays.push(super::compare::Overlay {
+    app.compare.overlays.push(crate::curves::compare::Overlay {
         name: "demo-fork-300".into(),
         history,
         tokens_per_step: 4096.0,
@@ -236,7 +236,7 @@ fn comparing_app() -> App {
 fn dashboard_comparing_sessions() {
     let mut app = comparing_app();
     insta::assert_snapshot!("comparing_by_step", render(&app, 110, 30));
-    app.compare.axis = super::compare::XAxis::Time;
+    app.compare.axis = crate::curves::compare::XAxis::Time;
     insta::assert_snapshot!("comparing_by_time", render(&app, 110, 30));
     app.compare
         .open_picker(vec!["demo".into(), "demo-fork-300".into(), "other".into()]);
@@ -593,7 +593,7 @@ fn downstream_panel_while_training() {
     )));
     app.history
         .markers
-        .push((240, super::app::ONSET_MARKER.into()));
+        .push((240, crate::curves::ONSET_MARKER.into()));
     app.on_event(Event::FineTunes {
         runs: vec!["demo-ft: 71.2% ±2.0 (5 test folds, from `demo`@600)".into()],
     });

@@ -3,8 +3,6 @@
 //! named, over training. The list is `train.watch`; changing it sends
 //! [`Command::Watch`] with the whole new list.
 
-use std::collections::BTreeMap;
-
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::symbols::Marker;
@@ -15,21 +13,9 @@ use tui_input::Input;
 
 use super::theme;
 use crate::config::watch::{WatchSpec, MAX_WATCHED};
+use crate::curves::watched::{add_readings, ProbeSeries};
 use crate::protocol::{Command, WatchReading};
 use crate::terminal_text::escape;
-
-/// Most tokens drawn per probe: the named ones first, then the latest top ones.
-const CHART_TOKENS: usize = 8;
-
-/// One watched probe's readings over training.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ProbeSeries {
-    pub text: String,
-    /// Token -> (step, probability) points.
-    pub points: BTreeMap<String, Vec<(f64, f64)>>,
-    /// The newest reading and its step.
-    pub latest: Option<(u64, WatchReading)>,
-}
 
 #[derive(Debug, Default)]
 pub struct WatchState {
@@ -46,26 +32,7 @@ pub struct WatchState {
 impl WatchState {
     /// Adds readings taken at `step`.
     pub fn readings(&mut self, step: u64, readings: &[WatchReading]) {
-        for r in readings {
-            let i = match self.series.iter().position(|s| s.text == r.text) {
-                Some(i) => i,
-                None => {
-                    self.series.push(ProbeSeries {
-                        text: r.text.clone(),
-                        ..ProbeSeries::default()
-                    });
-                    self.series.len() - 1
-                }
-            };
-            let series = &mut self.series[i];
-            for (token, p) in r.top.iter().chain(&r.named) {
-                let line = series.points.entry(token.clone()).or_default();
-                if line.last().is_none_or(|(s, _)| *s != step as f64) {
-                    line.push((step as f64, *p));
-                }
-            }
-            series.latest = Some((step, r.clone()));
-        }
+        add_readings(&mut self.series, step, readings);
     }
 
     /// The series of the entry at `index` of the watched list, if read yet.
@@ -220,20 +187,6 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &WatchState, interval: Option
     );
 }
 
-/// The tokens drawn for a probe: the named ones, then the newest top ones.
-fn chart_tokens(series: &ProbeSeries) -> Vec<String> {
-    let mut tokens: Vec<String> = Vec::new();
-    if let Some((_, r)) = &series.latest {
-        for (t, _) in r.named.iter().chain(&r.top) {
-            if !tokens.contains(t) {
-                tokens.push(t.clone());
-            }
-        }
-    }
-    tokens.truncate(CHART_TOKENS);
-    tokens
-}
-
 fn draw_chart(frame: &mut Frame, area: Rect, state: &WatchState) {
     let series = state.series_of(state.selected);
     let title = series.map_or(" probability at [MASK] ".into(), |s| {
@@ -245,7 +198,7 @@ fn draw_chart(frame: &mut Frame, area: Rect, state: &WatchState) {
         frame.render_widget(text, area);
         return;
     };
-    let tokens = chart_tokens(series);
+    let tokens = series.chart_tokens();
     let lines: Vec<(String, &Vec<(f64, f64)>)> = tokens
         .iter()
         .filter_map(|t| Some((escape(t).into_owned(), series.points.get(t)?)))

@@ -222,3 +222,16 @@ fn mean_over_held_out_batches_counts_only_scored_positions() {
     assert!((no_context_loss(&u, &mask, &[batch]) - expected).abs() < 1e-12);
     assert!(no_context_loss(&u, &mask, &[]).is_nan());
 }
+
+#[test]
+fn the_recorded_floor_reads_back_and_a_missing_one_is_none() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(load(dir.path()).unwrap(), None);
+    save(dir.path(), f64::NAN).unwrap();
+    assert!(!dir.path().join(FLOOR_FILE).exists(), "no floor, no file");
+    save(dir.path(), 6.384).unwrap();
+    assert_eq!(load(dir.path()).unwrap(), Some(6.384));
+    std::fs::write(dir.path().join(FLOOR_FILE), "{").unwrap();
+    let err = format!("{:#}", load(dir.path()).unwrap_err());
+    assert!(err.contains("floor.json is damaged"), "{err}");
+}

@@ -15,7 +15,7 @@ use super::super::{Start, TrainSetup};
 use super::Trainer;
 use crate::data::pairs::is_next_share;
 use crate::model::{BertConfig, BertForPreTraining};
-use crate::protocol::{uses_context, Command, Event, StartInfo};
+use crate::protocol::{context_onset, Command, Event, StartInfo};
 use crate::records::Records;
 use crate::session::WEIGHTS_FILE;
 
@@ -55,6 +55,7 @@ impl Trainer {
         // Only once the data checks passed: a refused resume leaves the config as it was.
         if dp.as_ref().is_none_or(|dp| dp.is_leader()) {
             session.save_config(&config)?;
+            crate::data::floor::save(&session.dir, data.stats.no_context_mlm_loss)?;
         }
         if let Some(message) = data.stats.duplicates.warning() {
             let _ = events.send(Event::Warning { message });
@@ -265,11 +266,7 @@ impl Trainer {
         if self.step > 0 {
             let history = crate::records::read_history(&self.session);
             let floor = self.data.stats.no_context_mlm_loss;
-            self.onset = history
-                .evals
-                .iter()
-                .find(|e| uses_context(e.mlm_loss, floor))
-                .map(|e| e.step);
+            self.onset = context_onset(&history.evals, floor).map(|e| e.step);
             self.emit(Event::History(Box::new(history)));
         }
         self.downstream_started()?;

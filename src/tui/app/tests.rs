@@ -550,3 +550,16 @@ fn the_inspection_tabs_after_the_run_has_ended_say_where_to_ask() {
     let m = app.neighbours.message.clone().unwrap_or_default();
     assert!(m.contains("--neighbours WORD"), "{m}");
 }
+
+#[test]
+fn r_asks_for_the_report_and_its_note_closes_with_any_key() {
+    let mut app = App::new();
+    assert_eq!(app.on_key(ch('r')), vec![Action::WriteReport]);
+    app.popup = Some(Popup::Report);
+    assert_eq!(app.on_key(ch('x')), vec![]);
+    assert_eq!(app.popup, None);
+    // In a text box, r is a letter.
+    app.panel = Panel::Probe;
+    app.probe.focused = true;
+    assert_eq!(app.on_key(ch('r')), vec![]);
+}

@@ -58,6 +58,34 @@ impl History {
     }
 }
 
+/// Which way a metric improves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Better {
+    /// Losses.
+    Lower,
+    /// Accuracies.
+    Higher,
+}
+
+/// The best finite value among (step, value) points, with its step; the earliest on
+/// ties. None when no value is finite.
+pub fn best(points: impl IntoIterator<Item = (u64, f64)>, better: Better) -> Option<(u64, f64)> {
+    points
+        .into_iter()
+        .filter(|(_, v)| v.is_finite())
+        .fold(None, |found, (step, v)| match found {
+            Some((_, b)) if !improves(v, b, better) => found,
+            _ => Some((step, v)),
+        })
+}
+
+fn improves(v: f64, than: f64, better: Better) -> bool {
+    match better {
+        Better::Lower => v < than,
+        Better::Higher => v > than,
+    }
+}
+
 /// Exponential moving average with bias correction (as in Adam / TensorBoard):
 /// s_t = a s_{t-1} + (1 - a) x_t, reported as s_t / (1 - a^t), so early points are not
 /// dragged towards zero.
@@ -84,6 +112,14 @@ mod tests {
         for (_, y) in debiased_ema(&pts, 0.9) {
             assert!((y - 5.0).abs() < 1e-12);
         }
+    }
+
+    #[test]
+    fn the_best_value_is_the_first_of_the_lowest_or_highest_finite_ones() {
+        let pts = [(10, f64::NAN), (20, 3.0), (30, 2.0), (40, 2.0), (50, 4.0)];
+        assert_eq!(best(pts, Better::Lower), Some((30, 2.0)));
+        assert_eq!(best(pts, Better::Higher), Some((50, 4.0)));
+        assert_eq!(best([(1, f64::NAN)], Better::Lower), None);
     }
 
     #[test]

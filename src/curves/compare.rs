@@ -5,7 +5,7 @@
 
 use anyhow::Result;
 
-use super::history::History;
+use super::history::{best, Better, History};
 use crate::config::Config;
 use crate::session::{Lineage, Session};
 
@@ -35,6 +35,18 @@ impl XAxis {
             XAxis::Step => "step",
             XAxis::Tokens => "tokens",
             XAxis::Time => "minutes",
+        }
+    }
+
+    /// A position on this axis as a label: steps whole, tokens in k/M/G, minutes with
+    /// one decimal.
+    pub fn format(self, x: f64) -> String {
+        match self {
+            XAxis::Step => format!("{x:.0}"),
+            XAxis::Tokens if x >= 1e9 => format!("{:.1}G", x / 1e9),
+            XAxis::Tokens if x >= 1e6 => format!("{:.1}M", x / 1e6),
+            XAxis::Tokens => format!("{:.0}k", x / 1e3),
+            XAxis::Time => format!("{x:.1}"),
         }
     }
 }
@@ -147,12 +159,10 @@ pub fn rows(
         lineage: lineage.map(str::to_string),
         last_step: history.last().map_or(0, |m| m.step),
         last_train_mlm: history.last().map(|m| m.mlm_loss),
-        best_heldout_mlm: history
-            .evals
-            .iter()
-            .filter(|e| e.mlm_loss.is_finite())
-            .min_by(|a, b| a.mlm_loss.total_cmp(&b.mlm_loss))
-            .map(|e| (e.step, e.mlm_loss)),
+        best_heldout_mlm: best(
+            history.evals.iter().map(|e| (e.step, e.mlm_loss)),
+            Better::Lower,
+        ),
         differs,
     };
     let mut out = vec![row(name, lineage, history, Vec::new())];
