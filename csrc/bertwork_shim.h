@@ -58,7 +58,6 @@ int bertwork_dist_all_reduce(void* group, bertwork_tensor** tensors, int64_t n,
                              size_t err_len);
 int bertwork_dist_broadcast(void* group, bertwork_tensor** tensors, int64_t n, int root,
                             int64_t bucket_bytes, char* err, size_t err_len);
-int bertwork_dist_barrier(void* group, char* err, size_t err_len);
 int bertwork_dist_store_set(void* group, const char* key, const uint8_t* value, size_t len,
                             char* err, size_t err_len);
 int bertwork_dist_store_get(void* group, const char* key, int64_t timeout_ms, uint8_t** out,

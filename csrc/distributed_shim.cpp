@@ -195,15 +195,6 @@ extern "C" int bertwork_dist_broadcast(void* group, at::Tensor** tensors, int64_
   })
 }
 
-// Waits until every rank has called it (or the timeout passes).
-extern "C" int bertwork_dist_barrier(void* group, char* err, size_t err_len) {
-  BERTWORK_PROTECT(-1, err, err_len, {
-    auto* g = static_cast<Group*>(group);
-    g->gloo->barrier()->wait();
-    return 0;
-  })
-}
-
 // Sets `key` in the store to `len` bytes.
 extern "C" int bertwork_dist_store_set(void* group, const char* key, const uint8_t* value,
                                        size_t len, char* err, size_t err_len) {

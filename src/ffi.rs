@@ -96,11 +96,6 @@ extern "C" {
         err: *mut c_char,
         err_len: usize,
     ) -> i32;
-    pub(crate) fn bertwork_dist_barrier(
-        group: *mut c_void,
-        err: *mut c_char,
-        err_len: usize,
-    ) -> i32;
     pub(crate) fn bertwork_dist_store_set(
         group: *mut c_void,
         key: *const c_char,

@@ -10,8 +10,8 @@ use tch::{Kind, Tensor};
 
 use super::rendezvous::Rendezvous;
 use crate::ffi::{
-    bertwork_dist_all_reduce, bertwork_dist_barrier, bertwork_dist_broadcast, bertwork_dist_close,
-    bertwork_dist_free, bertwork_dist_open, bertwork_dist_store_get, bertwork_dist_store_set,
+    bertwork_dist_all_reduce, bertwork_dist_broadcast, bertwork_dist_close, bertwork_dist_free,
+    bertwork_dist_open, bertwork_dist_store_get, bertwork_dist_store_set,
 };
 
 /// Gradient bucket size: DDP's default `bucket_cap_mb` (25 MiB).
@@ -185,13 +185,6 @@ impl ProcessGroup {
                 err,
                 len,
             )
-        })
-    }
-
-    /// Returns when every rank has reached it.
-    pub fn barrier(&self, what: &str) -> Result<()> {
-        call(what, |err, len| unsafe {
-            bertwork_dist_barrier(self.handle, err, len)
         })
     }
 
