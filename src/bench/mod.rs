@@ -187,15 +187,11 @@ impl Phases {
     }
 
     fn medians(&self) -> PhaseMedians {
-        let median = |v: &[f64]| {
-            let mut v = v.to_vec();
-            v.sort_by(f64::total_cmp);
-            v.get(v.len() / 2).copied().unwrap_or(0.0) * 1e3
-        };
+        let median_ms = |v: &[f64]| crate::stats::median(&mut v.to_vec()) * 1e3;
         PhaseMedians {
-            forward: median(&self.forward),
-            backward: median(&self.backward),
-            optimizer: median(&self.optimizer),
+            forward: median_ms(&self.forward),
+            backward: median_ms(&self.backward),
+            optimizer: median_ms(&self.optimizer),
         }
     }
 }
@@ -343,8 +339,8 @@ pub fn run(config: Config, args: &BenchOptions) -> Result<ExitCode> {
     if let Some(trace) = &args.profile {
         profile::stop(trace)?;
     }
-    times.sort_by(f64::total_cmp);
-    let median = times[times.len() / 2];
+    // `median` sorts `times`, which the minimum and maximum below rely on.
+    let median = crate::stats::median(&mut times);
     let flops_per_step = batches
         .iter()
         .map(|b| mfu::train_flops(&dims, vocab, b, args.seq_len))
