@@ -579,8 +579,12 @@ fn pipeline(
     path: &std::path::Path,
     args: &BenchOptions,
 ) -> Result<PipelineResult> {
-    let home = tempfile_dir()?;
-    let session = crate::session::Session::scratch("bench", home.clone());
+    // Removed as it drops, on every way out of this function.
+    let home = tempfile::Builder::new()
+        .prefix("bertwork-bench-")
+        .tempdir()
+        .context("cannot create a temporary folder for the bench")?;
+    let session = crate::session::Session::scratch("bench", home.path().to_path_buf());
     let mut config = config.clone();
     config.data.corpus = Some(path.to_path_buf());
     config.train.batch_size = args.batch_size;
@@ -601,17 +605,10 @@ fn pipeline(
         tokens += collate(&chunk, &mask, &mut rng).real_tokens;
     }
     let secs = start.elapsed().as_secs_f64();
-    let _ = std::fs::remove_dir_all(&home);
     Ok(PipelineResult {
         corpus: path.display().to_string(),
         prepare_s,
         tokens: data.stats.tokens,
         batch_tokens_per_s: tokens as f64 / secs,
     })
-}
-
-fn tempfile_dir() -> Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("bertwork-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
