@@ -2,8 +2,12 @@
 #   make run    opens bertwork on the embedded IMDB sample (ARGS="..." passes options)
 #   make test   runs the whole test suite
 # Both install libtorch on first use (scripts/setup-libtorch.sh, cached per user).
+# The workbench's end-to-end tests (tests/tui_e2e.rs) need tmux; without it `make test`
+# skips them with a message (CI=true fails them instead). `make test` installs nothing
+# system-wide:
+#   make test-tools   installs tmux with apt-get (as root), if it is missing
 
-.PHONY: run test setup build
+.PHONY: run test setup build test-tools
 
 setup:
 	@bash scripts/setup-libtorch.sh
@@ -15,8 +19,11 @@ run: setup
 	cargo run --release --quiet -- $(ARGS)
 
 test: setup
-	@command -v tmux >/dev/null || apt-get install -y -qq tmux >/dev/null 2>&1 || echo "warning: tmux is missing; the workbench end-to-end test needs it"
+	@command -v tmux >/dev/null || echo "note: tmux is missing, so the workbench end-to-end tests are skipped; \`make test-tools\` installs it"
 	cargo test --quiet
+
+test-tools:
+	@command -v tmux >/dev/null || apt-get install -y -qq tmux || { apt-get update -qq && apt-get install -y -qq tmux; }
 
 # Optional, Python needed (a venv with torch 2.11.0 + transformers, made on first use):
 #   make bench-hf      bertwork vs HF transformers, same shapes and threads, alternated

@@ -13,7 +13,7 @@ fn main() {
     println!("cargo:rerun-if-changed=csrc/device_shim.cpp");
     println!("cargo:rerun-if-changed=csrc/optimizer_shim.cpp");
     println!("cargo:rerun-if-changed=csrc/profiler_shim.cpp");
-    println!("cargo:rerun-if-changed=csrc/shim_error.h");
+    println!("cargo:rerun-if-changed=csrc/bertwork_shim.h");
     println!("cargo:rerun-if-changed=csrc/distributed_shim.cpp");
     let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") else {
         return;

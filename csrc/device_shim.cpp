@@ -9,8 +9,10 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "bertwork_shim.h"
+
 extern "C" int bertwork_device_memory(int device, int64_t* out) {
-  try {
+  BERTWORK_PROTECT(-1, nullptr, 0, {
     if (!at::accelerator::getAccelerator(false).has_value()) {
       return -1;
     }
@@ -25,9 +27,7 @@ extern "C" int bertwork_device_memory(int device, int64_t* out) {
     out[4] = static_cast<int64_t>(info.first);
     out[5] = static_cast<int64_t>(info.second);
     return 0;
-  } catch (...) {
-    return -1;
-  }
+  })
 }
 
 // Mixed precision on CUDA: the dtype autocast uses (bf16 instead of fp16) and whether
@@ -36,16 +36,14 @@ extern "C" int bertwork_device_memory(int device, int64_t* out) {
 #include <ATen/autocast_mode.h>
 
 extern "C" int bertwork_cuda_precision(int bf16, int tf32) {
-  try {
+  BERTWORK_PROTECT(-1, nullptr, 0, {
     if (bf16) {
       at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
     }
     at::globalContext().setFloat32MatmulPrecision(tf32 ? "high" : "highest");
     at::globalContext().setAllowTF32CuDNN(tf32 != 0);
     return 0;
-  } catch (...) {
-    return -1;
-  }
+  })
 }
 
 // Autocast on CPU (tch's `autocast` only switches CUDA's): turns bf16 autocast for
@@ -53,7 +51,7 @@ extern "C" int bertwork_cuda_precision(int bf16, int tf32) {
 // cast-weight cache when the outermost region ends, as torch.autocast does. Returns
 // whether it was on before, or -1 if libtorch throws.
 extern "C" int bertwork_cpu_autocast(int enabled) {
-  try {
+  BERTWORK_PROTECT(-1, nullptr, 0, {
     const bool before = at::autocast::is_autocast_enabled(at::kCPU);
     if (enabled) {
       at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
@@ -66,9 +64,7 @@ extern "C" int bertwork_cpu_autocast(int enabled) {
       }
     }
     return before ? 1 : 0;
-  } catch (...) {
-    return -1;
-  }
+  })
 }
 
 namespace {
@@ -85,9 +81,11 @@ class DropWarnings : public c10::WarningHandler {
 // thread-local), unless TORCH_CPP_LOG_LEVEL is set (the same opt-in c10d's logs
 // follow).
 extern "C" void bertwork_quiet_warnings() {
-  if (std::getenv("TORCH_CPP_LOG_LEVEL") != nullptr) {
-    return;
-  }
-  static DropWarnings drop;
-  c10::WarningUtils::set_warning_handler(&drop);
+  BERTWORK_PROTECT((void)0, nullptr, 0, {
+    if (std::getenv("TORCH_CPP_LOG_LEVEL") != nullptr) {
+      return;
+    }
+    static DropWarnings drop;
+    c10::WarningUtils::set_warning_handler(&drop);
+  })
 }

@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "shim_error.h"
+#include "bertwork_shim.h"
 
 namespace {
 
@@ -104,7 +104,7 @@ extern "C" int bertwork_dist_open(const char* host, uint16_t port, int rank, int
                                   int agent_store, const char* prefix, int loopback,
                                   int64_t timeout_ms, void** out, char* err,
                                   size_t err_len) {
-  try {
+  BERTWORK_PROTECT(-1, err, err_len, {
     // c10d logs its retries, timeouts and failed connections (with a C++ backtrace,
     // and the host name as given) on stderr, which would land on the workbench's
     // screen; every failure reaches bertwork as an exception, reported in one line.
@@ -133,13 +133,12 @@ extern "C" int bertwork_dist_open(const char* host, uint16_t port, int rank, int
     auto gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, options);
     *out = new Group{store, gloo, rank, world};
     return 0;
-  } catch (const std::exception& e) {
-    bertwork_copy_first_line(e, err, err_len);
-    return -1;
-  }
+  })
 }
 
-extern "C" void bertwork_dist_close(void* group) { delete static_cast<Group*>(group); }
+extern "C" void bertwork_dist_close(void* group) {
+  BERTWORK_PROTECT((void)0, nullptr, 0, { delete static_cast<Group*>(group); })
+}
 
 // Sums `n` tensors across ranks in place, then divides them by `divisor` (the world
 // size for an average; 1 for a sum). Tensors go in buckets of at most `bucket_bytes`,
@@ -148,7 +147,7 @@ extern "C" void bertwork_dist_close(void* group) { delete static_cast<Group*>(gr
 extern "C" int bertwork_dist_all_reduce(void* group, at::Tensor** tensors, int64_t n,
                                         int64_t bucket_bytes, double divisor, char* err,
                                         size_t err_len) {
-  try {
+  BERTWORK_PROTECT(-1, err, err_len, {
     c10::AutoGradMode no_grad(false);
     auto* g = static_cast<Group*>(group);
     std::vector<c10::intrusive_ptr<c10d::Work>> works;
@@ -174,10 +173,7 @@ extern "C" int bertwork_dist_all_reduce(void* group, at::Tensor** tensors, int64
       }
     }
     return 0;
-  } catch (const std::exception& e) {
-    bertwork_copy_first_line(e, err, err_len);
-    return -1;
-  }
+  })
 }
 
 // Overwrites `n` tensors on every rank with rank `root`'s values: each bucket is
@@ -185,7 +181,7 @@ extern "C" int bertwork_dist_all_reduce(void* group, at::Tensor** tensors, int64
 extern "C" int bertwork_dist_broadcast(void* group, at::Tensor** tensors, int64_t n,
                                        int root, int64_t bucket_bytes, char* err,
                                        size_t err_len) {
-  try {
+  BERTWORK_PROTECT(-1, err, err_len, {
     c10::AutoGradMode no_grad(false);
     auto* g = static_cast<Group*>(group);
     c10d::BroadcastOptions opts;
@@ -196,35 +192,17 @@ extern "C" int bertwork_dist_broadcast(void* group, at::Tensor** tensors, int64_
       copy_back(flat[0], bucket);
     }
     return 0;
-  } catch (const std::exception& e) {
-    bertwork_copy_first_line(e, err, err_len);
-    return -1;
-  }
-}
-
-// Waits until every rank has called it (or the timeout passes).
-extern "C" int bertwork_dist_barrier(void* group, char* err, size_t err_len) {
-  try {
-    auto* g = static_cast<Group*>(group);
-    g->gloo->barrier()->wait();
-    return 0;
-  } catch (const std::exception& e) {
-    bertwork_copy_first_line(e, err, err_len);
-    return -1;
-  }
+  })
 }
 
 // Sets `key` in the store to `len` bytes.
 extern "C" int bertwork_dist_store_set(void* group, const char* key, const uint8_t* value,
                                        size_t len, char* err, size_t err_len) {
-  try {
+  BERTWORK_PROTECT(-1, err, err_len, {
     auto* g = static_cast<Group*>(group);
     g->store->set(std::string(key), std::vector<uint8_t>(value, value + len));
     return 0;
-  } catch (const std::exception& e) {
-    bertwork_copy_first_line(e, err, err_len);
-    return -1;
-  }
+  })
 }
 
 // Waits up to `timeout_ms` for `key`, then returns its bytes in a buffer the caller
@@ -232,7 +210,7 @@ extern "C" int bertwork_dist_store_set(void* group, const char* key, const uint8
 extern "C" int bertwork_dist_store_get(void* group, const char* key, int64_t timeout_ms,
                                        uint8_t** out, size_t* out_len, char* err,
                                        size_t err_len) {
-  try {
+  BERTWORK_PROTECT(-1, err, err_len, {
     auto* g = static_cast<Group*>(group);
     std::vector<std::string> keys{std::string(key)};
     g->store->wait(keys, std::chrono::milliseconds(timeout_ms));
@@ -243,26 +221,12 @@ extern "C" int bertwork_dist_store_get(void* group, const char* key, int64_t tim
       std::memcpy(*out, value.data(), value.size());
     }
     return 0;
-  } catch (const std::exception& e) {
-    bertwork_copy_first_line(e, err, err_len);
-    return -1;
-  }
+  })
 }
 
-// Whether `key` is set, without waiting (1 or 0 in `out`).
-extern "C" int bertwork_dist_store_check(void* group, const char* key, int* out, char* err,
-                                         size_t err_len) {
-  try {
-    auto* g = static_cast<Group*>(group);
-    *out = g->store->check({std::string(key)}) ? 1 : 0;
-    return 0;
-  } catch (const std::exception& e) {
-    bertwork_copy_first_line(e, err, err_len);
-    return -1;
-  }
+extern "C" void bertwork_dist_free(uint8_t* buffer) {
+  BERTWORK_PROTECT((void)0, nullptr, 0, { std::free(buffer); })
 }
-
-extern "C" void bertwork_dist_free(uint8_t* buffer) { std::free(buffer); }
 
 // DistributedDataParallel's core for `n` parameters (every one must receive a
 // gradient in each backward it reduces): buckets of at most `bucket_bytes` (the first
@@ -272,7 +236,7 @@ extern "C" void bertwork_dist_free(uint8_t* buffer) { std::free(buffer); }
 extern "C" int bertwork_dist_reducer_new(void* group, at::Tensor** params, int64_t n,
                                          int64_t bucket_bytes, void** out, char* err,
                                          size_t err_len) {
-  try {
+  BERTWORK_PROTECT(-1, err, err_len, {
     auto* g = static_cast<Group*>(group);
     if (!g->process_group) {
       auto pg = c10::make_intrusive<c10d::ProcessGroup>(g->store, g->rank, g->world);
@@ -294,10 +258,7 @@ extern "C" int bertwork_dist_reducer_new(void* group, at::Tensor** params, int64
                              /*skip_all_reduce_unused_params=*/false,
                              /*use_python_reducer=*/false, {});
     return 0;
-  } catch (const std::exception& e) {
-    bertwork_copy_first_line(e, err, err_len);
-    return -1;
-  }
+  })
 }
 
 // Arms the Reducer for the next backward (DDP's forward does this): call before the
@@ -305,21 +266,15 @@ extern "C" int bertwork_dist_reducer_new(void* group, at::Tensor** params, int64
 // locally (DDP's no_sync).
 extern "C" int bertwork_dist_reducer_prepare(void* reducer, at::Tensor* loss, char* err,
                                              size_t err_len) {
-  try {
+  BERTWORK_PROTECT(-1, err, err_len, {
     auto* r = static_cast<c10d::Reducer*>(reducer);
     r->prepare_for_forward();
     r->prepare_for_backward({*loss});
     return 0;
-  } catch (const std::exception& e) {
-    bertwork_copy_first_line(e, err, err_len);
-    return -1;
-  }
+  })
 }
 
+// The Reducer's destructor may throw (noexcept(false)); nothing to do then.
 extern "C" void bertwork_dist_reducer_free(void* reducer) {
-  try {
-    delete static_cast<c10d::Reducer*>(reducer);
-  } catch (...) {
-    // The Reducer's destructor may throw (noexcept(false)); nothing to do then.
-  }
+  BERTWORK_PROTECT((void)0, nullptr, 0, { delete static_cast<c10d::Reducer*>(reducer); })
 }

@@ -11,7 +11,7 @@
 #include <c10/core/GradMode.h>
 
 #include <cstdint>
-#include "shim_error.h"
+#include "bertwork_shim.h"
 #include <exception>
 #include <vector>
 
@@ -50,7 +50,7 @@ extern "C" int bertwork_fused_adamw(at::Tensor** params, at::Tensor** exp_avgs,
                                     double lr, double beta1, double beta2,
                                     double weight_decay, double eps, char* err,
                                     size_t err_len) {
-  try {
+  BERTWORK_PROTECT(-1, err, err_len, {
     c10::AutoGradMode no_grad(false);
     WithGrad g = with_grad(params, exp_avgs, exp_avg_sqs, n);
     if (g.params.empty()) {
@@ -63,16 +63,13 @@ extern "C" int bertwork_fused_adamw(at::Tensor** params, at::Tensor** exp_avgs,
                       beta1, beta2, weight_decay, eps, /*amsgrad=*/false,
                       /*maximize=*/false);
     return 0;
-  } catch (const std::exception& e) {
-    bertwork_copy_first_line(e, err, err_len);
-    return -1;
-  }
+  })
 }
 
 // The 2-norm of all gradients together, computed in float32 (0 when none is defined).
 extern "C" int bertwork_grad_norm(at::Tensor** params, int64_t n, double* out, char* err,
                                   size_t err_len) {
-  try {
+  BERTWORK_PROTECT(-1, err, err_len, {
     c10::AutoGradMode no_grad(false);
     WithGrad g = with_grad(params, nullptr, nullptr, n);
     if (g.grads.empty()) {
@@ -82,39 +79,30 @@ extern "C" int bertwork_grad_norm(at::Tensor** params, int64_t n, double* out, c
     std::vector<at::Tensor> norms = at::_foreach_norm(g.grads, 2, at::kFloat);
     *out = at::stack(norms).norm().item<double>();
     return 0;
-  } catch (const std::exception& e) {
-    bertwork_copy_first_line(e, err, err_len);
-    return -1;
-  }
+  })
 }
 
 // Multiplies every defined gradient by `scale` in place.
 extern "C" int bertwork_scale_grads(at::Tensor** params, int64_t n, double scale, char* err,
                                     size_t err_len) {
-  try {
+  BERTWORK_PROTECT(-1, err, err_len, {
     c10::AutoGradMode no_grad(false);
     WithGrad g = with_grad(params, nullptr, nullptr, n);
     if (!g.grads.empty()) {
       at::_foreach_mul_(g.grads, scale);
     }
     return 0;
-  } catch (const std::exception& e) {
-    bertwork_copy_first_line(e, err, err_len);
-    return -1;
-  }
+  })
 }
 
 // Drops every gradient, so the next backward writes fresh ones instead of adding to
 // zeros.
 extern "C" int bertwork_drop_grads(at::Tensor** params, int64_t n, char* err,
                                    size_t err_len) {
-  try {
+  BERTWORK_PROTECT(-1, err, err_len, {
     for (int64_t i = 0; i < n; ++i) {
       params[i]->mutable_grad().reset();
     }
     return 0;
-  } catch (const std::exception& e) {
-    bertwork_copy_first_line(e, err, err_len);
-    return -1;
-  }
+  })
 }

@@ -4,7 +4,7 @@
 // libtorch's message copied into `err` (first line, NUL terminated).
 #include <torch/csrc/autograd/profiler_kineto.h>
 
-#include "shim_error.h"
+#include "bertwork_shim.h"
 #include <exception>
 #include <set>
 #include <string>
@@ -20,25 +20,19 @@ const std::set<torch::profiler::impl::ActivityType> kCpu{
 }  // namespace
 
 extern "C" int bertwork_profiler_start(char* err, size_t err_len) {
-  try {
+  BERTWORK_PROTECT(-1, err, err_len, {
     const torch::profiler::impl::ProfilerConfig config(
         torch::profiler::impl::ProfilerState::KINETO, /*report_input_shapes=*/true);
     prof::prepareProfiler(config, kCpu);
     prof::enableProfiler(config, kCpu);
     return 0;
-  } catch (const std::exception& e) {
-    bertwork_copy_first_line(e, err, err_len);
-    return -1;
-  }
+  })
 }
 
 extern "C" int bertwork_profiler_stop(const char* trace_path, char* err, size_t err_len) {
-  try {
+  BERTWORK_PROTECT(-1, err, err_len, {
     std::unique_ptr<prof::ProfilerResult> result = prof::disableProfiler();
     result->save(trace_path);
     return 0;
-  } catch (const std::exception& e) {
-    bertwork_copy_first_line(e, err, err_len);
-    return -1;
-  }
+  })
 }

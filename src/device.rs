@@ -3,6 +3,10 @@
 use anyhow::{bail, Result};
 use tch::Device;
 
+use crate::ffi::{
+    bertwork_cpu_autocast, bertwork_cuda_precision, bertwork_device_memory, bertwork_quiet_warnings,
+};
+
 /// What the user asked for, before looking at the hardware.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceChoice {
@@ -119,13 +123,6 @@ pub struct DeviceMemory {
     /// Device-wide, all processes (what nvidia-smi shows): total - free.
     pub device_used: u64,
     pub device_total: u64,
-}
-
-extern "C" {
-    fn bertwork_device_memory(device: i32, out: *mut i64) -> i32;
-    fn bertwork_cuda_precision(bf16: i32, tf32: i32) -> i32;
-    fn bertwork_cpu_autocast(enabled: i32) -> i32;
-    fn bertwork_quiet_warnings();
 }
 
 /// Drops libtorch's warnings on the calling thread (they are written raw on stderr,

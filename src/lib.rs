@@ -28,6 +28,7 @@ pub mod resume;
 pub mod saved;
 pub mod session;
 pub mod signals;
+pub mod stats;
 pub mod terminal_kind;
 pub mod terminal_text;
 pub mod tokenizer;

@@ -3,18 +3,11 @@
 //! by the median of per-block medians and by the median of neighbouring pairs' ratios.
 //! Both sides see the same machine noise.
 
+use crate::stats::median;
+
 /// Whether block `i` has the thing measured: A B B A A B B A ...
 pub fn treated(i: u64) -> bool {
     matches!(i % 4, 1 | 2)
-}
-
-/// The median (upper middle for an even count; 0 when empty).
-pub fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        return 0.0;
-    }
-    v[v.len() / 2]
 }
 
 /// The comparison of per-block samples (tokens/s), block `i` treated per [`treated`].

@@ -10,10 +10,10 @@ use std::time::Instant;
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use super::blocks::median;
 use super::scratch_run::ScratchRun;
 use crate::config::Config;
 use crate::protocol::Event;
+use crate::stats::median;
 
 #[derive(Debug, Serialize)]
 pub struct DownstreamOverhead {

@@ -68,6 +68,5 @@ pub fn matmul_peak(kind: Kind, device: Device) -> f64 {
         })
         .skip(2)
         .collect();
-    times.sort_by(f64::total_cmp);
-    2.0 * (PEAK_SIDE as f64).powi(3) / times[times.len() / 2]
+    2.0 * (PEAK_SIDE as f64).powi(3) / crate::stats::median(&mut times)
 }

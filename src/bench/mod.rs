@@ -187,15 +187,11 @@ impl Phases {
     }
 
     fn medians(&self) -> PhaseMedians {
-        let median = |v: &[f64]| {
-            let mut v = v.to_vec();
-            v.sort_by(f64::total_cmp);
-            v.get(v.len() / 2).copied().unwrap_or(0.0) * 1e3
-        };
+        let median_ms = |v: &[f64]| crate::stats::median(&mut v.to_vec()) * 1e3;
         PhaseMedians {
-            forward: median(&self.forward),
-            backward: median(&self.backward),
-            optimizer: median(&self.optimizer),
+            forward: median_ms(&self.forward),
+            backward: median_ms(&self.backward),
+            optimizer: median_ms(&self.optimizer),
         }
     }
 }
@@ -343,8 +339,8 @@ pub fn run(config: Config, args: &BenchOptions) -> Result<ExitCode> {
     if let Some(trace) = &args.profile {
         profile::stop(trace)?;
     }
-    times.sort_by(f64::total_cmp);
-    let median = times[times.len() / 2];
+    // `median` sorts `times`, which the minimum and maximum below rely on.
+    let median = crate::stats::median(&mut times);
     let flops_per_step = batches
         .iter()
         .map(|b| mfu::train_flops(&dims, vocab, b, args.seq_len))
@@ -583,8 +579,12 @@ fn pipeline(
     path: &std::path::Path,
     args: &BenchOptions,
 ) -> Result<PipelineResult> {
-    let home = tempfile_dir()?;
-    let session = crate::session::Session::scratch("bench", home.clone());
+    // Removed as it drops, on every way out of this function.
+    let home = tempfile::Builder::new()
+        .prefix("bertwork-bench-")
+        .tempdir()
+        .context("cannot create a temporary folder for the bench")?;
+    let session = crate::session::Session::scratch("bench", home.path().to_path_buf());
     let mut config = config.clone();
     config.data.corpus = Some(path.to_path_buf());
     config.train.batch_size = args.batch_size;
@@ -605,17 +605,10 @@ fn pipeline(
         tokens += collate(&chunk, &mask, &mut rng).real_tokens;
     }
     let secs = start.elapsed().as_secs_f64();
-    let _ = std::fs::remove_dir_all(&home);
     Ok(PipelineResult {
         corpus: path.display().to_string(),
         prepare_s,
         tokens: data.stats.tokens,
         batch_tokens_per_s: tokens as f64 / secs,
     })
-}
-
-fn tempfile_dir() -> Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("bertwork-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }

@@ -5,16 +5,13 @@
 //! (forward with the losses, backward, optimizer) are timed on the wall clock.
 
 use std::collections::HashMap;
-use std::ffi::{c_char, CString};
+use std::ffi::CString;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-extern "C" {
-    fn bertwork_profiler_start(err: *mut c_char, err_len: usize) -> i32;
-    fn bertwork_profiler_stop(trace_path: *const c_char, err: *mut c_char, err_len: usize) -> i32;
-}
+use crate::ffi::{bertwork_profiler_start, bertwork_profiler_stop};
 
 /// Starts libtorch's profiler on CPU ops.
 ///

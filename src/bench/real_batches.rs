@@ -19,11 +19,13 @@ use crate::train::prepare::{mask_config, pair_config, prepare};
 ///
 /// Errors: a corpus that cannot be prepared, or one with fewer than `n` batches.
 pub fn first_batches(config: &Config, n: usize) -> Result<(Vec<HostBatch>, usize)> {
-    let home = std::env::temp_dir().join(format!("bertwork-bench-real-{}", std::process::id()));
-    std::fs::create_dir_all(&home).with_context(|| format!("cannot create {}", home.display()))?;
-    let session = Session::scratch("bench", home.clone());
+    let home = tempfile::Builder::new()
+        .prefix("bertwork-bench-real-")
+        .tempdir()
+        .context("cannot create a temporary folder for the bench")?;
+    let session = Session::scratch("bench", home.path().to_path_buf());
     let prepared = prepare(config, &session);
-    let _ = std::fs::remove_dir_all(&home);
+    drop(home);
     let data = prepared?;
     let mut rng = rng_for(config.train.seed, "bench-real-batches", 0);
     let spans = crate::data::pairs::epoch_examples(

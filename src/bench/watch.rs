@@ -10,11 +10,12 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use super::blocks::{compare, median, treated};
+use super::blocks::{compare, treated};
 use super::scratch_run::ScratchRun;
 use crate::config::watch::MAX_WATCHED;
 use crate::config::Config;
 use crate::protocol::{Command, Event};
+use crate::stats::median;
 
 #[derive(Debug, Serialize)]
 pub struct WatchOverhead {

@@ -9,60 +9,10 @@ use anyhow::{anyhow, bail, Context, Result};
 use tch::{Kind, Tensor};
 
 use super::rendezvous::Rendezvous;
-
-extern "C" {
-    fn bertwork_dist_open(
-        host: *const c_char,
-        port: u16,
-        rank: i32,
-        world: i32,
-        agent_store: i32,
-        prefix: *const c_char,
-        loopback: i32,
-        timeout_ms: i64,
-        out: *mut *mut c_void,
-        err: *mut c_char,
-        err_len: usize,
-    ) -> i32;
-    fn bertwork_dist_close(group: *mut c_void);
-    fn bertwork_dist_all_reduce(
-        group: *mut c_void,
-        tensors: *const *mut torch_sys::C_tensor,
-        n: i64,
-        bucket_bytes: i64,
-        divisor: f64,
-        err: *mut c_char,
-        err_len: usize,
-    ) -> i32;
-    fn bertwork_dist_broadcast(
-        group: *mut c_void,
-        tensors: *const *mut torch_sys::C_tensor,
-        n: i64,
-        root: i32,
-        bucket_bytes: i64,
-        err: *mut c_char,
-        err_len: usize,
-    ) -> i32;
-    fn bertwork_dist_barrier(group: *mut c_void, err: *mut c_char, err_len: usize) -> i32;
-    fn bertwork_dist_store_set(
-        group: *mut c_void,
-        key: *const c_char,
-        value: *const u8,
-        len: usize,
-        err: *mut c_char,
-        err_len: usize,
-    ) -> i32;
-    fn bertwork_dist_store_get(
-        group: *mut c_void,
-        key: *const c_char,
-        timeout_ms: i64,
-        out: *mut *mut u8,
-        out_len: *mut usize,
-        err: *mut c_char,
-        err_len: usize,
-    ) -> i32;
-    fn bertwork_dist_free(buffer: *mut u8);
-}
+use crate::ffi::{
+    bertwork_dist_all_reduce, bertwork_dist_broadcast, bertwork_dist_close, bertwork_dist_free,
+    bertwork_dist_open, bertwork_dist_store_get, bertwork_dist_store_set,
+};
 
 /// Gradient bucket size: DDP's default `bucket_cap_mb` (25 MiB).
 pub const BUCKET_BYTES: i64 = 25 << 20;
@@ -235,13 +185,6 @@ impl ProcessGroup {
                 err,
                 len,
             )
-        })
-    }
-
-    /// Returns when every rank has reached it.
-    pub fn barrier(&self, what: &str) -> Result<()> {
-        call(what, |err, len| unsafe {
-            bertwork_dist_barrier(self.handle, err, len)
         })
     }
 

@@ -5,31 +5,15 @@
 //! all-reduced as soon as its gradients are ready, while backward goes on, and the
 //! averages are written to `.grad` when backward ends.
 
-use std::ffi::{c_char, c_void};
+use std::ffi::c_void;
 
 use anyhow::Result;
 use tch::Tensor;
 
 use super::process_group::{call, ProcessGroup, BUCKET_BYTES};
-
-extern "C" {
-    fn bertwork_dist_reducer_new(
-        group: *mut c_void,
-        params: *const *mut torch_sys::C_tensor,
-        n: i64,
-        bucket_bytes: i64,
-        out: *mut *mut c_void,
-        err: *mut c_char,
-        err_len: usize,
-    ) -> i32;
-    fn bertwork_dist_reducer_prepare(
-        reducer: *mut c_void,
-        loss: *mut torch_sys::C_tensor,
-        err: *mut c_char,
-        err_len: usize,
-    ) -> i32;
-    fn bertwork_dist_reducer_free(reducer: *mut c_void);
-}
+use crate::ffi::{
+    bertwork_dist_reducer_free, bertwork_dist_reducer_new, bertwork_dist_reducer_prepare,
+};
 
 /// The environment variable that turns overlap on (`BERTWORK_DDP_OVERLAP=1`). Off by
 /// default: on 2 CPU cores Gloo's threads compete with backward for the cores, and

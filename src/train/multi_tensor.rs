@@ -6,47 +6,12 @@
 //! Each call covers every parameter at once instead of a handful of ATen calls, and
 //! temporaries, per parameter. Parameters without a gradient are skipped.
 
-use std::ffi::c_char;
-
 use anyhow::Result;
 use tch::Tensor;
 
-extern "C" {
-    fn bertwork_fused_adamw(
-        params: *const *mut torch_sys::C_tensor,
-        exp_avgs: *const *mut torch_sys::C_tensor,
-        exp_avg_sqs: *const *mut torch_sys::C_tensor,
-        n: i64,
-        step: f64,
-        lr: f64,
-        beta1: f64,
-        beta2: f64,
-        weight_decay: f64,
-        eps: f64,
-        err: *mut c_char,
-        err_len: usize,
-    ) -> i32;
-    fn bertwork_grad_norm(
-        params: *const *mut torch_sys::C_tensor,
-        n: i64,
-        out: *mut f64,
-        err: *mut c_char,
-        err_len: usize,
-    ) -> i32;
-    fn bertwork_scale_grads(
-        params: *const *mut torch_sys::C_tensor,
-        n: i64,
-        scale: f64,
-        err: *mut c_char,
-        err_len: usize,
-    ) -> i32;
-    fn bertwork_drop_grads(
-        params: *const *mut torch_sys::C_tensor,
-        n: i64,
-        err: *mut c_char,
-        err_len: usize,
-    ) -> i32;
-}
+use crate::ffi::{
+    bertwork_drop_grads, bertwork_fused_adamw, bertwork_grad_norm, bertwork_scale_grads,
+};
 
 /// AdamW's hyperparameters for one group of parameters.
 #[derive(Debug, Clone, Copy)]
