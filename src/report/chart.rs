@@ -19,10 +19,12 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::series::{Chart, Line, Marker, Stroke, Tone, YFormat};
+use crate::terminal_text::escape;
 
-/// Pixel size of every chart (SVG and PNG): legible at 100% zoom, with text of 15 to
+/// Pixel width of every chart (SVG and PNG): legible at 100% zoom, with text of 15 to
 /// 26 px.
 pub const WIDTH: u32 = 1200;
+/// Pixel height of every chart.
 pub const HEIGHT: u32 = 700;
 
 /// Width of the legend column at the right.
@@ -106,6 +108,13 @@ fn colour(tone: Tone) -> RGBColor {
         Tone::Baseline(0) => RGBColor(160, 120, 0),
         Tone::Baseline(_) => RGBColor(150, 150, 150),
     }
+}
+
+/// Text from the sessions (probe texts, tokens, names) as drawn: control characters
+/// written out visibly ([`escape`]), never raw (an SVG cannot hold them; a PNG would
+/// show boxes). plotters escapes what XML needs.
+fn shown(text: &str) -> String {
+    escape(text).into_owned()
 }
 
 fn text(size: u32) -> TextStyle<'static> {
@@ -227,7 +236,7 @@ type Plot<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoord
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Result<()> {
     root.fill(&WHITE).map_err(failed)?;
     let title_style = text(26);
-    let title = wrap(root, &chart.title, &title_style, WIDTH - 40, 1);
+    let title = wrap(root, &shown(&chart.title), &title_style, WIDTH - 40, 1);
     root.draw(&Text::new(
         title.join(" "),
         (WIDTH as i32 / 2, 12),
@@ -295,7 +304,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Res
         let (px, py) = ctx.backend_coord(&at);
         let v = if below { VPos::Top } else { VPos::Bottom };
         root.draw(&Text::new(
-            best.text.clone(),
+            shown(&best.text),
             (px + dx, py + dy),
             text(16).pos(Pos::new(h, v)),
         ))
@@ -343,7 +352,7 @@ fn draw_marker<DB: DrawingBackend>(
         let (px, py) = ctx.backend_coord(&(m.x, y1));
         let y = py + 6 + (index % 3) as i32 * 18;
         root.draw(&Text::new(
-            m.note.clone(),
+            shown(&m.note),
             (px + 4, y),
             text(15)
                 .color(&colour(m.tone))
@@ -393,7 +402,7 @@ fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart)
     let bottom = HEIGHT as i32 - 60;
     let total = rows.len();
     for (i, (label, kind)) in rows.iter().enumerate() {
-        let lines = wrap(area, label, &font, width, 2);
+        let lines = wrap(area, &shown(label), &font, width, 2);
         let needed = 22 * lines.len() as i32;
         if y + needed > bottom - 22 && i + 1 < total {
             let more = format!("… and {} more", total - i);

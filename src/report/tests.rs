@@ -360,3 +360,48 @@ fn a_long_runs_report_is_quick() {
     // A generous bound for slow debug builds; the measurement above is the figure.
     assert!(took < 5.0, "{took:.3}s");
 }
+
+#[test]
+fn text_from_the_session_is_escaped_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = session(dir.path(), "a", 0.001);
+    let all = crate::records::RowCounts {
+        metrics: usize::MAX,
+        changes: usize::MAX,
+        watched: usize::MAX,
+        downstream: usize::MAX,
+    };
+    let mut records = Records::open(&session, Some((80, all))).unwrap();
+    let odd = "a <b> & \u{1b}[31m [MASK] | x";
+    records.watched(80, &[watched(odd, &["<i>", "|"])]).unwrap();
+    records.sync().unwrap();
+    let run = Run::from_session(&session).unwrap();
+    let (_, files) = super::files(&[run], STEP, ("test", false)).unwrap();
+    let file = |name: &str| {
+        let bytes = &files.iter().find(|(n, _)| n == name).unwrap().1;
+        String::from_utf8(bytes.clone()).unwrap()
+    };
+    let svg = file("watched_3.svg");
+    let doc = roxmltree::Document::parse(&svg).expect("the SVG parses");
+    let texts: Vec<&str> = doc
+        .descendants()
+        .filter_map(|n| n.text())
+        .map(str::trim)
+        .collect();
+    assert!(
+        texts.contains(&"P(token) at [MASK]: a <b> & \\x1b[31m [MASK] | x"),
+        "{texts:?}"
+    );
+    assert!(texts.contains(&"\"<i>\""), "{texts:?}");
+    let md = file("report.md");
+    let row = "| a | a &lt;b&gt; &amp; \\\\x1b\\[31m \\[MASK\\] \\| x | 80 | &lt;i&gt; 0.200, \\| 0.200 | - |";
+    assert!(md.contains(row), "no {row} in {md}");
+    let html = file("index.html");
+    assert!(
+        html.contains("<td>a &lt;b&gt; &amp; \\x1b[31m [MASK] | x</td>"),
+        "{html}"
+    );
+    for text in [&svg, &md, &html] {
+        assert!(!text.contains('\u{1b}'));
+    }
+}
