@@ -6,6 +6,10 @@ use std::io::{BufRead, BufReader, Read};
 /// starts: the line breaks before `start`, plus the blank lines (`\n`, `\r\n`, `\r`)
 /// that the CSV reader skipped from there. A quoted field spanning lines counts every
 /// line it spans, because only the bytes before the record are looked at.
+///
+/// Written by hand because the `csv` crate's own `Position::line` is wrong here: it is
+/// the line where reading began, before skipped blank lines (rust-csv issue #208), and
+/// it lags behind with CRLF line ends (rust-csv issue #395); both are open upstream.
 pub fn record_line(input: impl Read, start: u64) -> std::io::Result<u64> {
     let mut input = BufReader::new(input);
     let mut line = 1u64;
@@ -33,7 +37,8 @@ mod tests {
     use super::*;
 
     /// The line the CSV reader reports for the second data record, and ours. The
-    /// reader's is wrong after blank lines and for every record of a CRLF file.
+    /// reader's is wrong after blank lines and for every record of a CRLF file
+    /// (rust-csv issues #208 and #395).
     fn second_row(data: &[u8]) -> (u64, u64) {
         let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(data);
         let mut rec = csv::ByteRecord::new();

@@ -22,30 +22,6 @@ pub use sample::first_texts;
 
 use anyhow::{bail, Result};
 
-/// A corpus as text: one entry per document, each a list of sentences.
-#[derive(Debug, Default)]
-pub struct TextCorpus {
-    pub documents: Vec<Vec<String>>,
-    /// Rows whose text column was empty after cleaning (skipped).
-    pub empty_rows: u64,
-    pub rows: u64,
-}
-
-/// Reads and sentence-splits every row of the corpus. Rows are cleaned and split in
-/// batches on all cores; documents keep the order of their rows.
-pub fn load_text(source: &CorpusSource, column: &str) -> Result<TextCorpus> {
-    let mut documents = Vec::new();
-    let (rows, empty_rows) = stream_documents(source, column, |batch, _| {
-        documents.extend(batch);
-        Ok(())
-    })?;
-    Ok(TextCorpus {
-        documents,
-        empty_rows,
-        rows,
-    })
-}
-
 /// Reads the corpus in batches of 4,096 rows, cleaned and sentence-split on all cores,
 /// handing each batch's documents (rows with text, in order) to
 /// `each(documents, bytes_read)`; returns (rows, rows with no text). The file is read
