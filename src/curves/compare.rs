@@ -1,7 +1,8 @@
-//! Comparing sessions on the dashboard: other sessions' curves overlaid on the loss
-//! charts (smoothed train loss and held-out points, one colour per session), on a step,
-//! token or wall-time axis, and a table of the sessions with their lineage and the
-//! config keys that differ. Loading reads session folders; everything else is pure.
+//! Comparing sessions on the charts (the workbench's dashboard, `bertwork report`):
+//! other sessions' curves overlaid (smoothed train loss and held-out points, one colour
+//! per session), on a step, token or wall-time axis, and a table of the sessions with
+//! their lineage and the config keys that differ. Loading reads session folders;
+//! everything else is pure.
 
 use anyhow::Result;
 

@@ -1,5 +1,6 @@
-//! Everything the dashboard plots: step metrics, held-out evaluations, markers where
-//! hyperparameters changed, and debiased exponential smoothing.
+//! Everything the charts plot: step metrics, held-out evaluations, markers where
+//! hyperparameters changed, debiased exponential smoothing and the best value of a
+//! series.
 
 use crate::protocol::{EvalMetrics, StepMetrics};
 
