@@ -2,6 +2,7 @@
 //! panel.
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
@@ -102,6 +103,38 @@ pub fn quit(frame: &mut Frame, area: Rect) {
 
 /// A message in a popup titled `title`, wrapped in full; any key closes it.
 pub fn note(frame: &mut Frame, area: Rect, title: &str, message: &str) {
+    message_popup(
+        frame,
+        area,
+        title,
+        theme::title(),
+        message,
+        "any key closes this",
+    );
+}
+
+/// A failed run's error, wrapped in full (the status line would cut it).
+pub fn failure(frame: &mut Frame, area: Rect, message: &str) {
+    message_popup(
+        frame,
+        area,
+        " Training failed ",
+        theme::title().fg(theme::ERROR),
+        message,
+        "any key closes this; q then quits",
+    );
+}
+
+/// `message` wrapped in full in a centred popup (at most 90 columns), with a dim
+/// `footer` line under it.
+fn message_popup(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    title_style: Style,
+    message: &str,
+    footer: &str,
+) {
     let width = area.width.saturating_sub(4).clamp(20, 90);
     let text_width = width.saturating_sub(2).max(1) as usize;
     let wrapped_lines = message.chars().count().div_ceil(text_width) as u16 + 1;
@@ -109,7 +142,7 @@ pub fn note(frame: &mut Frame, area: Rect, title: &str, message: &str) {
     let lines = vec![
         Line::raw(message.to_string()),
         Line::raw(""),
-        Line::styled("any key closes this", theme::dim()),
+        Line::styled(footer.to_string(), theme::dim()),
     ];
     frame.render_widget(Clear, popup);
     frame.render_widget(
@@ -117,30 +150,7 @@ pub fn note(frame: &mut Frame, area: Rect, title: &str, message: &str) {
             Block::default()
                 .borders(Borders::ALL)
                 .title(title.to_string())
-                .title_style(theme::title()),
-        ),
-        popup,
-    );
-}
-
-/// A failed run's error, wrapped in full (the status line would cut it).
-pub fn failure(frame: &mut Frame, area: Rect, message: &str) {
-    let width = area.width.saturating_sub(4).clamp(20, 90);
-    let text_width = width.saturating_sub(2).max(1) as usize;
-    let wrapped_lines = message.chars().count().div_ceil(text_width) as u16 + 1;
-    let popup = centered(area, width, wrapped_lines + 4);
-    let lines = vec![
-        Line::raw(message.to_string()),
-        Line::raw(""),
-        Line::styled("any key closes this; q then quits", theme::dim()),
-    ];
-    frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(" Training failed ")
-                .title_style(theme::title().fg(theme::ERROR)),
+                .title_style(title_style),
         ),
         popup,
     );
