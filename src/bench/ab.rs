@@ -16,8 +16,9 @@ use crate::train::step::{losses, DeviceBatch};
 pub(super) struct AbRun<'a> {
     pub lever: Lever,
     pub batches: &'a [DeviceBatch],
-    /// The same batches padded (unpadding's baseline); empty without --real-batches.
-    pub padded: &'a [DeviceBatch],
+    /// The same batches without the lever (padded for unpadding, exactly unpadded for
+    /// bucketing); empty without --real-batches.
+    pub baseline: &'a [DeviceBatch],
     pub tokens_per_step: f64,
     pub mixed: crate::device::Autocast,
     pub device: tch::Device,
@@ -35,8 +36,8 @@ impl AbRun<'_> {
             Lever::Allocator => bail!(
                 "the allocator cannot be switched inside a process: compare runs with and without `--without allocator` (bench/levers.py)"
             ),
-            Lever::Unpadding if self.padded.is_empty() => {
-                bail!("--ab unpadding needs --real-batches N (random batches have no padding)")
+            Lever::Unpadding | Lever::Bucketing if self.baseline.is_empty() => {
+                bail!("--ab unpadding and --ab bucketing need --real-batches N (random batches have no padding)")
             }
             _ => {}
         }
@@ -47,7 +48,7 @@ impl AbRun<'_> {
             let k = i.saturating_sub(args.warmup) / block;
             let on = i < args.warmup || blocks::treated(k as u64);
             let batches = match self.lever {
-                Lever::Unpadding if !on => self.padded,
+                Lever::Unpadding | Lever::Bucketing if !on => self.baseline,
                 _ => self.batches,
             };
             opt.set_kernels(match self.lever {

@@ -31,7 +31,7 @@ use crate::data::rng_for;
 use crate::model::{BertConfig, BertForPreTraining};
 use crate::tokenizer::SpecialIds;
 use crate::train::optimizer::{AdamW, Kernels};
-use crate::train::step::{losses, DeviceBatch};
+use crate::train::step::{losses, DeviceBatch, Rows};
 
 /// What to measure and on which shapes; the model's config comes separately.
 #[derive(Debug, Clone, Args)]
@@ -120,6 +120,9 @@ pub enum Lever {
     /// Padding positions skipped outside attention (`crate::model::rows`); matters on
     /// --real-batches only (random batches have no padding).
     Unpadding,
+    /// Unpadded row counts rounded up to a few buckets under CPU bf16 autocast, so that
+    /// oneDNN reuses its kernels (`crate::train::step::Rows`); --real-batches only.
+    Bucketing,
 }
 
 #[derive(Debug, Serialize)]
@@ -266,12 +269,19 @@ pub fn run(config: Config, args: &BenchOptions) -> Result<ExitCode> {
         Kernels::MultiTensor
     };
     let mut opt = AdamW::with_kernels(&vs, kernels);
+    let mixed = crate::device::setup_precision(device, &config.train.precision);
+    let rows = if args.without.contains(&Lever::Unpadding) {
+        Rows::Padded
+    } else if args.without.contains(&Lever::Bucketing) {
+        Rows::Unpadded
+    } else {
+        Rows::for_training(mixed)
+    };
     let batches: Vec<DeviceBatch> = match &real {
-        Some((host, _)) if args.without.contains(&Lever::Unpadding) => host
+        Some((host, _)) => host
             .iter()
-            .map(|b| DeviceBatch::padded(b, device))
+            .map(|b| DeviceBatch::with_rows(b, device, rows))
             .collect(),
-        Some((host, _)) => host.iter().map(|b| DeviceBatch::new(b, device)).collect(),
         None => (0..4).map(|i| synthetic(args, i, device)).collect(),
     };
     // Tokens a step trains on: B x S on random batches, non-padding ones on real ones.
@@ -281,7 +291,6 @@ pub fn run(config: Config, args: &BenchOptions) -> Result<ExitCode> {
         }
         None => (args.batch_size * args.seq_len) as f64,
     };
-    let mixed = crate::device::setup_precision(device, &config.train.precision);
 
     if let Some(trace) = &args.profile {
         // Fail before training, not after: libtorch does not report a failed write.
@@ -289,17 +298,23 @@ pub fn run(config: Config, args: &BenchOptions) -> Result<ExitCode> {
             .with_context(|| format!("cannot write the trace {}", trace.display()))?;
     }
     if let Some(lever) = args.ab {
-        let padded: Vec<DeviceBatch> = match &real {
+        // The same batches without the lever: padded for unpadding, exactly unpadded
+        // for bucketing.
+        let baseline_rows = match lever {
+            Lever::Bucketing => Rows::Unpadded,
+            _ => Rows::Padded,
+        };
+        let baseline: Vec<DeviceBatch> = match &real {
             Some((host, _)) => host
                 .iter()
-                .map(|b| DeviceBatch::padded(b, device))
+                .map(|b| DeviceBatch::with_rows(b, device, baseline_rows))
                 .collect(),
             None => Vec::new(),
         };
         let ab = ab::AbRun {
             lever,
             batches: &batches,
-            padded: &padded,
+            baseline: &baseline,
             tokens_per_step,
             mixed,
             device,

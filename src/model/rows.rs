@@ -13,8 +13,11 @@ pub struct RowLayout {
     pub batch: i64,
     pub seq: i64,
     /// Unpadded: the flat position (`row * seq + col`) of each real token, `[N]`
-    /// (int64, ascending). `None`: every position is a row.
+    /// (int64, ascending), then, when bucketed, spare rows that repeat a padding
+    /// position. `None`: every position is a row.
     index: Option<Tensor>,
+    /// How many of `index`'s rows are real tokens (the rest are spare rows).
+    real: i64,
     /// The row of each sequence's first token ([CLS]), `[B]` (int64).
     first_rows: Tensor,
 }
@@ -30,6 +33,7 @@ impl RowLayout {
             batch,
             seq,
             index: None,
+            real: batch * seq,
             first_rows: Tensor::arange(batch, (Kind::Int64, device)) * seq,
         }
     }
@@ -37,11 +41,19 @@ impl RowLayout {
     /// Only the positions where `attention_mask` (row-major `[batch, seq]`, 1 = real)
     /// is 1 are rows. Returns the layout and, for every flat position, its row
     /// (`None` at padding), so that callers can move their own indices into rows.
+    ///
+    /// `bucket` > 1 rounds the row count N up to a multiple of it with spare rows
+    /// after the real ones, so that batches of different lengths share a few shapes
+    /// (oneDNN compiles its bf16 kernels per shape). A spare row reads the first
+    /// padding position: it is computed and discarded, no loss reads it, so its
+    /// gradient is zero and the real rows' values and gradients are unchanged.
+    /// The mask must have at least one padding position when `bucket` > 1.
     pub fn unpadded(
         batch: usize,
         seq: usize,
         attention_mask: &[i64],
         device: Device,
+        bucket: usize,
     ) -> (Self, Vec<Option<i64>>) {
         let mut index = Vec::with_capacity(attention_mask.len());
         let mut row_of = vec![None; attention_mask.len()];
@@ -56,9 +68,16 @@ impl RowLayout {
             row_of[flat] = Some(index.len() as i64);
             index.push(flat as i64);
         }
+        let real = index.len();
+        if bucket > 1 {
+            let spare = attention_mask.iter().position(|&keep| keep == 0);
+            let spare = spare.expect("bucketed rows need a padding position") as i64;
+            index.resize(real.div_ceil(bucket) * bucket, spare);
+        }
         let layout = Self {
             batch: batch as i64,
             seq: seq as i64,
+            real: real as i64,
             index: Some(Tensor::from_slice(&index).to_device(device)),
             first_rows: Tensor::from_slice(&first_rows).to_device(device),
         };
@@ -79,14 +98,25 @@ impl RowLayout {
         }
     }
 
-    /// Rows `[N, C]` to a `[B x S, C]` tensor with zeros at the padding positions.
+    /// The number of rows N, spare rows included.
+    pub fn row_count(&self) -> i64 {
+        self.index
+            .as_ref()
+            .map_or(self.batch * self.seq, |i| i.size()[0])
+    }
+
+    /// Rows `[N, C]` to a `[B x S, C]` tensor with zeros at the padding positions
+    /// (spare rows are dropped).
     pub fn pad(&self, rows: &Tensor) -> Tensor {
         let Some(index) = &self.index else {
             return rows.shallow_clone();
         };
         let width = rows.size().last().copied().expect("rows are [N, C]");
-        Tensor::zeros([self.batch * self.seq, width], (rows.kind(), rows.device()))
-            .index_copy(0, index, rows)
+        Tensor::zeros([self.batch * self.seq, width], (rows.kind(), rows.device())).index_copy(
+            0,
+            &index.narrow(0, 0, self.real),
+            &rows.narrow(0, 0, self.real),
+        )
     }
 
     /// Attention's per-head context `[B, heads, S, head_dim]` to rows `[N, heads x
@@ -113,7 +143,7 @@ mod tests {
     fn unpadding_keeps_only_the_real_positions_and_pads_them_back() {
         // Two sequences of 4: the second has two padding positions.
         let mask = [1i64, 1, 1, 1, 1, 1, 0, 0];
-        let (layout, row_of) = RowLayout::unpadded(2, 4, &mask, Device::Cpu);
+        let (layout, row_of) = RowLayout::unpadded(2, 4, &mask, Device::Cpu, 1);
         assert!(layout.is_unpadded());
         assert_eq!(
             row_of,

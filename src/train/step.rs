@@ -23,24 +23,72 @@ pub struct DeviceBatch {
     pub rows: usize,
 }
 
+/// How a batch's token rows are laid out on the device ([`RowLayout`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// Every position a row, padding included.
+    Padded,
+    /// Real tokens only (exact shapes: a new row count almost every batch).
+    Unpadded,
+    /// Real tokens only, the row count and the masked-row count rounded up to a few
+    /// buckets: bf16 kernels are compiled by oneDNN per shape, and a new shape every
+    /// step costs more than the spare rows (`docs/measurements.md`, "Row buckets").
+    Bucketed,
+}
+
+impl Rows {
+    /// The layout a training step uses: buckets where the matmuls run through oneDNN
+    /// (CPU bf16 autocast), exact unpadding elsewhere (MKL's fp32 GEMMs and CUDA need
+    /// no kernel per shape).
+    pub fn for_training(mixed: crate::device::Autocast) -> Self {
+        match mixed {
+            crate::device::Autocast::CpuBf16 => Rows::Bucketed,
+            _ => Rows::Unpadded,
+        }
+    }
+
+    /// (token-row bucket, masked-row bucket) for a batch of `positions` = B x S; 1
+    /// means exact. Sixteen token-row buckets up to B x S and a quarter of their
+    /// width for the masked rows (about 15% of the tokens).
+    fn buckets(self, positions: usize) -> (usize, usize) {
+        match self {
+            Rows::Bucketed => {
+                let rows = positions.div_ceil(16).max(8);
+                (rows, (rows / 4).max(8))
+            }
+            Rows::Padded | Rows::Unpadded => (1, 1),
+        }
+    }
+}
+
 impl DeviceBatch {
     /// The batch on `device`, unpadded when it has padding: the encoder then computes
     /// only its real tokens' rows outside attention ([`RowLayout`]).
     pub fn new(b: &HostBatch, device: Device) -> Self {
-        Self::with_unpadding(b, device, true)
+        Self::with_rows(b, device, Rows::Unpadded)
     }
 
     /// As [`new`](Self::new), every position a row whatever the padding (the baseline
     /// of `bertwork bench --without unpadding`).
     pub fn padded(b: &HostBatch, device: Device) -> Self {
-        Self::with_unpadding(b, device, false)
+        Self::with_rows(b, device, Rows::Padded)
     }
 
-    fn with_unpadding(b: &HostBatch, device: Device, unpad: bool) -> Self {
+    /// The batch on `device` laid out as `rows` says. Bucketing falls back to the
+    /// padded layout when the rounded row count would reach B x S.
+    pub fn with_rows(b: &HostBatch, device: Device, rows: Rows) -> Self {
         let shape = [b.batch as i64, b.seq as i64];
         let t = |v: &[i64]| Tensor::from_slice(v).view(shape).to_device(device);
-        let (layout, row_of) = if unpad && b.real_tokens < b.batch * b.seq {
-            let (layout, row_of) = RowLayout::unpadded(b.batch, b.seq, &b.attention_mask, device);
+        let positions = b.batch * b.seq;
+        let (row_bucket, masked_bucket) = rows.buckets(positions);
+        let unpad = match rows {
+            Rows::Padded => false,
+            Rows::Unpadded => b.real_tokens < positions,
+            Rows::Bucketed => b.real_tokens.div_ceil(row_bucket) * row_bucket < positions,
+        };
+        let (layout, row_of) = if unpad {
+            let (layout, row_of) =
+                RowLayout::unpadded(b.batch, b.seq, &b.attention_mask, device, row_bucket);
             (layout, Some(row_of))
         } else {
             (RowLayout::padded_on(shape[0], shape[1], device), None)
@@ -56,12 +104,19 @@ impl DeviceBatch {
                 (row.expect("masked positions are real tokens"), l)
             })
             .unzip();
+        let masked = index.len();
+        // Spare masked rows read row 0 and are labelled IGNORE: the losses' means and
+        // the accuracy count only the real ones, and their gradient is zero.
+        let padded_to = masked.div_ceil(masked_bucket) * masked_bucket;
+        let (mut index, mut labels) = (index, labels);
+        index.resize(padded_to, 0);
+        labels.resize(padded_to, IGNORE);
         Self {
             layout,
             input_ids: t(&b.input_ids),
             token_type_ids: t(&b.token_type_ids),
             attention_mask: t(&b.attention_mask),
-            masked: index.len(),
+            masked,
             masked_index: Tensor::from_slice(&index).to_device(device),
             masked_labels: Tensor::from_slice(&labels).to_device(device),
             nsp_labels: Tensor::from_slice(&b.nsp_labels).to_device(device),
@@ -225,20 +280,23 @@ mod tests {
     /// Fitting one batch of random sequences needs every layer's gradient and the
     /// context (80% of masked inputs are the same `[MASK]` token, so only the other
     /// tokens tell the rows apart).
-    /// Unpadding changes where the work is done, not what is computed: on a batch with
-    /// padding, losses, accuracies and every gradient equal the padded computation's.
+    /// Unpadding and row buckets change where the work is done, not what is computed:
+    /// on a batch with padding, losses, accuracies and every gradient equal the padded
+    /// computation's.
     #[test]
     fn unpadded_batches_give_the_padded_losses_and_gradients() {
         let mut c = Config::default();
         c.model.dropout = 0.0;
         let vocab = 120;
+        let mask = MaskConfig::bert(0.3, vocab, SpecialIds::FIRST_FIVE);
         let mut rng = rng_for(5, "unpad", 0);
-        // Lengths 32, 20, 12 and 26: three of the four rows are padded.
+        // Lengths 32, 20, 11 and 26: three of the four rows are padded, and 23 tokens
+        // are masked (30% of each row's 29, 17, 8 and 23 candidates, rounded), which is
+        // not a multiple of 8, so that buckets add masked rows.
         let mut examples = Vec::new();
-        for len in [32, 20, 12, 26] {
+        for len in [32, 20, 11, 26] {
             examples.extend(random_examples(&mut rng, vocab, 1, len));
         }
-        let mask = MaskConfig::bert(0.3, vocab, SpecialIds::FIRST_FIVE);
         let host = collate(&examples, &mask, &mut rng);
         assert!(host.real_tokens < host.batch * host.seq);
         // One model for both (tests share libtorch's global RNG, so two inits could differ).
@@ -266,22 +324,34 @@ mod tests {
         assert!(unpadded.layout.is_unpadded());
         let padded = DeviceBatch::padded(&host, Device::Cpu);
         assert!(!padded.layout.is_unpadded());
-        let ((a, grads_a), (b, grads_b)) = (run(&unpadded), run(&padded));
-        assert!(
-            (a.mlm_loss - b.mlm_loss).abs() < 1e-5,
-            "{} vs {}",
-            a.mlm_loss,
-            b.mlm_loss
-        );
-        assert!((a.nsp_loss - b.nsp_loss).abs() < 1e-5);
-        assert_eq!(
-            (a.mlm_correct, a.nsp_correct),
-            (b.mlm_correct, b.nsp_correct)
-        );
-        for ((name, x), (_, y)) in grads_a.iter().zip(&grads_b) {
-            assert!(x.defined() && y.defined(), "{name} has no gradient");
-            let diff = (x - y).abs().max().double_value(&[]);
-            assert!(diff < 1e-5, "{name}: gradients differ by {diff}");
+        // Bucketed: 89 real tokens of 128 positions, rounded up to 96 rows (buckets of
+        // 128 / 16 = 8), the masked rows to a multiple of 8 with ignored labels.
+        let bucketed = DeviceBatch::with_rows(&host, Device::Cpu, Rows::Bucketed);
+        assert!(bucketed.layout.is_unpadded());
+        assert_eq!(host.real_tokens, 89);
+        assert_eq!(bucketed.layout.row_count(), 96);
+        let masked_rows = bucketed.masked_index.size()[0] as usize;
+        assert_eq!(masked_rows, bucketed.masked.div_ceil(8) * 8);
+        assert!(masked_rows > bucketed.masked);
+        let (b, grads_b) = run(&padded);
+        for batch in [&unpadded, &bucketed] {
+            let (a, grads_a) = run(batch);
+            assert!(
+                (a.mlm_loss - b.mlm_loss).abs() < 1e-5,
+                "{} vs {}",
+                a.mlm_loss,
+                b.mlm_loss
+            );
+            assert!((a.nsp_loss - b.nsp_loss).abs() < 1e-5);
+            assert_eq!(
+                (a.mlm_correct, a.nsp_correct),
+                (b.mlm_correct, b.nsp_correct)
+            );
+            for ((name, x), (_, y)) in grads_a.iter().zip(&grads_b) {
+                assert!(x.defined() && y.defined(), "{name} has no gradient");
+                let diff = (x - y).abs().max().double_value(&[]);
+                assert!(diff < 1e-5, "{name}: gradients differ by {diff}");
+            }
         }
     }
 

@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use super::super::metrics::{Interval, Totals};
 use super::super::non_finite::diagnose;
-use super::super::step::{losses, DeviceBatch, LossOutput};
+use super::super::step::{losses, DeviceBatch, LossOutput, Rows};
 use super::{step_seed, Trainer};
 use crate::config::schedule::lr_at;
 use crate::data::prefetch::Prefetch;
@@ -37,7 +37,8 @@ impl Trainer {
             };
             interval.wait_s += wait.elapsed().as_secs_f64();
             self.examples_done += shard.global_examples;
-            let batch = DeviceBatch::new(&shard.host, self.device);
+            let batch =
+                DeviceBatch::with_rows(&shard.host, self.device, Rows::for_training(self.mixed));
             let out = crate::device::autocast(self.mixed, || losses(&self.model, &batch, true));
             let mut local = Totals::default();
             if shard.counts {
