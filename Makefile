@@ -26,11 +26,14 @@ test-tools:
 	@command -v tmux >/dev/null || apt-get install -y -qq tmux || { apt-get update -qq && apt-get install -y -qq tmux; }
 
 # Optional, Python needed (a venv with torch 2.11.0 + transformers, made on first use):
-#   make bench-hf      bertwork vs HF transformers, same shapes and threads, alternated
+#   make bench-hf      bertwork vs HF transformers, same shapes and threads, alternated:
+#                      in fp32 (ARGS), then in bf16 against the sparse head (BF16_ARGS)
 #   make hf-fixture    rebuilds tests/fixtures/hf_tiny with transformers
 .PHONY: bench-hf hf-fixture
+BF16_ARGS ?= --precision bf16 --references hf-sparse-bf16
 bench-hf: build
 	"$$(bash scripts/setup-hf-venv.sh)/bin/python" bench/compare.py --bertwork target/release/bertwork $(ARGS)
+	"$$(bash scripts/setup-hf-venv.sh)/bin/python" bench/compare.py --bertwork target/release/bertwork $(BF16_ARGS)
 
 hf-fixture:
 	rm -rf tests/fixtures/hf_tiny

@@ -7,6 +7,7 @@ ratios) and MFU against a matmul peak measured in the same run.
 
     python bench/compare.py --bertwork target/release/bertwork --presets tiny,mini
     python bench/compare.py --real-batches 8     # real-corpus batches, padding included
+    python bench/compare.py --precision bf16 --references hf-sparse-bf16   # both in bf16
 
 With --real-batches, both sides train on the same first N batches of the embedded
 corpus (bertwork writes them, the reference reads them) and tokens/s counts
@@ -69,6 +70,9 @@ def main():
     p.add_argument("--dropout", type=float, default=0.0,
                    help="both sides (bertwork's default is 0)")
     p.add_argument("--real-batches", type=int, default=0)
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                   help="both sides' precision (bertwork's train.precision; bf16 needs the "
+                        "-bf16 references); MFU is against a matmul peak in it")
     p.add_argument("--bertwork-args", default="",
                    help="extra arguments for bertwork bench, e.g. '--without allocator'")
     p.add_argument("--realtime", action="store_true")
@@ -77,14 +81,20 @@ def main():
     shape = ["--seq-len", str(a.seq_len), "--batch-size", str(a.batch_size),
              "--steps", str(a.steps), "--threads", str(a.threads)]
     ref = [a.python, str(HERE / "hf_reference.py")]
-    peak_cmd = ref + ["--peak", "--threads", str(a.threads)]
+    bf16 = a.precision == "bf16"
+    peak_cmd = ref + ["--peak", "--threads", str(a.threads)] + (["--bf16"] if bf16 else [])
+    mismatched = [r for r in refs if ("bf16" in r) != bf16]
+    if mismatched:
+        sys.exit(f"references {', '.join(mismatched)} do not run in {a.precision}; "
+                 f"pass --precision {'fp32' if bf16 else 'bf16'} or other references")
     peaks = [run_json(peak_cmd, a.realtime)["matmul_gflops"]]
     tmp = tempfile.TemporaryDirectory()
     results = {}
     for preset in a.presets.split(","):
         ours_cmd = [a.bertwork, "bench", "--json", "--preset", preset, "--vocab",
                     str(a.vocab), "--device", "cpu",
-                    "--set", f"model.dropout={a.dropout}"] + shape + a.bertwork_args.split()
+                    "--set", f"model.dropout={a.dropout}",
+                    "--set", f"train.precision={a.precision}"] + shape + a.bertwork_args.split()
         vocab = a.vocab
         ref_extra = ["--dropout", str(a.dropout)]
         if a.real_batches:
@@ -109,7 +119,8 @@ def main():
         results[preset] = (runs, vocab)
     peaks.append(run_json(peak_cmd, a.realtime)["matmul_gflops"])
     peak = statistics.median(peaks) * 1e9
-    summary = {"threads": a.threads, "seq_len": a.seq_len, "batch_size": a.batch_size,
+    summary = {"precision": a.precision,
+               "threads": a.threads, "seq_len": a.seq_len, "batch_size": a.batch_size,
                "real_batches": a.real_batches, "dropout": a.dropout,
                "matmul_peak_gflops": peak / 1e9, "presets": {}}
     for preset, (runs, vocab) in results.items():

@@ -19,6 +19,7 @@ tokens, the attention mask's sum).
 
     python bench/hf_reference.py --preset tiny --head sparse --threads 2
     python bench/hf_reference.py --peak      # matmul peak (GFLOP/s) on these threads
+    python bench/hf_reference.py --peak --bf16   # the same in bf16
     python bench/hf_reference.py --preset base --head sparse --device cuda --bf16
 """
 
@@ -35,8 +36,8 @@ PRESETS = {"tiny": (2, 128), "mini": (4, 256), "small": (4, 512), "medium": (8, 
            "base": (12, 768), "large": (24, 1024)}
 
 
-def matmul_peak(n: int = 2048, reps: int = 5) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_peak(n: int = 2048, reps: int = 5, dtype=torch.float32) -> float:
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     a @ b
     times = []
     for _ in range(reps):
@@ -108,7 +109,8 @@ def main() -> None:
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     if a.peak:
-        print(json.dumps({"matmul_gflops": matmul_peak(), "threads": a.threads}))
+        dtype = torch.bfloat16 if a.bf16 else torch.float32
+        print(json.dumps({"matmul_gflops": matmul_peak(dtype=dtype), "threads": a.threads}))
         return
     torch.manual_seed(0)
     batches = file_batches(a.batches) if a.batches else random_batches(

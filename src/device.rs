@@ -7,12 +7,66 @@ use crate::ffi::{
     bertwork_cpu_autocast, bertwork_cuda_precision, bertwork_device_memory, bertwork_quiet_warnings,
 };
 
-/// What the user asked for, before looking at the hardware.
+/// What the user asked for (`train.device`), before looking at the hardware. In a
+/// config it is the text `auto`, `cpu`, `cuda` or `cuda:N` ([`parse`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceChoice {
     Auto,
     Cpu,
     Cuda(usize),
+}
+
+impl std::str::FromStr for DeviceChoice {
+    type Err = anyhow::Error;
+    fn from_str(text: &str) -> Result<Self> {
+        parse(text)
+    }
+}
+
+impl std::fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeviceChoice::Auto => f.write_str("auto"),
+            DeviceChoice::Cpu => f.write_str("cpu"),
+            DeviceChoice::Cuda(n) => write!(f, "cuda:{n}"),
+        }
+    }
+}
+
+impl serde::Serialize for DeviceChoice {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeviceChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = <String as serde::Deserialize>::deserialize(d)?;
+        parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Precision::Auto => "auto",
+            Precision::Fp32 => "fp32",
+            Precision::Bf16 => "bf16",
+        })
+    }
+}
+
+/// The precision of the training step's matmuls (`train.precision`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// bf16 autocast + TF32 on CUDA; bf16 autocast on CPUs with AMX or AVX512-BF16
+    /// ([`cpu_bf16_units`]), fp32 on other CPUs.
+    Auto,
+    /// Everything in fp32.
+    Fp32,
+    /// bf16 autocast (with TF32 on CUDA) whatever the hardware.
+    Bf16,
 }
 
 pub fn parse(text: &str) -> Result<DeviceChoice> {
@@ -179,13 +233,13 @@ pub fn cpu_bf16_units() -> Option<&'static str> {
 /// The autocast mode `train.precision` asks for on `device`: on CUDA, `auto` and
 /// `bf16` mean bf16 autocast plus TF32 (set here); on CPU `bf16` means bf16 autocast,
 /// and `auto` does too where the CPU has bf16 units ([`cpu_bf16_units`]: there bf16
-/// trains 1.4-1.7x faster with the same learning, docs/performance.md), fp32 elsewhere.
-pub fn setup_precision(device: Device, precision: &str) -> Autocast {
+/// trains 1.4-1.7x faster with the same learning, docs/measurements.md), fp32 elsewhere.
+pub fn setup_precision(device: Device, precision: Precision) -> Autocast {
     if !device.is_cuda() {
         let bf16 = match precision {
-            "bf16" => true,
-            "auto" => cpu_bf16_units().is_some(),
-            _ => false,
+            Precision::Bf16 => true,
+            Precision::Auto => cpu_bf16_units().is_some(),
+            Precision::Fp32 => false,
         };
         return if bf16 {
             Autocast::CpuBf16
@@ -193,7 +247,7 @@ pub fn setup_precision(device: Device, precision: &str) -> Autocast {
             Autocast::Off
         };
     }
-    let mixed = precision != "fp32";
+    let mixed = precision != Precision::Fp32;
     // SAFETY: plain flags; the shim catches C++ exceptions.
     let rc = unsafe { bertwork_cuda_precision(i32::from(mixed), i32::from(mixed)) };
     if mixed && rc == 0 {

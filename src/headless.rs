@@ -70,7 +70,7 @@ struct Printer {
     /// Preparation progress: a spinner line on a terminal (stderr).
     preparing: Option<ProgressBar>,
     /// When the last plain preparation line was printed (not on a terminal).
-    last_preparing: Option<(String, std::time::Instant)>,
+    last_preparing: Option<(crate::protocol::PreparePhase, std::time::Instant)>,
     /// The held-out no-context MLM loss, once started.
     floor: Option<f64>,
     /// The TF-IDF baseline, once known, that probe readings are compared with.
@@ -261,7 +261,7 @@ impl Printer {
             None => true,
         };
         if due {
-            self.last_preparing = Some((p.phase.clone(), std::time::Instant::now()));
+            self.last_preparing = Some((p.phase, std::time::Instant::now()));
             self.line(text);
         }
     }

@@ -10,7 +10,7 @@
 /// with mmap and unmaps them on free, and trims the heap's top as soon as 128 KiB (or
 /// twice the dynamic threshold) lie free there: every step then faults the same
 /// pages in again, zeroing each. Measured with `bertwork bench --without allocator`
-/// (README, "The levers, one at a time": x1.22 tiny, x1.04 mini). Freed memory stays
+/// (docs/measurements.md, "The levers, one at a time": x1.22 tiny, x1.04 mini). Freed memory stays
 /// resident instead, which the trim threshold and [`return_free_memory`] bound; it
 /// costs memory where batch shapes vary: a 20-step mini run on a 1 GB corpus peaked
 /// at 3.6 GB RSS against 2.7 GB with glibc's defaults (3.9 GB with no trim threshold;

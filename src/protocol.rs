@@ -12,7 +12,8 @@ mod downstream;
 mod reports;
 pub use downstream::{half_width_95, Accuracy, DownstreamReading, DownstreamSetup};
 pub use reports::{
-    EvalMetrics, FinishReason, History, PrepareProgress, StartInfo, StepMetrics, Summary,
+    EvalMetrics, FinishReason, History, PreparePhase, PrepareProgress, StartInfo, StepMetrics,
+    Summary, WorkUnit,
 };
 
 /// What a front end asks of the trainer.
@@ -59,7 +60,12 @@ impl Hyper {
     pub fn applies_at(&self) -> ApplyAt {
         match self {
             Hyper::Lr(_) | Hyper::ClipNorm(_) => ApplyAt::NextStep,
-            _ => ApplyAt::NextEpoch,
+            Hyper::WarmupSteps(_)
+            | Hyper::WeightDecay(_)
+            | Hyper::BatchSize(_)
+            | Hyper::MaskProb(_)
+            | Hyper::Epochs(_)
+            | Hyper::EvalEvery(_) => ApplyAt::NextEpoch,
         }
     }
 
@@ -90,6 +96,49 @@ impl Hyper {
             Hyper::Epochs(v) => t.epochs = v,
             Hyper::EvalEvery(v) => t.eval_every = v,
         }
+    }
+
+    /// Every hyperparameter a user may change during training, in the panel's order,
+    /// each with the value `config` holds. The one list of them: the panel's fields
+    /// and their current values come from it.
+    pub fn all_from(config: &crate::config::Config) -> [Hyper; 8] {
+        let (t, d) = (&config.train, &config.data);
+        [
+            Hyper::Lr(t.lr),
+            Hyper::WarmupSteps(t.warmup_steps),
+            Hyper::WeightDecay(t.weight_decay),
+            Hyper::BatchSize(t.batch_size),
+            Hyper::MaskProb(d.mask_prob),
+            Hyper::ClipNorm(t.clip_norm),
+            Hyper::Epochs(t.epochs),
+            Hyper::EvalEvery(t.eval_every),
+        ]
+    }
+
+    /// The same hyperparameter with the value typed as `text`.
+    ///
+    /// Errors: `text` is not a number (a whole number >= 0 for counts), naming the key.
+    pub fn with_text(self, text: &str) -> Result<Hyper, String> {
+        let text = text.trim();
+        let key = self.key();
+        let float = || {
+            text.parse::<f64>()
+                .map_err(|_| format!("{key}: `{text}` is not a number"))
+        };
+        let int = || {
+            text.parse::<u64>()
+                .map_err(|_| format!("{key}: `{text}` is not a whole number >= 0"))
+        };
+        Ok(match self {
+            Hyper::Lr(_) => Hyper::Lr(float()?),
+            Hyper::ClipNorm(_) => Hyper::ClipNorm(float()?),
+            Hyper::WarmupSteps(_) => Hyper::WarmupSteps(int()?),
+            Hyper::WeightDecay(_) => Hyper::WeightDecay(float()?),
+            Hyper::BatchSize(_) => Hyper::BatchSize(int()? as usize),
+            Hyper::MaskProb(_) => Hyper::MaskProb(float()?),
+            Hyper::Epochs(_) => Hyper::Epochs(int()? as usize),
+            Hyper::EvalEvery(_) => Hyper::EvalEvery(int()?),
+        })
     }
 
     pub fn value_string(&self) -> String {
@@ -298,6 +347,26 @@ mod tests {
         assert!(
             line.contains("5.500 is 0.500 below the no-context floor 6.000"),
             "{line}"
+        );
+    }
+
+    /// The hyperparameters the panel edits are config keys a resume may change, and
+    /// each value reads back from the text it is shown as.
+    #[test]
+    fn every_live_hyperparameter_is_a_changeable_key_and_reads_back() {
+        let config = crate::config::Config::default();
+        for h in Hyper::all_from(&config) {
+            let (section, name) = h.key().split_once('.').unwrap();
+            let key = crate::config::keys::find(section, name).unwrap();
+            assert!(!key.fixed, "{}", h.key());
+            assert_eq!(h.with_text(&h.value_string()), Ok(h));
+            let mut c = config.clone();
+            h.apply_to(&mut c);
+            assert_eq!(c, config, "{} reads the config's own value", h.key());
+        }
+        assert_eq!(
+            Hyper::Lr(0.0).with_text("fast"),
+            Err("train.lr: `fast` is not a number".to_string())
         );
     }
 }

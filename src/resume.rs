@@ -9,29 +9,6 @@ use crate::session::{Session, WEIGHTS_FILE};
 use crate::train::checkpoint::latest_good;
 use crate::train::{Start, TrainSetup};
 
-/// Keys a resume cannot change: they fix the model's shapes, its objectives, the
-/// tokenizer or the held-out split that the checkpoint was made with.
-const FIXED: &[&str] = &[
-    "model.preset",
-    "model.layers",
-    "model.hidden",
-    "model.heads",
-    "model.intermediate",
-    "model.max_position",
-    "model.position",
-    "model.nsp",
-    "data.format",
-    "data.lowercase",
-    "data.strip_accents",
-    "data.text_column",
-    "data.vocab",
-    "data.vocab_size",
-    "data.heldout_fraction",
-    "data.label_column",
-    "data.downstream_strict",
-    "train.seed",
-];
-
 /// The setup of a resume of session `name` with `sets` (`key=value` overrides,
 /// logged as changes), and the warnings to show (checkpoints that were skipped).
 ///
@@ -97,7 +74,7 @@ pub fn setup(name: &str, sets: &[String]) -> Result<(TrainSetup, Vec<String>)> {
                 dir,
                 state: Box::new(state),
                 changes,
-                source: "resume",
+                source: crate::records::ChangeSource::Resume,
             },
             interactive: false,
             data_parallel: None,
@@ -109,7 +86,10 @@ pub fn setup(name: &str, sets: &[String]) -> Result<(TrainSetup, Vec<String>)> {
 /// Refuses a change (`key`, `value`) to a key the checkpoint fixes; `when` says
 /// where the change was asked for ("on resume", "in a fork").
 pub fn check_fixed(changes: &[(String, String)], when: &str) -> Result<()> {
-    if let Some((key, _)) = changes.iter().find(|(k, _)| FIXED.contains(&k.as_str())) {
+    if let Some((key, _)) = changes
+        .iter()
+        .find(|(k, _)| crate::config::keys::is_fixed(k))
+    {
         bail!(
             "{key} cannot change {when} (the checkpoint was made with it); start a new session with `bertwork train` to change it"
         );

@@ -1,4 +1,4 @@
-//! `bertwork bench --ab LEVER`: one speed lever measured in lockstep inside one run.
+//! `bertwork bench ab LEVER`: one speed lever measured in lockstep inside one run.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -11,7 +11,7 @@ use crate::model::BertForPreTraining;
 use crate::train::optimizer::{AdamW, Kernels};
 use crate::train::step::{losses, DeviceBatch};
 
-/// `--ab LEVER`: blocks of `--block` steps alternately with and without the lever
+/// `ab LEVER`: blocks of `--block` steps alternately with and without the lever
 /// (A B B A ..., `blocks::treated`), `--blocks` of each, after `--warmup` steps.
 pub(super) struct AbRun<'a> {
     pub lever: Lever,
@@ -37,7 +37,7 @@ impl AbRun<'_> {
                 "the allocator cannot be switched inside a process: compare runs with and without `--without allocator` (bench/levers.py)"
             ),
             Lever::Unpadding | Lever::Bucketing if self.baseline.is_empty() => {
-                bail!("--ab unpadding and --ab bucketing need --real-batches N (random batches have no padding)")
+                bail!("bench ab unpadding and bench ab bucketing need --real-batches N (random batches have no padding)")
             }
             _ => {}
         }

@@ -1,4 +1,4 @@
-//! `bertwork bench --downstream-overhead`: what the downstream linear probe costs a
+//! `bertwork bench downstream-overhead`: what the downstream linear probe costs a
 //! real run of the config on its corpus (the embedded reviews by default), at the
 //! config's evaluation cadence (epoch ends unless `train.eval_every`). Each reading's
 //! time (features and fits, training waits for it) is set against the training time

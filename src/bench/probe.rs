@@ -1,4 +1,4 @@
-//! `bertwork bench --probes N [--probe-kind K]`: probe latency while a real trainer
+//! `bertwork bench probes N [--kind K]`: probe latency while a real trainer
 //! runs (the workbench's case): round trip from sending a probe command (fill-mask,
 //! a 128-token attention map, or embedding neighbours) to its answer.
 

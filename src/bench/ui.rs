@@ -1,4 +1,4 @@
-//! `bertwork bench --ui-overhead`: the workbench's cost to training, measured on one
+//! `bertwork bench ui-overhead`: the workbench's cost to training, measured on one
 //! run. A real trainer runs on the embedded corpus, logging every step; the steps are
 //! cut into blocks, and in alternate blocks (A B B A ...) the real dashboard is drawn
 //! for every burst of events and every 500 ms tick, as the event loop does, through

@@ -1,4 +1,4 @@
-//! `bertwork bench --watch-overhead`: the cost of watched probes to training tokens/s,
+//! `bertwork bench watch-overhead`: the cost of watched probes to training tokens/s,
 //! on one real run on the embedded corpus at the config's `train.log_every` (readings
 //! every log interval, their default). Blocks of logged intervals alternate between
 //! [`MAX_WATCHED`] watched probes and none ([`super::blocks`]); the switch is a

@@ -94,7 +94,7 @@ pub fn exec(args: &FinetuneArgs) -> Result<ExitCode> {
     {
         bail!("session `{name}` already exists; continue it with `bertwork resume {name}`, or choose another --session name");
     }
-    let session = Session::create(Some(&name), &config.model.preset)?;
+    let session = Session::create(Some(&name), config.model.preset.name())?;
     let made = (|| -> Result<()> {
         for file in [
             CONFIG_FILE,

@@ -76,7 +76,7 @@ pub fn exec(args: &ForkArgs) -> Result<ExitCode> {
     }
     let mut setup = setup;
     if let crate::train::Start::Checkpoint { source, .. } = &mut setup.start {
-        *source = "fork";
+        *source = crate::records::ChangeSource::Fork;
     }
     args.run.launch(setup)
 }

@@ -45,8 +45,9 @@ pub enum Commands {
     Probe(probe::ProbeArgs),
     /// Print the parameter count of a model size.
     Params(params::ParamsArgs),
-    /// Measure training throughput on synthetic batches.
-    Bench(bench::BenchArgs),
+    /// Measure training throughput (and, as subcommands, probe latency, the
+    /// workbench's and probes' costs, one speed lever in A/B).
+    Bench(Box<bench::BenchArgs>),
     /// Continue a session from its last complete checkpoint.
     Resume(resume::ResumeArgs),
     /// Start a new session from a checkpoint of another, with changes (--set).
@@ -95,9 +96,11 @@ impl Cli {
     /// every training command, unless a benchmark measures without it.
     pub fn tunes_heap(&self) -> bool {
         match &self.command {
-            Some(Commands::Bench(b)) => {
-                !b.options.without.contains(&crate::bench::Lever::Allocator)
-            }
+            Some(Commands::Bench(b)) => !b
+                .run_args()
+                .options
+                .without
+                .contains(&crate::bench::Lever::Allocator),
             _ => self.trains(),
         }
     }

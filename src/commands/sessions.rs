@@ -117,7 +117,7 @@ fn list() -> Result<ExitCode> {
         let session = Session::open(&name)?;
         let preset = session
             .load_config()
-            .map(|c| c.model.preset)
+            .map(|c| c.model.preset.to_string())
             .unwrap_or_else(|_| "?".into());
         let m = summarize_metrics(&session.path(METRICS_FILE)).unwrap_or_default();
         let (best, nsp) = match m.best {

@@ -91,7 +91,7 @@ pub fn exec(args: &TrainArgs) -> Result<ExitCode> {
     if let Some(name) = restarted_session(args, job.as_ref())? {
         return resume_after_restart(args, &name);
     }
-    let session = Session::create(args.session.as_deref(), &config.model.preset)?;
+    let session = Session::create(args.session.as_deref(), config.model.preset.name())?;
     if let Some(job) = &job {
         job.write(&session)?;
     }

@@ -1,5 +1,6 @@
 //! The config's enumerated values: where positions come from and how they start, how
-//! the weights start, and the learning-rate schedule.
+//! the weights start, and the learning-rate schedule (the device and the precision
+//! are `crate::device`'s).
 
 use serde::{Deserialize, Serialize};
 

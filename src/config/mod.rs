@@ -9,8 +9,9 @@ pub mod watch;
 
 mod choices;
 
+pub use crate::device::{DeviceChoice, Precision};
 pub use choices::{InitKind, LrScheduler, PositionInit, PositionKind};
-pub use presets::{ModelDims, PRESETS};
+pub use presets::{ModelDims, Preset};
 
 use std::path::{Path, PathBuf};
 
@@ -20,8 +21,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelConfig {
-    /// One of tiny, mini, small, medium, base, large; the sizes below override it.
-    pub preset: String,
+    /// The named size; the sizes below override it.
+    pub preset: Preset,
     pub layers: Option<usize>,
     pub hidden: Option<usize>,
     pub heads: Option<usize>,
@@ -48,7 +49,7 @@ pub struct ModelConfig {
 impl Default for ModelConfig {
     fn default() -> Self {
         Self {
-            preset: "tiny".into(),
+            preset: Preset::Tiny,
             layers: None,
             hidden: None,
             heads: None,
@@ -150,11 +151,8 @@ pub struct TrainConfig {
     pub clip_norm: f64,
     pub grad_accum: usize,
     pub seed: u64,
-    /// auto, cpu, cuda or cuda:N.
-    pub device: String,
-    /// auto (bf16 autocast + TF32 matmuls on CUDA; bf16 autocast on CPUs with AMX or
-    /// AVX512-BF16, fp32 on other CPUs), fp32, bf16.
-    pub precision: String,
+    pub device: DeviceChoice,
+    pub precision: Precision,
     /// CPU threads for libtorch (0 = all cores).
     pub threads: usize,
     pub log_every: u64,
@@ -185,8 +183,8 @@ impl Default for TrainConfig {
             clip_norm: 1.0,
             grad_accum: 1,
             seed: 42,
-            device: "auto".into(),
-            precision: "auto".into(),
+            device: DeviceChoice::Auto,
+            precision: Precision::Auto,
             threads: 0,
             log_every: 10,
             eval_every: 0,
@@ -231,7 +229,7 @@ impl Config {
     }
 
     /// A session's saved `config.toml`. Keys added after the session was made get the
-    /// value that keeps its run as it was ([`keys::LEGACY`]), not today's default.
+    /// value that keeps its run as it was ([`keys::Key::legacy`]), not today's default.
     ///
     /// Errors: as [`Config::load`].
     pub fn load_saved(path: &Path) -> Result<Self> {
@@ -296,13 +294,7 @@ impl Config {
     /// The sizes of the model: the preset's, overridden by explicit values.
     pub fn dims(&self) -> Result<ModelDims> {
         let m = &self.model;
-        let base = presets::preset(&m.preset).with_context(|| {
-            format!(
-                "model.preset: unknown preset `{}`; allowed: {}",
-                m.preset,
-                PRESETS.iter().map(|p| p.0).collect::<Vec<_>>().join(", ")
-            )
-        })?;
+        let base = m.preset.dims();
         let hidden = m.hidden.unwrap_or(base.hidden);
         let heads = m.heads.unwrap_or(if m.hidden.is_some() {
             (hidden / 64).max(1)
@@ -413,12 +405,6 @@ impl Config {
             t.keep_checkpoints >= 1,
             "train.keep_checkpoints",
             "an integer >= 1",
-        )?;
-        crate::device::parse(&t.device)?;
-        check(
-            ["auto", "fp32", "bf16"].contains(&t.precision.as_str()),
-            "train.precision",
-            "auto, fp32 or bf16",
         )?;
         Ok(())
     }

@@ -60,7 +60,7 @@ fn set_parses_numbers_strings_and_bare_words() {
     ])
     .unwrap();
     assert_eq!(c.train.lr, 5e-4);
-    assert_eq!(c.train.device, "cpu");
+    assert_eq!(c.train.device, crate::config::DeviceChoice::Cpu);
     assert_eq!(c.data.text_column, "text");
     assert_eq!(c.model.position, PositionKind::Sinusoidal);
 }
@@ -121,7 +121,7 @@ fn config_files_are_checked_like_overrides() {
     std::fs::write(&good, "[model]\npreset = \"mini\"\n[train]\nlr = 2e-4\n").unwrap();
     let c = Config::load(Some(&good), &["train.lr=3e-4".into()]).unwrap();
     assert_eq!(
-        (c.model.preset.as_str(), c.train.lr),
+        (c.model.preset.name(), c.train.lr),
         ("mini", 3e-4),
         "--set wins over the file"
     );
@@ -170,14 +170,14 @@ fn the_key_list_matches_the_structs() {
     c.data.corpus = Some("a".into());
     c.data.vocab = Some("b".into());
     let table: toml::Table = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
-    for (section, keys) in keys::SECTIONS {
-        let mut have: Vec<&str> = table[*section]
+    for section in keys::SECTION_NAMES {
+        let mut have: Vec<&str> = table[section]
             .as_table()
             .unwrap()
             .keys()
             .map(String::as_str)
             .collect();
-        let mut want = keys.to_vec();
+        let mut want = keys::section_key_names(section);
         have.sort();
         want.sort();
         assert_eq!(have, want, "[{section}]");
@@ -207,10 +207,8 @@ fn overrides_on_a_config_and_the_keys_that_changed() {
 
 #[test]
 fn every_key_is_described_and_annotated_configs_load_back() {
-    for (section, keys) in keys::SECTIONS {
-        for key in *keys {
-            assert!(keys::describe(section, key).is_some(), "{section}.{key}");
-        }
+    for key in keys::KEYS {
+        assert!(!key.meaning.is_empty(), "{}", key.dotted());
     }
     let mut config = Config::default();
     config.data.corpus = Some("reviews # with a hash.csv".into());
@@ -252,17 +250,46 @@ fn saved_configs_without_newer_keys_keep_the_recipe_they_trained_with() {
     );
     assert_eq!(old.train.lr_scheduler, LrScheduler::Linear);
     assert_eq!(old.train.adam_epsilon, 1e-6);
-    // Every legacy key is a real key with a value the config accepts.
-    for &(section, key, _) in keys::LEGACY {
-        assert!(
-            keys::SECTIONS
-                .iter()
-                .any(|(s, ks)| *s == section && ks.contains(&key)),
-            "{section}.{key}"
-        );
-    }
+    // Every legacy value is one the config accepts: a config of legacy values alone
+    // loads.
+    let mut legacy = toml::Table::new();
+    keys::fill_legacy(&mut legacy);
+    assert_eq!(
+        legacy
+            .values()
+            .flat_map(|s| s.as_table().unwrap().keys())
+            .count(),
+        keys::KEYS.iter().filter(|k| k.legacy.is_some()).count()
+    );
+    Config::from_table(legacy).unwrap();
     // A saved config that names a key keeps its value.
     std::fs::write(&path, "[train]\nlr_scheduler = \"constant_with_warmup\"\n").unwrap();
     let named = Config::load_saved(&path).unwrap();
     assert_eq!(named.train.lr_scheduler, LrScheduler::ConstantWithWarmup);
+}
+
+/// `docs/configuration.md` is where a newcomer looks a key up: its table has a row
+/// for every key and names no key that does not exist.
+#[test]
+fn the_configuration_page_documents_exactly_the_keys() {
+    let page = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/configuration.md"),
+    )
+    .unwrap();
+    let mut documented: Vec<String> = page
+        .lines()
+        .filter_map(|l| l.strip_prefix("| "))
+        .filter_map(|l| l.split(" | ").next())
+        .flat_map(|cell| cell.split('`').skip(1).step_by(2))
+        .filter(|name| {
+            keys::SECTION_NAMES
+                .iter()
+                .any(|s| name.starts_with(&format!("{s}.")))
+        })
+        .map(str::to_string)
+        .collect();
+    documented.sort();
+    let mut want: Vec<String> = keys::KEYS.iter().map(keys::Key::dotted).collect();
+    want.sort();
+    assert_eq!(documented, want);
 }

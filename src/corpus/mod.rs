@@ -15,8 +15,8 @@ pub mod shards;
 mod sniff;
 
 pub use reader::{
-    column_names, for_each_columns, for_each_text, for_each_text_at, formats, CorpusSource,
-    EMBEDDED_CSV, EMBEDDED_NAME, EMBEDDED_WATCH,
+    column_names, for_each_columns, for_each_text, for_each_text_at, CorpusSource, EMBEDDED_CSV,
+    EMBEDDED_WATCH,
 };
 pub use sample::first_texts;
 

@@ -98,11 +98,6 @@ impl StoreWriter {
         Ok(())
     }
 
-    /// Tokens written so far.
-    pub fn tokens(&self) -> u64 {
-        self.nt
-    }
-
     /// Appends the offsets, writes the header and syncs; returns the file, ready to map.
     pub fn finish(mut self, rows: RowCounts) -> Result<File> {
         if self.nt % 2 == 1 {

@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use tch::{nn::VarStore, Device, Tensor};
 
 use super::HfConfig;
-use crate::config::{Config, InitKind, LrScheduler, PRESETS};
+use crate::config::{Config, InitKind, LrScheduler, ModelDims, Preset};
 use crate::model::{BertConfig, BertForPreTraining};
 use crate::session::{Session, VOCAB_FILE, WEIGHTS_FILE};
 use crate::tokenizer::{Casing, WordPieceTokenizer};
@@ -76,14 +76,14 @@ pub fn read_config(dir: &Path) -> Result<HfConfig> {
 fn config_for(hf: &HfConfig, vocab: &Path) -> Result<Config> {
     let mut c = Config::default();
     let m = &mut c.model;
-    match PRESETS
-        .iter()
-        .find(|p| p.1 == hf.num_hidden_layers && p.2 == hf.hidden_size)
-    {
-        Some(p) if hf.num_attention_heads == p.2 / 64 && hf.intermediate_size == 4 * p.2 => {
-            m.preset = p.0.into();
-        }
-        _ => {
+    match Preset::with_dims(ModelDims {
+        layers: hf.num_hidden_layers,
+        hidden: hf.hidden_size,
+        heads: hf.num_attention_heads,
+        intermediate: hf.intermediate_size,
+    }) {
+        Some(p) => m.preset = p,
+        None => {
             m.layers = Some(hf.num_hidden_layers);
             m.hidden = Some(hf.hidden_size);
             m.heads = Some(hf.num_attention_heads);
@@ -93,7 +93,7 @@ fn config_for(hf: &HfConfig, vocab: &Path) -> Result<Config> {
     m.max_position = hf.max_position_embeddings;
     m.dropout = hf.hidden_dropout_prob;
     // A model pretrained elsewhere continues with BERT's objective and schedule, not
-    // the small-data recipe of the defaults (README, "Time to quality").
+    // the small-data recipe of the defaults (docs/measurements.md, "Time to quality").
     m.init = InitKind::Normal;
     c.data.mask_prob = 0.15;
     c.data.mask_replace_prob = 0.8;

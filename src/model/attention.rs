@@ -124,7 +124,7 @@ impl SelfAttention {
 /// beats libtorch's flash kernel: that kernel's bf16 backward is slower than its fp32
 /// one, while the written-out form runs its two batched matmuls on the bf16 units
 /// (`bertwork bench --preset mini --set train.precision=bf16 --profile` shows the
-/// split; docs/performance.md has the figures). The softmax stays in bf16 storage with
+/// split; docs/measurements.md, "bf16 on CPU", has the figures). The softmax stays in bf16 storage with
 /// fp32 accumulation inside libtorch's kernel; a float32 softmax plus casts costs more
 /// than the flash path it replaces.
 fn bf16_cpu_attention(q: &Tensor, k: &Tensor, v: &Tensor, mask: &Tensor, dropout: f64) -> Tensor {
@@ -161,7 +161,7 @@ mod tests {
     fn explicit_probabilities_match_scaled_dot_product_attention() {
         tch::manual_seed(7);
         let mut c = Config::default();
-        c.model.preset = "tiny".into();
+        c.model.preset = crate::config::Preset::Tiny;
         let cfg = BertConfig::new(50, c.dims().unwrap(), &c.model);
         let vs = VarStore::new(Device::Cpu);
         let attention = SelfAttention::new(vs.root() / "attention", &cfg);

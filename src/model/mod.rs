@@ -10,7 +10,7 @@ mod layer;
 mod mimetic;
 pub mod rows;
 
-pub use bert::{BertForPreTraining, PreTrainingOutput};
+pub use bert::BertForPreTraining;
 pub use embeddings::sinusoidal_table;
 pub use finite::first_non_finite;
 

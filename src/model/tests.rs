@@ -1,11 +1,11 @@
 use tch::{nn::VarStore, Device, Kind, Tensor};
 
 use super::*;
-use crate::config::{Config, PositionKind};
+use crate::config::{Config, PositionKind, Preset};
 
-fn config(preset: &str, vocab: usize, position: PositionKind) -> BertConfig {
+fn config(preset: Preset, vocab: usize, position: PositionKind) -> BertConfig {
     let mut c = Config::default();
-    c.model.preset = preset.into();
+    c.model.preset = preset;
     c.model.position = position;
     BertConfig::new(vocab, c.dims().unwrap(), &c.model)
 }
@@ -20,14 +20,14 @@ fn count(vs: &VarStore) -> u64 {
 #[test]
 fn bert_base_has_the_reference_parameter_count() {
     assert_eq!(
-        config("base", 30522, PositionKind::Learned).parameter_count(),
+        config(Preset::Base, 30522, PositionKind::Learned).parameter_count(),
         110_106_428
     );
 }
 
 #[test]
 fn formula_matches_the_variable_store_for_every_small_preset() {
-    for preset in ["tiny", "mini", "small"] {
+    for preset in [Preset::Tiny, Preset::Mini, Preset::Small] {
         for position in [PositionKind::Learned, PositionKind::Sinusoidal] {
             let cfg = config(preset, 1000, position);
             let vs = VarStore::new(Device::Cpu);
@@ -40,7 +40,10 @@ fn formula_matches_the_variable_store_for_every_small_preset() {
 #[test]
 fn variable_names_are_hf_state_dict_keys() {
     let vs = VarStore::new(Device::Cpu);
-    let _model = BertForPreTraining::new(&vs.root(), &config("tiny", 100, PositionKind::Learned));
+    let _model = BertForPreTraining::new(
+        &vs.root(),
+        &config(Preset::Tiny, 100, PositionKind::Learned),
+    );
     let names = vs.variables();
     for key in [
         "bert.embeddings.word_embeddings.weight",
@@ -98,7 +101,7 @@ fn batch(ids: &[&[i64]], pad_to: usize) -> (Tensor, Tensor, Tensor) {
 fn shapes_of_the_outputs() {
     tch::manual_seed(1);
     let vs = VarStore::new(Device::Cpu);
-    let cfg = config("tiny", 100, PositionKind::Learned);
+    let cfg = config(Preset::Tiny, 100, PositionKind::Learned);
     let model = BertForPreTraining::new(&vs.root(), &cfg);
     let (ids, types, mask) = batch(&[&[2, 10, 11, 3, 12, 3], &[2, 13, 3, 14, 3]], 6);
     let out = model.encode(&ids, &types, &mask, false);
@@ -118,7 +121,7 @@ fn padding_does_not_change_outputs_at_real_positions() {
     for position in [PositionKind::Learned, PositionKind::Sinusoidal] {
         tch::manual_seed(2);
         let vs = VarStore::new(Device::Cpu);
-        let model = BertForPreTraining::new(&vs.root(), &config("tiny", 100, position));
+        let model = BertForPreTraining::new(&vs.root(), &config(Preset::Tiny, 100, position));
         let row: &[i64] = &[2, 10, 11, 12, 3, 13, 14, 3];
         let (a_ids, a_types, a_mask) = batch(&[row], row.len());
         let (b_ids, b_types, b_mask) = batch(&[row, &[2, 20, 3, 21, 3]], 20);
@@ -142,7 +145,7 @@ fn dropout_only_in_training_mode() {
     let vs = VarStore::new(Device::Cpu);
     let cfg = BertConfig {
         dropout: 0.1,
-        ..config("tiny", 100, PositionKind::Learned)
+        ..config(Preset::Tiny, 100, PositionKind::Learned)
     };
     let model = BertForPreTraining::new(&vs.root(), &cfg);
     let (ids, types, mask) = batch(&[&[2, 10, 11, 3, 12, 3]], 6);
@@ -253,7 +256,7 @@ fn sinusoidal_position_init_starts_the_learned_table_as_a_scaled_sin_cos() {
 #[test]
 fn attentions_give_one_row_stochastic_map_per_layer_and_ignore_padding() {
     tch::manual_seed(3);
-    let cfg = config("tiny", 30, PositionKind::Learned);
+    let cfg = config(Preset::Tiny, 30, PositionKind::Learned);
     let vs = VarStore::new(Device::Cpu);
     let model = BertForPreTraining::new(&vs.root(), &cfg);
     let ids = Tensor::from_slice(&[2i64, 7, 8, 9, 3, 0]).view([1, 6]);

@@ -1,5 +1,5 @@
-//! The probe milestone of the time-to-quality benchmark (`bench/to_quality.py`,
-//! issue 11): the first reading at which both milestone probes (the first two
+//! The probe milestone of the time-to-quality benchmark (`bench/to_quality.py`):
+//! the first reading at which both milestone probes (the first two
 //! `adjective` lines of `bench/probes.txt`) rank at least [`NEEDED`] evaluative
 //! adjectives (`bench/evaluative.txt`) among their top [`TOP`] tokens. Both files are
 //! compiled in, so the benchmark and bertwork read one definition.

@@ -5,10 +5,10 @@
 
 mod attention;
 pub mod milestone;
-mod neighbours;
+pub(crate) mod neighbours;
 
 pub use attention::{attention_map, AttentionMap, HeadAttention};
-pub use neighbours::{neighbours, Neighbour, Neighbours, OtherWord};
+pub use neighbours::{neighbours, Neighbours};
 
 use anyhow::{bail, Result};
 use serde::Serialize;

@@ -152,7 +152,7 @@ mod tests {
         std::fs::write(&path, VOCAB.join("\n")).unwrap();
         let tokenizer = WordPieceTokenizer::from_vocab_file(&path, Default::default()).unwrap();
         let mut c = Config::default();
-        c.model.preset = "tiny".into();
+        c.model.preset = crate::config::Preset::Tiny;
         let cfg = BertConfig::new(VOCAB.len(), c.dims().unwrap(), &c.model);
         let vs = VarStore::new(Device::Cpu);
         let model = BertForPreTraining::new(&vs.root(), &cfg);

@@ -133,18 +133,57 @@ pub struct Summary {
     pub error: Option<String>,
 }
 
+/// A phase of preparing the corpus; JSON events name it by [`PreparePhase::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum PreparePhase {
+    #[serde(rename = "checking the corpus")]
+    CheckingCorpus,
+    #[serde(rename = "counting words")]
+    CountingWords,
+    #[serde(rename = "learning the vocabulary")]
+    LearningVocabulary,
+    #[serde(rename = "encoding")]
+    Encoding,
+    #[serde(rename = "held-out batches")]
+    HeldOutBatches,
+    #[serde(rename = "labelled documents")]
+    LabelledDocuments,
+}
+
+impl PreparePhase {
+    /// How front ends and JSON events name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PreparePhase::CheckingCorpus => "checking the corpus",
+            PreparePhase::CountingWords => "counting words",
+            PreparePhase::LearningVocabulary => "learning the vocabulary",
+            PreparePhase::Encoding => "encoding",
+            PreparePhase::HeldOutBatches => "held-out batches",
+            PreparePhase::LabelledDocuments => "labelled documents",
+        }
+    }
+}
+
+/// What a [`PrepareProgress`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkUnit {
+    /// Bytes of the corpus files as stored (compressed, if they are).
+    Bytes,
+    Documents,
+}
+
 /// How far preparing the corpus has got, within one phase.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PrepareProgress {
-    /// What is being done: `checking the corpus`, `counting words`, `learning the
-    /// vocabulary`, `encoding`, `held-out batches`.
-    pub phase: String,
+    /// What is being done.
+    pub phase: PreparePhase,
     /// Work done in this phase, in `unit`s.
     pub done: u64,
     /// Work in this phase, in `unit`s; 0 when not known.
     pub total: u64,
-    /// `bytes` (of the corpus file) or `documents`.
-    pub unit: String,
+    /// What `done` and `total` count.
+    pub unit: WorkUnit,
     /// Megabytes (10^6 bytes) of the corpus file per second in this phase so far; 0 in
     /// phases that do not read it.
     pub mb_per_s: f64,
@@ -153,14 +192,14 @@ pub struct PrepareProgress {
 impl PrepareProgress {
     /// One line: `encoding 312/910 MB (34%), 45.1 MB/s`.
     pub fn describe(&self) -> String {
-        let (done, total, unit) = if self.unit == "bytes" {
+        let (done, total, unit) = if self.unit == WorkUnit::Bytes {
             let mb = |b: u64| format!("{:.0}", b as f64 / 1e6);
             (mb(self.done), mb(self.total), "MB")
         } else {
             let n = crate::format::group_thousands;
-            (n(self.done), n(self.total), self.unit.as_str())
+            (n(self.done), n(self.total), "documents")
         };
-        let mut line = self.phase.clone();
+        let mut line = self.phase.as_str().to_string();
         if self.total > 0 {
             let pct = 100.0 * self.done as f64 / self.total as f64;
             line.push_str(&format!(" {done}/{total} {unit} ({pct:.0}%)"));

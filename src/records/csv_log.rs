@@ -13,6 +13,8 @@ use crate::session::write_atomic;
 pub(super) struct CsvLog {
     pub(super) file: std::fs::File,
     path: PathBuf,
+    /// The columns, as the header names them; every row names its fields the same.
+    header: Vec<&'static str>,
     pub(super) rows: usize,
 }
 
@@ -25,7 +27,7 @@ fn csv_line(fields: &[String]) -> Result<Vec<u8>> {
 impl CsvLog {
     /// Opens `path` for appending, keeping its first `keep` data rows (all complete
     /// rows when `None`) and dropping a torn last line.
-    pub(super) fn open(path: &Path, header: &[&str], keep: Option<usize>) -> Result<Self> {
+    pub(super) fn open(path: &Path, header: &[&'static str], keep: Option<usize>) -> Result<Self> {
         let header_line = csv_line(&header.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
         let mut old = std::fs::read(path).unwrap_or_default();
         if !old.is_empty() && !old.starts_with(&header_line) {
@@ -63,13 +65,25 @@ impl CsvLog {
         Ok(Self {
             file,
             path: path.to_path_buf(),
+            header: header.to_vec(),
             rows,
         })
     }
 
-    pub(super) fn append(&mut self, fields: &[String]) -> Result<()> {
+    /// Appends one row of `(column, value)` fields, which must name the header's
+    /// columns in its order: the header is the one definition of the file's columns.
+    pub(super) fn append(&mut self, fields: &[(&str, String)]) -> Result<()> {
+        let names = fields.iter().map(|f| f.0);
+        anyhow::ensure!(
+            names.clone().eq(self.header.iter().copied()),
+            "bertwork bug: a row for {} names the columns {:?}, not its header's {:?}",
+            self.path.display(),
+            names.collect::<Vec<_>>(),
+            self.header
+        );
+        let values: Vec<String> = fields.iter().map(|f| f.1.clone()).collect();
         self.file
-            .write_all(&csv_line(fields)?)
+            .write_all(&csv_line(&values)?)
             .with_context(|| format!("cannot append to {}", self.path.display()))?;
         self.rows += 1;
         Ok(())
@@ -94,8 +108,13 @@ mod tests {
         let path = dir.path().join("m.csv");
         let mut log = CsvLog::open(&path, &["step", "x"], None).unwrap();
         for i in 0..5 {
-            log.append(&[i.to_string(), "a,b".into()]).unwrap();
+            log.append(&[("step", i.to_string()), ("x", "a,b".into())])
+                .unwrap();
         }
+        // A row that names other columns, or leaves one out, is refused.
+        let err = log.append(&[("x", "1".into()), ("step", "5".into())]);
+        assert!(err.unwrap_err().to_string().contains("not its header's"));
+        assert!(log.append(&[("step", "5".into())]).is_err());
         drop(log);
         let mut f = std::fs::OpenOptions::new()
             .append(true)

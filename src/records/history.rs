@@ -286,7 +286,13 @@ mod tests {
         };
         records.eval(&eval, 2.5).unwrap();
         records
-            .change("train.lr", "0.0005", 11, 0, "command")
+            .change(
+                "train.lr",
+                "0.0005",
+                11,
+                0,
+                crate::records::ChangeSource::Command,
+            )
             .unwrap();
         let h = read_history(&session);
         assert_eq!(h.steps, vec![step, mlm_only]);

@@ -42,6 +42,29 @@ const METRICS_HEADER: &[&str] = &[
     "tokens_per_s",
     "data_wait",
 ];
+/// Where a change in `changes.csv` came from (its `source` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeSource {
+    /// A front end's command during training (the hyperparameter panel, the watched
+    /// probes).
+    Command,
+    /// `--set` on `bertwork resume`.
+    Resume,
+    /// `--set` on `bertwork fork`.
+    Fork,
+}
+
+impl ChangeSource {
+    /// The `source` column's text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeSource::Command => "command",
+            ChangeSource::Resume => "resume",
+            ChangeSource::Fork => "fork",
+        }
+    }
+}
+
 const CHANGES_HEADER: &[&str] = &["step", "epoch", "time", "key", "value", "source"];
 /// One row per token per watched probe per reading: `rank` is its place among the top
 /// tokens (empty when it is only named), `named` whether the user named it.
@@ -138,20 +161,20 @@ impl Records {
 
     pub fn step(&mut self, m: &StepMetrics) -> Result<()> {
         self.metrics.append(&[
-            m.step.to_string(),
-            m.epoch.to_string(),
-            "train".into(),
-            format!("{:.3}", m.elapsed_s),
-            now(),
-            num(m.mlm_loss),
-            num(m.mlm_acc),
-            opt(m.nsp_loss),
-            opt(m.nsp_acc),
-            String::new(),
-            num(m.lr),
-            num(m.grad_norm),
-            num(m.tokens_per_s),
-            num(m.data_wait),
+            ("step", m.step.to_string()),
+            ("epoch", m.epoch.to_string()),
+            ("split", "train".into()),
+            ("wall_s", format!("{:.3}", m.elapsed_s)),
+            ("time", now()),
+            ("mlm_loss", num(m.mlm_loss)),
+            ("mlm_acc", num(m.mlm_acc)),
+            ("nsp_loss", opt(m.nsp_loss)),
+            ("nsp_acc", opt(m.nsp_acc)),
+            ("perplexity", String::new()),
+            ("lr", num(m.lr)),
+            ("grad_norm", num(m.grad_norm)),
+            ("tokens_per_s", num(m.tokens_per_s)),
+            ("data_wait", num(m.data_wait)),
         ])?;
         let mut scalars = vec![("mlm_loss", m.mlm_loss), ("mlm_acc", m.mlm_acc)];
         scalars.extend(nsp_scalars(m.nsp_loss, m.nsp_acc));
@@ -174,20 +197,20 @@ impl Records {
 
     pub fn eval(&mut self, m: &EvalMetrics, wall_s: f64) -> Result<()> {
         self.metrics.append(&[
-            m.step.to_string(),
-            m.epoch.to_string(),
-            "heldout".into(),
-            format!("{wall_s:.3}"),
-            now(),
-            num(m.mlm_loss),
-            num(m.mlm_acc),
-            opt(m.nsp_loss),
-            opt(m.nsp_acc),
-            num(m.perplexity),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
+            ("step", m.step.to_string()),
+            ("epoch", m.epoch.to_string()),
+            ("split", "heldout".into()),
+            ("wall_s", format!("{wall_s:.3}")),
+            ("time", now()),
+            ("mlm_loss", num(m.mlm_loss)),
+            ("mlm_acc", num(m.mlm_acc)),
+            ("nsp_loss", opt(m.nsp_loss)),
+            ("nsp_acc", opt(m.nsp_acc)),
+            ("perplexity", num(m.perplexity)),
+            ("lr", String::new()),
+            ("grad_norm", String::new()),
+            ("tokens_per_s", String::new()),
+            ("data_wait", String::new()),
         ])?;
         let mut scalars = vec![
             ("mlm_loss", m.mlm_loss),
@@ -201,15 +224,15 @@ impl Records {
     /// A reading of the downstream linear probe.
     pub fn downstream(&mut self, r: &DownstreamReading) -> Result<()> {
         self.downstream.append(&[
-            r.step.to_string(),
-            format!("{:.3}", r.elapsed_s),
-            now(),
-            num(r.mean_pooled.accuracy),
-            num(r.mean_pooled.half_width),
-            num(r.cls.accuracy),
-            num(r.cls.half_width),
-            r.mean_pooled.documents.to_string(),
-            format!("{:.3}", r.seconds),
+            ("step", r.step.to_string()),
+            ("wall_s", format!("{:.3}", r.elapsed_s)),
+            ("time", now()),
+            ("mean_acc", num(r.mean_pooled.accuracy)),
+            ("mean_half_width", num(r.mean_pooled.half_width)),
+            ("cls_acc", num(r.cls.accuracy)),
+            ("cls_half_width", num(r.cls.half_width)),
+            ("documents", r.mean_pooled.documents.to_string()),
+            ("seconds", format!("{:.3}", r.seconds)),
         ])?;
         let scalars = [
             ("probe_mean_acc", r.mean_pooled.accuracy),
@@ -218,23 +241,22 @@ impl Records {
         self.events.scalars(r.step, &tagged("downstream", &scalars))
     }
 
-    /// A change that takes effect at optimizer step `step`. `source`: where it came
-    /// from (`command` from a front end, `resume`).
+    /// A change that takes effect at optimizer step `step`, and where it came from.
     pub fn change(
         &mut self,
         key: &str,
         value: &str,
         step: u64,
         epoch: usize,
-        source: &str,
+        source: ChangeSource,
     ) -> Result<()> {
         self.changes.append(&[
-            step.to_string(),
-            epoch.to_string(),
-            now(),
-            key.into(),
-            value.into(),
-            source.into(),
+            ("step", step.to_string()),
+            ("epoch", epoch.to_string()),
+            ("time", now()),
+            ("key", key.into()),
+            ("value", value.into()),
+            ("source", source.as_str().into()),
         ])
     }
 
@@ -245,23 +267,23 @@ impl Records {
             for (rank, (token, p)) in r.top.iter().enumerate() {
                 let named = r.named.iter().any(|(t, _)| t == token);
                 self.watched.append(&[
-                    step.to_string(),
-                    r.text.clone(),
-                    token.clone(),
-                    num(*p),
-                    (rank + 1).to_string(),
-                    named.to_string(),
+                    ("step", step.to_string()),
+                    ("probe", r.text.clone()),
+                    ("token", token.clone()),
+                    ("probability", num(*p)),
+                    ("rank", (rank + 1).to_string()),
+                    ("named", named.to_string()),
                 ])?;
             }
             for (token, p) in &r.named {
                 if !r.top.iter().any(|(t, _)| t == token) {
                     self.watched.append(&[
-                        step.to_string(),
-                        r.text.clone(),
-                        token.clone(),
-                        num(*p),
-                        String::new(),
-                        "true".into(),
+                        ("step", step.to_string()),
+                        ("probe", r.text.clone()),
+                        ("token", token.clone()),
+                        ("probability", num(*p)),
+                        ("rank", String::new()),
+                        ("named", "true".into()),
                     ])?;
                 }
             }

@@ -3,7 +3,7 @@
 //! [`super::html`] write it out, each escaping text its own way, so the two files
 //! always say the same.
 
-use crate::config::keys::SECTIONS;
+use crate::config::keys::KEYS;
 use crate::config::Config;
 use crate::curves::compare::{rows, XAxis};
 use crate::probe::milestone::{self, Milestone};
@@ -141,7 +141,7 @@ fn summary(runs: &[Run]) -> Table {
                 "{} ({} layers, hidden {}, {} heads)",
                 r.config.model.preset, d.layers, d.hidden, d.heads
             ),
-            Err(_) => r.config.model.preset.clone(),
+            Err(_) => r.config.model.preset.to_string(),
         }),
         row("last logged step", &|r| {
             let m = r.history.last();
@@ -201,18 +201,16 @@ pub fn config_values(config: &Config) -> Vec<(String, String)> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for (section, keys) in SECTIONS {
-        let Some(values) = table.get(*section).and_then(|v| v.as_table()) else {
+    for key in KEYS {
+        let Some(values) = table.get(key.section).and_then(|v| v.as_table()) else {
             continue;
         };
-        for key in *keys {
-            let shown = match values.get(*key) {
-                None => "(not set)".to_string(),
-                Some(toml::Value::String(s)) => s.clone(),
-                Some(v) => v.to_string(),
-            };
-            out.push((format!("{section}.{key}"), shown));
-        }
+        let shown = match values.get(key.name) {
+            None => "(not set)".to_string(),
+            Some(toml::Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+        };
+        out.push((key.dotted(), shown));
     }
     out
 }

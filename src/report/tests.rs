@@ -80,13 +80,31 @@ fn session(dir: &Path, name: &str, lr: f64) -> Session {
         }
     }
     records
-        .change("train.lr", "0.002", 31, 0, "command")
+        .change(
+            "train.lr",
+            "0.002",
+            31,
+            0,
+            crate::records::ChangeSource::Command,
+        )
         .unwrap();
     records
-        .change("train.clip_norm", "0.5", 51, 0, "resume")
+        .change(
+            "train.clip_norm",
+            "0.5",
+            51,
+            0,
+            crate::records::ChangeSource::Resume,
+        )
         .unwrap();
     records
-        .change("train.max_steps", "80", 51, 0, "resume")
+        .change(
+            "train.max_steps",
+            "80",
+            51,
+            0,
+            crate::records::ChangeSource::Resume,
+        )
         .unwrap();
     let [a, b] = ["this movie was [MASK] .", "the acting was [MASK] ."];
     records

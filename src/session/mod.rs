@@ -237,7 +237,7 @@ impl Session {
         let body = toml::to_string_pretty(config).context("serialising the config")?;
         let body = crate::config::keys::annotate(&body);
         let text = format!(
-            "# bertwork session `{}`: the resolved configuration of this run.\n# Keys and allowed values: see README.md (Configuration).\n\n{body}",
+            "# bertwork session `{}`: the resolved configuration of this run.\n# Keys and allowed values: see docs/configuration.md in bertwork's repository.\n\n{body}",
             self.name
         );
         write_atomic(&self.path(CONFIG_FILE), text.as_bytes())

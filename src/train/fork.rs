@@ -45,7 +45,7 @@ pub fn fork(parent: &Session, at: Option<u64>, new_name: &str, sets: &[String]) 
         bail!("a fork needs a new name: `{new_name}` is the session forked from");
     }
     let (checkpoint, state) = pick_checkpoint(parent, at)?;
-    let session = Session::create(Some(new_name), &state.config.model.preset)?;
+    let session = Session::create(Some(new_name), state.config.model.preset.name())?;
     let lineage = Lineage {
         parent: parent.name.clone(),
         step: state.step,

@@ -94,7 +94,7 @@ mod tests {
     #[test]
     fn libtorch_allocation_failures_become_one_line_with_the_need() {
         let mut config = Config::default();
-        config.model.preset = "large".into();
+        config.model.preset = crate::config::Preset::Large;
         let params = 335_000_000;
         let line = explain(
             "called `Result::unwrap()` on an `Err` value: Torch(\"std::bad_alloc\")",

@@ -65,8 +65,8 @@ pub enum Start {
         dir: PathBuf,
         state: Box<CheckpointState>,
         changes: Vec<(String, String)>,
-        /// Where `changes` came from, as `changes.csv` records it: `resume`, `fork`.
-        source: &'static str,
+        /// Where `changes` came from, as `changes.csv` records it.
+        source: crate::records::ChangeSource,
     },
     /// Step 0 from saved weights (an imported model), fresh optimizer.
     Weights(PathBuf),

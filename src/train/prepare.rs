@@ -19,7 +19,7 @@ use crate::data::store_file::StoreWriter;
 use crate::data::tokenized::encode_documents;
 use crate::data::{rng_for, HostBatch, TokenizedCorpus};
 use crate::downstream::Downstream;
-use crate::protocol::Event;
+use crate::protocol::{Event, PreparePhase, WorkUnit};
 use crate::session::{Session, TOKENIZER_FILE};
 use crate::tokenizer::{WordCounts, WordPieceTokenizer};
 
@@ -139,7 +139,7 @@ fn learn(
     let keep = size <= KEEP_TEXT_UP_TO;
     let mut kept = Vec::new();
     let mut counts = WordCounts::new(casing(config));
-    progress.phase("counting words", "bytes", size);
+    progress.phase(PreparePhase::CountingWords, WorkUnit::Bytes, size);
     let (rows, empty_rows) =
         corpus::stream_documents(source, &config.data.text_column, |docs, at| {
             let sentences: Vec<&str> = docs.iter().flatten().map(String::as_str).collect();
@@ -150,7 +150,7 @@ fn learn(
             }
             Ok(())
         })?;
-    progress.phase("learning the vocabulary", "bytes", 0);
+    progress.phase(PreparePhase::LearningVocabulary, WorkUnit::Bytes, 0);
     let tokenizer = WordPieceTokenizer::from_counts(counts, config.data.vocab_size)?;
     if let Some(c) = cache {
         // A failed cache write only costs the next run time.
@@ -183,7 +183,11 @@ fn encode(
         |sentences: &[Vec<u32>]| writer.push_document(sentences.iter().map(Vec::as_slice));
     let rows = match text {
         Some((documents, rows)) => {
-            progress.phase("encoding", "documents", documents.len() as u64);
+            progress.phase(
+                PreparePhase::Encoding,
+                WorkUnit::Documents,
+                documents.len() as u64,
+            );
             for (i, part) in documents.chunks(4096).enumerate() {
                 encode_documents(part, tokenizer, &mut push)?;
                 progress.update((i * 4096 + part.len()) as u64);
@@ -191,7 +195,7 @@ fn encode(
             rows
         }
         None => {
-            progress.phase("encoding", "bytes", source.size());
+            progress.phase(PreparePhase::Encoding, WorkUnit::Bytes, source.size());
             let (rows, empty_rows) =
                 corpus::stream_documents(source, &config.data.text_column, |docs, at| {
                     encode_documents(&docs, tokenizer, &mut push)?;
@@ -229,7 +233,7 @@ pub fn prepare_reporting(
     let start = Instant::now();
     let mut progress = Progress::new(send);
     let source = CorpusSource::of(config.data.corpus.as_deref(), &config.data.format)?;
-    progress.phase("checking the corpus", "bytes", 0);
+    progress.phase(PreparePhase::CheckingCorpus, WorkUnit::Bytes, 0);
     let fingerprint = Fingerprint::of(&source)?;
     let recorded = Fingerprint::recorded(&session.dir)?;
     if let (Some(then), Some(now)) = (&recorded, &fingerprint) {
@@ -263,9 +267,9 @@ pub fn prepare_reporting(
             &mut progress,
         )?,
     };
-    progress.phase("held-out batches", "bytes", 0);
+    progress.phase(PreparePhase::HeldOutBatches, WorkUnit::Bytes, 0);
     let (train, heldout) = all.split(config.data.heldout_fraction, config.train.seed)?;
-    progress.phase("labelled documents", "bytes", 0);
+    progress.phase(PreparePhase::LabelledDocuments, WorkUnit::Bytes, 0);
     let downstream = Downstream::prepare(config, &session.dir, &source, &tokenizer)?;
     // Strict: the downstream test documents are never trained on.
     let train = match &downstream {

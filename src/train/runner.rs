@@ -109,6 +109,16 @@ enum Flow {
     Wait,
 }
 
+/// Why a run ends as failed.
+#[derive(Debug)]
+struct Failure {
+    /// The `error:` line.
+    message: String,
+    /// Whether the final checkpoint is still written: the weights are finite and
+    /// the disk took the last write.
+    save: bool,
+}
+
 struct Trainer {
     config: Config,
     session: Session,
@@ -154,8 +164,8 @@ struct Trainer {
     first_step: u64,
     /// The watched probes (`train.watch`), read every `train.watch_interval()` steps.
     watched: Vec<watching::Watched>,
-    /// Why the run must end as failed; saving is skipped when `false`.
-    failure: Option<(String, bool)>,
+    /// Why the run must end as failed, if it must.
+    failure: Option<Failure>,
     /// Time blocked in a pause since the trainer last looked (see `poll_commands`).
     paused_for: std::time::Duration,
     /// The other ranks of a data-parallel run (torch.distributed).
@@ -236,7 +246,10 @@ impl Trainer {
                     message: message.clone(),
                 });
                 // Saving again after a failed save (a full disk) would only fail again.
-                self.failure = Some((message, false));
+                self.failure = Some(Failure {
+                    message,
+                    save: false,
+                });
                 FinishReason::Failed
             }
         };
@@ -347,7 +360,7 @@ impl Trainer {
 
     fn finish(&mut self, reason: FinishReason) -> Result<Summary> {
         let (error, save) = match self.failure.take() {
-            Some((message, save)) => (Some(message), save),
+            Some(Failure { message, save }) => (Some(message), save),
             None => (None, true),
         };
         let (reason, error) = match save.then(|| self.save_final()) {

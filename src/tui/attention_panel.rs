@@ -64,7 +64,8 @@ impl AttentionState {
         }
     }
 
-    pub fn is_pending(&self) -> bool {
+    #[cfg(test)]
+    fn is_pending(&self) -> bool {
         self.pending.is_some()
     }
 

@@ -8,6 +8,7 @@ use ratatui::widgets::{Paragraph, Tabs};
 use ratatui::Frame;
 
 use super::app::{App, Panel, Popup, Status, PANELS};
+use super::keymap::{self, Binding, HintScope};
 use super::{
     attention_panel, compare_panel, dashboard, downstream_panel, hyper_panel, log_panel,
     neighbours_panel, overlay, probe_panel, theme, watch_panel,
@@ -169,128 +170,57 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
 }
 
 fn draw_keys(frame: &mut Frame, area: Rect, app: &App) {
-    let keys: &[(&str, &str)] = match app.panel {
-        _ if app.status == Status::Viewing => &[
-            ("x", "axis: step / tokens / time"),
-            ("c", "sessions"),
-            ("h", "window"),
-            ("+/-", "smoothing"),
-            ("r", "report"),
-            ("q", "quit"),
-        ],
-        Panel::Dashboard => &[
-            ("space", "pause"),
-            ("s", "save"),
-            ("f", "fork"),
-            ("c", "compare"),
-            ("r", "report"),
-            ("h", "window"),
-            ("Tab", "panel"),
-            ("?", "help"),
-            ("q", "quit"),
-        ],
-        Panel::Probe if app.probe.focused => &[
-            ("Enter", "run"),
-            ("Up/Down", "history"),
-            ("Ctrl-T", "pair mode"),
-            ("Esc", "leave box"),
-            ("Tab", "panel"),
-        ],
-        Panel::Probe => &[
-            ("i", "type"),
-            ("space", "pause"),
-            ("s", "save"),
-            ("Tab", "panel"),
-            ("?", "help"),
-            ("q", "quit"),
-        ],
-        Panel::Hyper if app.hyper.is_editing() => &[("Enter", "queue change"), ("Esc", "cancel")],
-        Panel::Hyper => &[
-            ("Up/Down", "select"),
-            ("Enter", "edit"),
-            ("space", "pause"),
-            ("Tab", "panel"),
-            ("?", "help"),
-            ("q", "quit"),
-        ],
-        Panel::Attention if app.attention.focused => &[
-            ("Enter", "show"),
-            ("Up/Down", "rows"),
-            ("Esc", "leave box"),
-            ("Tab", "panel"),
-        ],
-        Panel::Attention => &[
-            ("[ ]", "layer"),
-            ("Left/Right", "head"),
-            ("Up/Down", "rows"),
-            ("< >", "columns"),
-            ("i", "type"),
-            ("Tab", "panel"),
-            ("q", "quit"),
-        ],
-        Panel::Neighbours if app.neighbours.focused => {
-            &[("Enter", "look up"), ("Esc", "leave box"), ("Tab", "panel")]
-        }
-        Panel::Neighbours => &[
-            ("i", "type"),
-            ("space", "pause"),
-            ("Tab", "panel"),
-            ("?", "help"),
-            ("q", "quit"),
-        ],
-        Panel::Watch if app.watch.editing => &[("Enter", "watch"), ("Esc", "cancel")],
-        Panel::Watch => &[
-            ("a", "add"),
-            ("d", "remove"),
-            ("Up/Down", "select"),
-            ("Tab", "panel"),
-            ("?", "help"),
-            ("q", "quit"),
-        ],
-        Panel::Downstream => &[
-            ("x", "axis: step / tokens / time"),
-            ("space", "pause"),
-            ("Tab", "panel"),
-            ("?", "help"),
-            ("q", "quit"),
-        ],
-        Panel::Log => &[
-            ("space", "pause"),
-            ("s", "save"),
-            ("Tab", "panel"),
-            ("?", "help"),
-            ("q", "quit"),
-        ],
+    let scope = match app.panel {
+        _ if app.status == Status::Viewing => HintScope::Viewing,
+        Panel::Dashboard => HintScope::Dashboard,
+        Panel::Probe => HintScope::Probe {
+            typing: app.probe.focused,
+        },
+        Panel::Hyper => HintScope::Hyper {
+            editing: app.hyper.is_editing(),
+        },
+        Panel::Attention => HintScope::Attention {
+            typing: app.attention.focused,
+        },
+        Panel::Neighbours => HintScope::Neighbours {
+            typing: app.neighbours.focused,
+        },
+        Panel::Watch => HintScope::Watch {
+            editing: app.watch.editing,
+        },
+        Panel::Downstream => HintScope::Downstream,
+        Panel::Log => HintScope::Log,
     };
+    let keys = keymap::hints(scope);
     // Once the run has ended there is nothing to pause or save.
     let ended = matches!(app.status, Status::Finished(_));
-    let mut shown: Vec<&(&str, &str)> = keys
+    let mut shown: Vec<&Binding> = keys
         .iter()
-        .filter(|(k, _)| !(ended && matches!(*k, "space" | "s" | "f")))
+        .filter(|b| !(ended && keymap::NEEDS_TRAINER.contains(b)))
         .collect();
     // A narrow terminal drops whole hints, panel switching first (the tab bar shows
     // it), never help or quit.
-    let width = |shown: &[&(&str, &str)]| -> usize {
+    let width = |shown: &[&Binding]| -> usize {
         shown
             .iter()
-            .map(|(k, what)| k.chars().count() + what.chars().count() + 5)
+            .map(|b| b.key.chars().count() + b.what.chars().count() + 5)
             .sum::<usize>()
             .saturating_sub(2)
     };
     while width(&shown) > area.width as usize {
-        let Some(i) = shown
-            .iter()
-            .position(|(k, _)| *k == "Tab")
-            .or_else(|| shown.iter().rposition(|(k, _)| !matches!(*k, "?" | "q")))
-        else {
+        let Some(i) = shown.iter().position(|b| **b == keymap::PANEL).or_else(|| {
+            shown
+                .iter()
+                .rposition(|b| ![keymap::HELP_KEY, keymap::QUIT].contains(b))
+        }) else {
             break;
         };
         shown.remove(i);
     }
     let mut spans = Vec::new();
-    for (k, what) in shown {
-        spans.push(Span::styled(format!(" {k} "), theme::key()));
-        spans.push(Span::raw(format!(" {what}  ")));
+    for b in shown {
+        spans.push(Span::styled(format!(" {} ", b.key), theme::key()));
+        spans.push(Span::raw(format!(" {}  ", b.what)));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

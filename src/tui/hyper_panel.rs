@@ -15,17 +15,10 @@ use crate::config::Config;
 use crate::protocol::{ApplyAt, Command, Hyper};
 use crate::terminal_text::escape;
 
-/// The editable fields, in display order.
-pub const FIELDS: [&str; 8] = [
-    "train.lr",
-    "train.warmup_steps",
-    "train.weight_decay",
-    "train.batch_size",
-    "data.mask_prob",
-    "train.clip_norm",
-    "train.epochs",
-    "train.eval_every",
-];
+/// The editable fields' config keys, in display order ([`Hyper::all_from`]).
+pub fn fields() -> [&'static str; 8] {
+    Hyper::all_from(&Config::default()).map(|h| h.key())
+}
 
 #[derive(Debug, Default)]
 pub struct HyperState {
@@ -40,41 +33,10 @@ pub struct HyperState {
     pub applied: Vec<(u64, String)>,
 }
 
-fn current(config: &Config, field: &str) -> String {
-    let (t, d) = (&config.train, &config.data);
-    match field {
-        "train.lr" => format!("{}", t.lr),
-        "train.warmup_steps" => t.warmup_steps.to_string(),
-        "train.weight_decay" => format!("{}", t.weight_decay),
-        "train.batch_size" => t.batch_size.to_string(),
-        "data.mask_prob" => format!("{}", d.mask_prob),
-        "train.clip_norm" => format!("{}", t.clip_norm),
-        "train.epochs" => t.epochs.to_string(),
-        _ => t.eval_every.to_string(),
-    }
-}
-
-/// Reads `text` as a new value for `field`, checked like a config value.
-pub fn parse(field: &str, text: &str, config: &Config) -> Result<Hyper, String> {
-    let text = text.trim();
-    let float = || {
-        text.parse::<f64>()
-            .map_err(|_| format!("{field}: `{text}` is not a number"))
-    };
-    let int = || {
-        text.parse::<u64>()
-            .map_err(|_| format!("{field}: `{text}` is not a whole number >= 0"))
-    };
-    let change = match field {
-        "train.lr" => Hyper::Lr(float()?),
-        "train.warmup_steps" => Hyper::WarmupSteps(int()?),
-        "train.weight_decay" => Hyper::WeightDecay(float()?),
-        "train.batch_size" => Hyper::BatchSize(int()? as usize),
-        "data.mask_prob" => Hyper::MaskProb(float()?),
-        "train.clip_norm" => Hyper::ClipNorm(float()?),
-        "train.epochs" => Hyper::Epochs(int()? as usize),
-        _ => Hyper::EvalEvery(int()?),
-    };
+/// Reads `text` as a new value for the field at `index` ([`fields`]), checked like a
+/// config value.
+pub fn parse(index: usize, text: &str, config: &Config) -> Result<Hyper, String> {
+    let change = Hyper::all_from(config)[index].with_text(text)?;
     let mut trial = config.clone();
     change.apply_to(&mut trial);
     trial.validate().map_err(|e| e.to_string())?;
@@ -87,12 +49,12 @@ impl HyperState {
             match key.code {
                 KeyCode::Esc => self.editing = None,
                 KeyCode::Enter => {
-                    let field = FIELDS[self.selected];
+                    let field = fields()[self.selected];
                     let Some(config) = config else {
                         self.message = Some((true, "wait until training has started".into()));
                         return None;
                     };
-                    match parse(field, input.value(), config) {
+                    match parse(self.selected, input.value(), config) {
                         Ok(change) => {
                             self.editing = None;
                             let when = match change.applies_at() {
@@ -122,11 +84,11 @@ impl HyperState {
         match key.code {
             KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
             KeyCode::Down | KeyCode::Char('j') => {
-                self.selected = (self.selected + 1).min(FIELDS.len() - 1)
+                self.selected = (self.selected + 1).min(fields().len() - 1)
             }
             KeyCode::Enter | KeyCode::Char('e') => {
                 let value = config
-                    .map(|c| current(c, FIELDS[self.selected]))
+                    .map(|c| Hyper::all_from(c)[self.selected].value_string())
                     .unwrap_or_default();
                 self.editing = Some(Input::new(value));
                 self.message = None;
@@ -164,7 +126,7 @@ fn candidate(state: &HyperState, config: &Config) -> Option<Config> {
         q.apply_to(&mut c);
     }
     if let Some(input) = &state.editing {
-        if let Ok(change) = parse(FIELDS[state.selected], input.value(), &c) {
+        if let Ok(change) = parse(state.selected, input.value(), &c) {
             change.apply_to(&mut c);
         }
     }
@@ -210,10 +172,9 @@ fn draw_fields(frame: &mut Frame, area: Rect, state: &HyperState, config: Option
         theme::dim(),
     )];
     lines.push(Line::raw(""));
-    for (i, field) in FIELDS.iter().enumerate() {
-        let value = config
-            .map(|c| current(c, field))
-            .unwrap_or_else(|| "-".into());
+    let values = config.map(Hyper::all_from);
+    for (i, field) in fields().iter().enumerate() {
+        let value = values.map_or_else(|| "-".into(), |v| v[i].value_string());
         let queued = state.queued.iter().find(|q| q.key() == *field);
         let mut spans = vec![
             Span::raw(format!(" {field:<20} ")),

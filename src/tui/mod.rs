@@ -11,6 +11,7 @@ pub mod draw;
 mod event_loop;
 mod heatmap;
 pub mod hyper_panel;
+mod keymap;
 mod legend;
 pub mod log_panel;
 mod lr_preview;

@@ -7,57 +7,8 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
+use super::keymap::HELP;
 use super::theme;
-
-pub const KEYS: &[(&str, &str)] = &[
-    ("Tab / Shift-Tab", "next / previous panel"),
-    ("1 .. 8", "the panels, in the order of the tab bar"),
-    ("space", "pause / resume training"),
-    ("s", "save a checkpoint now"),
-    ("f", "fork here: a checkpoint, and a new session from it"),
-    ("q", "quit (asks: stop and save / quit unsaved / cancel)"),
-    ("Ctrl-C", "stop gracefully, save and quit"),
-    (
-        "Ctrl-Z",
-        "suspend to the shell (training pauses with the process; fg returns)",
-    ),
-    ("?", "this help (any key closes it)"),
-    ("h", "dashboard: whole run / recent window"),
-    ("+ / -", "dashboard: more / less smoothing"),
-    ("c", "dashboard: overlay other sessions, list differences"),
-    ("x", "dashboard: x axis by step / tokens / training time"),
-    ("r", "the session's report: charts, report.md, index.html"),
-    (
-        "Enter / i",
-        "probe: focus the text box; Enter runs the probe",
-    ),
-    ("Up / Down", "probe: earlier probes (Enter re-runs one)"),
-    ("Ctrl-T", "probe: fill-mask / sentence-pair mode (A | B)"),
-    ("Esc", "leave a text box; cancel an edit"),
-    ("Up / Down, j / k", "hyperparameters: select"),
-    (
-        "Enter / e",
-        "hyperparameters: edit, then Enter to queue the change",
-    ),
-    ("[ / ]", "attention: previous / next layer"),
-    (
-        "Left / Right",
-        "attention: previous / next head (outside the text box)",
-    ),
-    (
-        "Up/Down PgUp/PgDn",
-        "attention: scroll rows; < / > scroll columns",
-    ),
-    (
-        "Enter",
-        "neighbours: look up \"word [other word]\", then every 2 s",
-    ),
-    (
-        "a / d",
-        "watched: pin a probe (TEXT [MASK] | words) / unpin",
-    ),
-    ("q (finished)", "quit once training has finished"),
-];
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
@@ -70,11 +21,11 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 }
 
 pub fn help(frame: &mut Frame, area: Rect) {
-    let lines: Vec<Line> = KEYS
+    let lines: Vec<Line> = HELP
         .iter()
-        .map(|(k, what)| Line::raw(format!(" {k:<18} {what}")))
+        .map(|b| Line::raw(format!(" {:<18} {}", b.key, b.what)))
         .collect();
-    let popup = centered(area, 78, KEYS.len() as u16 + 2);
+    let popup = centered(area, 78, HELP.len() as u16 + 2);
     frame.render_widget(Clear, popup);
     frame.render_widget(
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Keys ")),

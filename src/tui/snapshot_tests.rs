@@ -487,7 +487,7 @@ fn attention_panel_scrolls_a_long_sentence() {
 
 #[test]
 fn neighbours_panel_with_an_answer() {
-    use crate::probe::{Neighbour, Neighbours, OtherWord};
+    use crate::probe::neighbours::{Neighbour, Neighbours, OtherWord};
     let mut app = training_app();
     app.on_key(crossterm::event::KeyEvent::from(
         crossterm::event::KeyCode::Char('6'),
@@ -551,10 +551,10 @@ fn inspection_panels_fit_small_terminals() {
 fn status_line_while_preparing_a_large_corpus() {
     let mut app = App::new();
     app.on_event(Event::Preparing(crate::protocol::PrepareProgress {
-        phase: "encoding".into(),
+        phase: crate::protocol::PreparePhase::Encoding,
         done: 312_400_000,
         total: 910_787_122,
-        unit: "bytes".into(),
+        unit: crate::protocol::WorkUnit::Bytes,
         mb_per_s: 45.13,
     }));
     let screen = render(&app, 100, 30);

@@ -3,15 +3,15 @@
 
 use std::time::{Duration, Instant};
 
-use crate::protocol::{Event, PrepareProgress};
+use crate::protocol::{Event, PreparePhase, PrepareProgress, WorkUnit};
 
 const EVERY: Duration = Duration::from_millis(250);
 
 /// Reports phases and their progress to a front end.
 pub struct Progress<'a> {
     send: &'a mut dyn FnMut(Event),
-    phase: String,
-    unit: &'static str,
+    phase: PreparePhase,
+    unit: WorkUnit,
     total: u64,
     started: Instant,
     last: Option<Instant>,
@@ -21,18 +21,17 @@ impl<'a> Progress<'a> {
     pub fn new(send: &'a mut dyn FnMut(Event)) -> Self {
         Self {
             send,
-            phase: String::new(),
-            unit: "bytes",
+            phase: PreparePhase::CheckingCorpus,
+            unit: WorkUnit::Bytes,
             total: 0,
             started: Instant::now(),
             last: None,
         }
     }
 
-    /// Starts a phase of `total` `unit`s (`bytes` of the corpus file or `documents`; 0:
-    /// not counted) and reports it.
-    pub fn phase(&mut self, name: &str, unit: &'static str, total: u64) {
-        (self.phase, self.unit, self.total) = (name.into(), unit, total);
+    /// Starts a phase of `total` `unit`s (0: not counted) and reports it.
+    pub fn phase(&mut self, phase: PreparePhase, unit: WorkUnit, total: u64) {
+        (self.phase, self.unit, self.total) = (phase, unit, total);
         self.started = Instant::now();
         self.last = None;
         self.update(0);
@@ -46,16 +45,16 @@ impl<'a> Progress<'a> {
         }
         self.last = Some(now);
         let seconds = (now - self.started).as_secs_f64();
-        let mb_per_s = if self.unit == "bytes" && seconds > 0.05 {
+        let mb_per_s = if self.unit == WorkUnit::Bytes && seconds > 0.05 {
             done as f64 / 1e6 / seconds
         } else {
             0.0
         };
         (self.send)(Event::Preparing(PrepareProgress {
-            phase: self.phase.clone(),
+            phase: self.phase,
             done,
             total: self.total,
-            unit: self.unit.into(),
+            unit: self.unit,
             mb_per_s,
         }));
     }

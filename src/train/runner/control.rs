@@ -101,7 +101,11 @@ impl Trainer {
         match change.applies_at() {
             ApplyAt::NextStep => {
                 self.config = trial;
-                self.record_change(change.key(), &change.value_string(), "command");
+                self.record_change(
+                    change.key(),
+                    &change.value_string(),
+                    crate::records::ChangeSource::Command,
+                );
                 self.emit(Event::HyperApplied {
                     change,
                     step: self.step + 1,
@@ -122,7 +126,11 @@ impl Trainer {
     pub(super) fn apply_pending(&mut self) {
         for change in std::mem::take(&mut self.pending) {
             change.apply_to(&mut self.config);
-            self.record_change(change.key(), &change.value_string(), "command");
+            self.record_change(
+                change.key(),
+                &change.value_string(),
+                crate::records::ChangeSource::Command,
+            );
             self.emit(Event::HyperApplied {
                 change,
                 step: self.step + 1,

@@ -132,7 +132,10 @@ impl Trainer {
         self.emit(Event::Error {
             message: d.message.clone(),
         });
-        self.failure = Some((d.message, d.recoverable));
+        self.failure = Some(super::Failure {
+            message: d.message,
+            save: d.recoverable,
+        });
         Ok(StepResult::Failed)
     }
 

@@ -8,6 +8,7 @@ use anyhow::Result;
 use super::super::checkpoint::{publish_weights, save_checkpoint, CheckpointState, FORMAT};
 use super::Trainer;
 use crate::protocol::{Event, StepMetrics};
+use crate::records::ChangeSource;
 use crate::session::disk::{available_bytes, human_bytes, is_disk_full};
 use crate::session::CHECKPOINTS_DIR;
 
@@ -21,7 +22,7 @@ impl Trainer {
         }
     }
 
-    pub(super) fn record_change(&mut self, key: &str, value: &str, source: &str) {
+    pub(super) fn record_change(&mut self, key: &str, value: &str, source: ChangeSource) {
         let r = self
             .records
             .change(key, value, self.step + 1, self.epoch, source);

@@ -34,7 +34,7 @@ impl Trainer {
             interactive,
             data_parallel: dp,
         } = setup;
-        let mut device = crate::device::resolve(crate::device::parse(&config.train.device)?)?;
+        let mut device = crate::device::resolve(config.train.device)?;
         let mut threads = config.train.threads;
         if let Some(dp) = &dp {
             // One GPU per local rank; CPU cores shared evenly among local ranks.
@@ -101,7 +101,7 @@ impl Trainer {
             probe.refresh(&vs);
             *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(probe);
         }
-        let mixed = crate::device::setup_precision(device, &config.train.precision);
+        let mixed = crate::device::setup_precision(device, config.train.precision);
         if let Some(before) = resumed.as_ref().and_then(|s| s.precision.as_deref()) {
             if before != mixed.describe() {
                 let _ = events.send(Event::Warning {

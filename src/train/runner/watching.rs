@@ -86,7 +86,11 @@ impl Trainer {
         }
         self.config.train.watch = entries.clone();
         let value = toml::Value::Array(entries.iter().cloned().map(toml::Value::String).collect());
-        self.record_change("train.watch", &value.to_string(), "command");
+        self.record_change(
+            "train.watch",
+            &value.to_string(),
+            crate::records::ChangeSource::Command,
+        );
         self.set_watched(&entries);
     }
 
