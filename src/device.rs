@@ -42,7 +42,9 @@ impl serde::Serialize for DeviceChoice {
 impl<'de> serde::Deserialize<'de> for DeviceChoice {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let text = <String as serde::Deserialize>::deserialize(d)?;
-        parse(&text).map_err(serde::de::Error::custom)
+        // The config names the key; the message adds the value and what is allowed.
+        parse(&text)
+            .map_err(|_| serde::de::Error::custom(format!("`{text}`; allowed: {ALLOWED_DEVICES}")))
     }
 }
 
@@ -69,6 +71,12 @@ pub enum Precision {
     Bf16,
 }
 
+/// What `train.device` may be.
+const ALLOWED_DEVICES: &str = "auto, cpu, cuda, cuda:N";
+
+/// Reads `train.device` (case-insensitive; `gpu` is `cuda`).
+///
+/// Errors: anything else, naming the key and what is allowed.
 pub fn parse(text: &str) -> Result<DeviceChoice> {
     let t = text.trim().to_ascii_lowercase();
     match t.as_str() {
@@ -77,7 +85,7 @@ pub fn parse(text: &str) -> Result<DeviceChoice> {
         "cuda" | "gpu" => Ok(DeviceChoice::Cuda(0)),
         _ => match t.strip_prefix("cuda:").map(str::parse::<usize>) {
             Some(Ok(n)) => Ok(DeviceChoice::Cuda(n)),
-            _ => bail!("bad value for train.device: `{text}`; allowed: auto, cpu, cuda, cuda:N"),
+            _ => bail!("bad value for train.device: `{text}`; allowed: {ALLOWED_DEVICES}"),
         },
     }
 }

@@ -1,6 +1,6 @@
 //! Named model sizes (Turc et al. 2019 for the small ones, Devlin et al. 2018 for base/large).
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Layer count, hidden width, attention heads and feed-forward width.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,7 +12,7 @@ pub struct ModelDims {
 }
 
 /// A named model size (`model.preset`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
     Tiny,
@@ -74,5 +74,22 @@ impl Preset {
 impl std::fmt::Display for Preset {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Preset {
+    /// By name; an unknown one names every preset.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Preset::ALL
+            .into_iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| {
+                let all: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
+                serde::de::Error::custom(format!(
+                    "unknown preset `{name}`; allowed: {}",
+                    all.join(", ")
+                ))
+            })
     }
 }
