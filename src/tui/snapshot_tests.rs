@@ -77,6 +77,30 @@ fn dashboard_while_training() {
     insta::assert_snapshot!(render(&training_app(), 100, 30));
 }
 
+/// The README's capture is this dashboard, line for line (trailing spaces aside).
+#[test]
+fn the_readme_capture_is_the_dashboard() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let after = readme
+        .split_once("dashboard_while_training.snap")
+        .expect("the README names the snapshot")
+        .1;
+    let block = after.split("```text\n").nth(1).unwrap();
+    let block = block.split("```").next().unwrap();
+    let drawn: Vec<String> = render(&training_app(), 100, 30)
+        .lines()
+        .map(|l| {
+            l.trim_matches('"')
+                .replace("\\\"", "\"")
+                .trim_end()
+                .to_string()
+        })
+        .collect();
+    let shown: Vec<&str> = block.lines().map(str::trim_end).collect();
+    assert_eq!(shown, drawn);
+}
+
 #[test]
 fn probe_panel_with_answers() {
     let mut app = training_app();
