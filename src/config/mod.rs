@@ -158,7 +158,7 @@ pub struct TrainConfig {
     pub log_every: u64,
     /// Evaluate on the held-out split every N steps (0 = at epoch ends only).
     pub eval_every: u64,
-    /// Save a checkpoint every N steps (0 = at the end only).
+    /// Also save a checkpoint every N steps (0 = at epoch ends and the end only).
     pub checkpoint_every: u64,
     pub keep_checkpoints: usize,
     /// Watched probes, `TEXT` or `TEXT | token, token` each (at most

@@ -68,11 +68,11 @@ pub const HELP: &[Binding] = &[
     bind("h", "dashboard: whole run / recent window"),
     bind("+ / -", "dashboard: more / less smoothing"),
     bind("c", "dashboard: overlay other sessions, list differences"),
-    bind("x", "dashboard: x axis by step / tokens / training time"),
+    bind("x", "dashboard, downstream: x axis by step / tokens / time"),
     bind("r", "the session's report: charts, report.md, index.html"),
     bind(
         "Enter / i",
-        "probe: focus the text box; Enter runs the probe",
+        "probe, attention, neighbours: type; Enter asks",
     ),
     bind("Up / Down", "probe: earlier probes (Enter re-runs one)"),
     bind("Ctrl-T", "probe: fill-mask / sentence-pair mode (A | B)"),
@@ -97,9 +97,10 @@ pub const HELP: &[Binding] = &[
         "neighbours: look up \"word [other word]\", then every 2 s",
     ),
     bind(
-        "a / d",
+        "a / d, Delete",
         "watched: pin a probe (TEXT [MASK] | words) / unpin",
     ),
+    bind("Up / Down", "watched: select a pinned probe"),
     bind("q (finished)", "quit once training has finished"),
 ];
 
